@@ -1,0 +1,287 @@
+"""`SparseInput`: one sparse (categorical, possibly multi-valued) field of one batch.
+
+A batch of ``n_examples`` bags is stored as three parallel arrays (a COO/CSR hybrid)::
+
+    example_indices  int64   [nnz]   which example each entry belongs to, sorted ascending
+    feature_ids      int64   [nnz]   the id (row of the vocabulary) of each entry
+    feature_values   float   [nnz]   the weight of each entry (1.0 for plain one-hot)
+
+Entry ``k`` says "example ``example_indices[k]`` contains id ``feature_ids[k]`` with
+weight ``feature_values[k]``". An id may repeat inside one bag; an example with no entry
+has an empty bag, which is legal (it contributes nothing). Because ``example_indices`` is
+sorted, the CSR row pointer ``indptr`` (``[n_examples + 1]``) is derived from it in
+``O(nnz)`` and every layer can pool bags with vectorized segment sums.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["SparseInput"]
+
+
+class SparseInput:
+    """One sparse field of one batch of examples.
+
+    Parameters
+    ----------
+    example_indices : array-like of int, shape [nnz]
+        Example (row) of each entry, sorted ascending, each in ``[0, n_examples)``.
+    feature_ids : array-like of int, shape [nnz]
+        Vocabulary id of each entry, ``>= 0`` (and ``< vocab_size`` when given).
+    feature_values : array-like of float, shape [nnz], optional
+        Weight of each entry; default all ones. Must be finite.
+    n_examples : int
+        Number of examples in the batch (the number of bags, including empty ones).
+    field : str, optional
+        Name used in error messages.
+    vocab_size : int, optional
+        If given, ids are checked to be ``< vocab_size``.
+    dtype : numpy float dtype
+        dtype of ``feature_values`` (float32 by default).
+
+    Examples
+    --------
+    >>> x = SparseInput.from_lists([[3, 1], [], [2, 2]], weights=[[1.0, 0.5], [], [1.0, 1.0]], field="apps")
+    >>> x.n_examples, x.nnz
+    (3, 4)
+    >>> x.indptr.tolist()
+    [0, 2, 2, 4]
+    >>> x.take([2, 0]).to_lists()
+    [[2, 2], [3, 1]]
+    """
+
+    __slots__ = ("example_indices", "feature_ids", "feature_values", "n_examples", "field",
+                 "_indptr")
+
+    def __init__(self, example_indices, feature_ids, feature_values=None, *, n_examples,
+                 field=None, vocab_size=None, dtype=np.float32, validate=True):
+        self.field = field
+        self.example_indices = np.asarray(example_indices, dtype=np.int64).reshape(-1) \
+            if np.ndim(example_indices) <= 1 else _raise_ndim(field, "example_indices")
+        self.feature_ids = np.asarray(feature_ids, dtype=np.int64).reshape(-1) \
+            if np.ndim(feature_ids) <= 1 else _raise_ndim(field, "feature_ids")
+        if feature_values is None:
+            self.feature_values = np.ones(self.feature_ids.shape[0], dtype=dtype)
+        else:
+            if np.ndim(feature_values) > 1:
+                _raise_ndim(field, "feature_values")
+            self.feature_values = np.asarray(feature_values, dtype=dtype).reshape(-1)
+        if isinstance(n_examples, (bool, np.bool_)) or int(n_examples) != n_examples \
+                or n_examples < 0:
+            raise ValueError(f"{self._where()}: n_examples must be a non-negative integer, "
+                             f"got {n_examples!r}")
+        self.n_examples = int(n_examples)
+        self._indptr = None
+        if validate:
+            self.validate(vocab_size)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_lists(cls, id_lists, weights=None, *, field=None, vocab_size=None,
+                   dtype=np.float32):
+        """Build from one list of ids per example (``[[3, 1], [], [2]]``), optional weights
+        with the same nesting."""
+        id_lists = list(id_lists)
+        lengths = np.fromiter((len(ids) for ids in id_lists), dtype=np.int64,
+                              count=len(id_lists))
+        example_indices = np.repeat(np.arange(len(id_lists), dtype=np.int64), lengths)
+        flat_ids = [i for ids in id_lists for i in ids]
+        try:
+            feature_ids = np.asarray(flat_ids, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{_where(field)}: feature ids must be integers, got "
+                            f"{flat_ids[:5]!r}...") from None
+        if feature_ids.size and not np.all(feature_ids == np.round(feature_ids)):
+            raise TypeError(f"{_where(field)}: feature ids must be integers")
+        values = None
+        if weights is not None:
+            weights = list(weights)
+            if len(weights) != len(id_lists):
+                raise ValueError(f"{_where(field)}: {len(weights)} weight lists for "
+                                 f"{len(id_lists)} examples")
+            w_lengths = np.fromiter((len(w) for w in weights), dtype=np.int64,
+                                    count=len(weights))
+            bad = np.flatnonzero(w_lengths != lengths)
+            if bad.size:
+                r = int(bad[0])
+                raise ValueError(f"{_where(field)}: example {r} has {lengths[r]} ids but "
+                                 f"{w_lengths[r]} weights")
+            values = np.asarray([v for w in weights for v in w], dtype=dtype)
+        return cls(example_indices, feature_ids.astype(np.int64), values,
+                   n_examples=len(id_lists), field=field, vocab_size=vocab_size, dtype=dtype)
+
+    @classmethod
+    def from_ids(cls, ids, *, field=None, vocab_size=None, dtype=np.float32):
+        """One id per example (a single-valued field), ``ids`` of shape [n_examples]."""
+        ids = np.asarray(ids)
+        if ids.ndim != 1:
+            raise ValueError(f"{_where(field)}: expected a 1-d array of ids, got shape "
+                             f"{ids.shape}")
+        if ids.size and not np.issubdtype(ids.dtype, np.integer):
+            raise TypeError(f"{_where(field)}: ids must be integers, got dtype {ids.dtype}")
+        n = ids.shape[0]
+        return cls(np.arange(n, dtype=np.int64), ids, None, n_examples=n, field=field,
+                   vocab_size=vocab_size, dtype=dtype)
+
+    @classmethod
+    def from_csr(cls, indptr, indices, values=None, *, field=None, vocab_size=None,
+                 dtype=np.float32):
+        """From CSR arrays (``indptr`` [n+1], ``indices`` [nnz], ``values`` [nnz])."""
+        indptr = np.asarray(indptr, dtype=np.int64)
+        if indptr.ndim != 1 or indptr.size == 0 or indptr[0] != 0 \
+                or np.any(np.diff(indptr) < 0):
+            raise ValueError(f"{_where(field)}: indptr must be 1-d, start at 0 and be "
+                             f"non-decreasing")
+        n = indptr.shape[0] - 1
+        if indptr[-1] != np.shape(indices)[0]:
+            raise ValueError(f"{_where(field)}: indptr ends at {indptr[-1]} but there are "
+                             f"{np.shape(indices)[0]} indices")
+        example_indices = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        x = cls(example_indices, indices, values, n_examples=n, field=field,
+                vocab_size=vocab_size, dtype=dtype)
+        x._indptr = indptr
+        return x
+
+    @classmethod
+    def from_scipy(cls, matrix, *, field=None, dtype=np.float32, keep_zeros=False):
+        """From a ``scipy.sparse`` matrix of shape [n_examples, vocab_size]; stored entries
+        become (example, id, value) triplets (explicit zeros dropped unless ``keep_zeros``)."""
+        if not sp.issparse(matrix):
+            raise TypeError(f"{_where(field)}: expected a scipy.sparse matrix, got "
+                            f"{type(matrix).__name__}")
+        csr = sp.csr_matrix(matrix)
+        csr.sum_duplicates()
+        if not keep_zeros:
+            csr.eliminate_zeros()
+        csr.sort_indices()
+        return cls.from_csr(csr.indptr, csr.indices, csr.data, field=field,
+                            vocab_size=csr.shape[1], dtype=dtype)
+
+    # ------------------------------------------------------------------ validation
+    def validate(self, vocab_size=None):
+        """Raise ``ValueError`` naming the field if the triplet is malformed; return self."""
+        nnz = self.feature_ids.shape[0]
+        if self.example_indices.shape[0] != nnz or self.feature_values.shape[0] != nnz:
+            raise ValueError(
+                f"{self._where()}: example_indices, feature_ids and feature_values must have "
+                f"the same length, got {self.example_indices.shape[0]}, {nnz} and "
+                f"{self.feature_values.shape[0]}")
+        if nnz:
+            ex = self.example_indices
+            if ex[0] < 0 or ex[-1] >= self.n_examples or ex.min() < 0:
+                bad = int(np.flatnonzero((ex < 0) | (ex >= self.n_examples))[0])
+                raise ValueError(f"{self._where()}: entry {bad} has example index {ex[bad]}, "
+                                 f"outside [0, {self.n_examples})")
+            steps = np.diff(ex)
+            if np.any(steps < 0):
+                bad = int(np.flatnonzero(steps < 0)[0]) + 1
+                raise ValueError(f"{self._where()}: example_indices must be sorted; entry "
+                                 f"{bad} (example {ex[bad]}) follows example {ex[bad - 1]}")
+            if self.feature_ids.min() < 0:
+                bad = int(np.argmin(self.feature_ids))
+                raise ValueError(f"{self._where()}: negative feature id "
+                                 f"{self.feature_ids[bad]} in example {ex[bad]}")
+            if vocab_size is not None and self.feature_ids.max() >= vocab_size:
+                bad = int(np.argmax(self.feature_ids))
+                raise ValueError(f"{self._where()}: feature id {self.feature_ids[bad]} in "
+                                 f"example {ex[bad]} is out of range for a vocabulary of "
+                                 f"size {vocab_size}")
+            if not np.all(np.isfinite(self.feature_values)):
+                bad = int(np.flatnonzero(~np.isfinite(self.feature_values))[0])
+                raise ValueError(f"{self._where()}: non-finite feature value "
+                                 f"{self.feature_values[bad]} in example {ex[bad]}")
+        return self
+
+    # ------------------------------------------------------------------ views
+    @property
+    def nnz(self):
+        return int(self.feature_ids.shape[0])
+
+    @property
+    def indptr(self):
+        """CSR row pointer, int64 [n_examples + 1]: bag ``i`` is entries
+        ``indptr[i]:indptr[i+1]``."""
+        if self._indptr is None:
+            self._indptr = np.searchsorted(
+                self.example_indices, np.arange(self.n_examples + 1), side="left"
+            ).astype(np.int64)
+        return self._indptr
+
+    @property
+    def bag_lengths(self):
+        """Number of entries of each example, int64 [n_examples]."""
+        return np.diff(self.indptr)
+
+    def to_scipy(self, vocab_size=None):
+        """The batch as a ``scipy.sparse.csr_matrix`` [n_examples, vocab_size] (duplicate
+        ids inside a bag are summed)."""
+        n_cols = vocab_size if vocab_size is not None else (
+            int(self.feature_ids.max()) + 1 if self.nnz else 0)
+        return sp.csr_matrix((self.feature_values, self.feature_ids, self.indptr),
+                             shape=(self.n_examples, n_cols))
+
+    def to_lists(self):
+        """Ids of each bag as Python lists (for debugging and tests)."""
+        ids = self.feature_ids.tolist()
+        p = self.indptr.tolist()
+        return [ids[p[i]:p[i + 1]] for i in range(self.n_examples)]
+
+    def take(self, rows):
+        """The bags of ``rows`` (int array, any order, repeats allowed) as a new batch whose
+        example ``j`` is this batch's example ``rows[j]``."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.n_examples):
+            raise IndexError(f"{self._where()}: row index out of range [0, {self.n_examples})")
+        indptr = self.indptr
+        starts = indptr[rows]
+        lengths = indptr[rows + 1] - starts
+        total = int(lengths.sum())
+        new_indptr = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+        np.cumsum(lengths, out=new_indptr[1:])
+        # position k of the output reads entry starts[row_of_k] + (k - new_indptr[row_of_k])
+        row_of_entry = np.repeat(np.arange(rows.shape[0], dtype=np.int64), lengths)
+        src = starts[row_of_entry] + (np.arange(total, dtype=np.int64)
+                                      - new_indptr[row_of_entry])
+        out = SparseInput(row_of_entry, self.feature_ids[src], self.feature_values[src],
+                          n_examples=rows.shape[0], field=self.field,
+                          dtype=self.feature_values.dtype, validate=False)
+        out._indptr = new_indptr
+        return out
+
+    def slice(self, start, stop):
+        """Examples ``start:stop`` as a new batch (a cheap view of contiguous rows)."""
+        start, stop, _ = slice(start, stop).indices(self.n_examples)
+        stop = max(stop, start)
+        p = self.indptr
+        a, b = int(p[start]), int(p[stop])
+        out = SparseInput(self.example_indices[a:b] - start, self.feature_ids[a:b],
+                          self.feature_values[a:b], n_examples=stop - start,
+                          field=self.field, dtype=self.feature_values.dtype, validate=False)
+        out._indptr = p[start:stop + 1] - a
+        return out
+
+    def astype(self, dtype):
+        """Same batch with feature values of ``dtype``."""
+        if self.feature_values.dtype == dtype:
+            return self
+        out = SparseInput(self.example_indices, self.feature_ids,
+                          self.feature_values.astype(dtype), n_examples=self.n_examples,
+                          field=self.field, dtype=dtype, validate=False)
+        out._indptr = self._indptr
+        return out
+
+    def __repr__(self):
+        name = f"{self.field!r}, " if self.field is not None else ""
+        return f"SparseInput({name}n_examples={self.n_examples}, nnz={self.nnz})"
+
+    def _where(self):
+        return _where(self.field)
+
+
+def _where(field):
+    return f"field {field!r}" if field is not None else "SparseInput"
+
+
+def _raise_ndim(field, what):
+    raise ValueError(f"{_where(field)}: {what} must be 1-d")
