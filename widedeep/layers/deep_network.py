@@ -1,0 +1,131 @@
+"""`DeepNetwork`: the deep tower of Wide & Deep, from a feature dict to one logit.
+
+    a_0 = concat(dense fields, pooled embeddings of the sparse fields)     [n, d_0]
+    a_l = act(a_{l-1} W_l + b_l)          for each hidden layer (optional dropout after act)
+    deep_logit = a_L w_out (+ b_out)                                        [n]
+
+Parameters are exposed flat as ``"embedding/<vocabulary>"`` (tables, row-sparse gradients)
+and ``"layer<i>/W"``, ``"layer<i>/b"`` (dense gradients), ``i`` counting the layers of
+``self.layers`` (activations and dropout have no parameters).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .dense import DenseLayer
+from .dense_input import DenseInputLayer
+from .dropout import Dropout
+from .embedding_combine import EmbeddingCombineLayer
+
+__all__ = ["DeepNetwork", "truncated_normal"]
+
+
+def truncated_normal(shape, std, rng, dtype=np.float32):
+    """Normal(0, std) redrawn beyond 2 std (TensorFlow's truncated-normal initializer)."""
+    values = rng.standard_normal(size=shape)
+    outside = np.abs(values) > 2.0
+    while np.any(outside):
+        values[outside] = rng.standard_normal(size=int(outside.sum()))
+        outside = np.abs(values) > 2.0
+    return (values * std).astype(dtype)
+
+
+class DeepNetwork:
+    """Embeddings + dense inputs -> hidden layers -> one logit per example."""
+
+    def __init__(self, embeddings, dense_input, layers):
+        self.embeddings = embeddings
+        self.dense_input = dense_input
+        self.layers = list(layers)
+
+    @classmethod
+    def build(cls, *, vocabularies, embedding_fields, combiners="sum", dense_fields=None,
+              hidden_units=(100, 50), activation="relu", dropout=0.0, output_bias=True,
+              embedding_l2=0.0, dense_l2=0.0, embedding_init_std=None, rng,
+              dtype=np.float32):
+        """Initialize a network: embeddings truncated-normal with std ``1/sqrt(dim)``
+        (or ``embedding_init_std``), dense layers Glorot-uniform, zero biases."""
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got "
+                             f"{activation!r}")
+        tables = {}
+        for name, (n_rows, dim) in vocabularies.items():
+            if n_rows <= 0 or dim <= 0:
+                raise ValueError(f"vocabulary {name!r}: rows and dim must be positive, got "
+                                 f"({n_rows}, {dim})")
+            std = embedding_init_std if embedding_init_std is not None else 1.0 / np.sqrt(dim)
+            tables[name] = truncated_normal((int(n_rows), int(dim)), std, rng, dtype)
+        embeddings = EmbeddingCombineLayer(tables, embedding_fields, combiners, embedding_l2)
+        dense_input = DenseInputLayer(dense_fields or {}, dtype)
+        width = embeddings.output_dim + dense_input.output_dim
+        if width == 0:
+            raise ValueError("the deep part has no input: give embedding_fields and/or "
+                             "dense_fields")
+        layers = []
+        for units in hidden_units:
+            layers.append(DenseLayer.create(width, int(units), rng, l2=dense_l2, dtype=dtype))
+            layers.append(ACTIVATIONS[activation]())
+            if dropout:
+                layers.append(Dropout(dropout))
+            width = int(units)
+        layers.append(DenseLayer.create(width, 1, rng, use_bias=output_bias, l2=dense_l2,
+                                        dtype=dtype))
+        return cls(embeddings, dense_input, layers)
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def params(self):
+        out = {f"embedding/{v}": t for v, t in self.embeddings.params.items()}
+        for i, layer in enumerate(self.layers):
+            for name, value in layer.params.items():
+                out[f"layer{i}/{name}"] = value
+        return out
+
+    @property
+    def input_dim(self):
+        return self.embeddings.output_dim + self.dense_input.output_dim
+
+    def check_input(self, features, n_examples=None):
+        self.embeddings.check_input(features)
+        self.dense_input.check_input(features, n_examples)
+
+    # ------------------------------------------------------------------ forward/backward
+    def forward(self, features, training=False, rng=None):
+        """Return ``(logits [n], cache)``; writes nothing into the network."""
+        emb, emb_cache = self.embeddings.forward(features)
+        dense, _ = self.dense_input.forward(features)
+        a = emb if dense is None else (dense if emb.shape[1] == 0 else
+                                       np.concatenate([dense, emb], axis=1))
+        caches = []
+        for layer in self.layers:
+            a, cache = layer.forward(a, training=training, rng=rng)
+            caches.append(cache)
+        return a[:, 0], (emb_cache, caches)
+
+    def backward(self, grad_logits, cache):
+        """Gradients of every parameter given ``dL/dlogit`` [n] (flat dict, see module doc)."""
+        emb_cache, caches = cache
+        grads = {}
+        g = grad_logits[:, None]
+        for i in range(len(self.layers) - 1, -1, -1):
+            g, layer_grads = self.layers[i].backward(g, caches[i])
+            for name, value in layer_grads.items():
+                grads[f"layer{i}/{name}"] = value
+        if self.embeddings.fields:
+            g_emb = g[:, self.dense_input.output_dim:]
+            _, emb_grads = self.embeddings.backward(np.ascontiguousarray(g_emb), emb_cache)
+            for vocab, value in emb_grads.items():
+                grads[f"embedding/{vocab}"] = value
+        return grads
+
+    def penalty(self, features=None):
+        """Regularization added to the loss: dense L2 plus the batch's lazy embedding L2."""
+        total = sum(layer.penalty() for layer in self.layers)
+        if features is not None:
+            total += self.embeddings.penalty_of_batch(features)
+        return total
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"DeepNetwork({self.embeddings!r}, {self.dense_input!r}, [{inner}])"

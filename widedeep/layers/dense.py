@@ -1,0 +1,88 @@
+"""`DenseLayer`: the affine map ``y = x W + b`` with optional L2 on ``W``.
+
+Shapes: x [n, in_dim], W [in_dim, out_dim], b [out_dim], y [n, out_dim].
+Gradients: ``dW = x^T dy + l2 W``, ``db = sum_n dy``, ``dx = dy W^T``. The L2 term
+``l2/2 ||W||^2`` (see `penalty`) is added once per step, on top of the batch-mean loss.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+
+__all__ = ["DenseLayer", "glorot_uniform"]
+
+
+def glorot_uniform(in_dim, out_dim, rng, dtype=np.float32):
+    """Glorot/Xavier uniform init: U(-a, a), a = sqrt(6 / (in_dim + out_dim))."""
+    limit = np.sqrt(6.0 / (in_dim + out_dim))
+    return rng.uniform(-limit, limit, size=(in_dim, out_dim)).astype(dtype)
+
+
+class DenseLayer(Layer):
+    """Fully connected layer.
+
+    Parameters
+    ----------
+    weights : ndarray [in_dim, out_dim]
+    bias : ndarray [out_dim] or None (no bias)
+    l2 : float
+        L2 strength on the weights (not the bias).
+    """
+
+    def __init__(self, weights, bias=None, l2=0.0):
+        super().__init__()
+        weights = np.asarray(weights)
+        if weights.ndim != 2:
+            raise ValueError(f"DenseLayer weights must be 2-d, got shape {weights.shape}")
+        self.params = {"W": weights}
+        if bias is not None:
+            bias = np.asarray(bias, dtype=weights.dtype)
+            if bias.shape != (weights.shape[1],):
+                raise ValueError(f"DenseLayer bias must have shape ({weights.shape[1]},), got "
+                                 f"{bias.shape}")
+            self.params["b"] = bias
+        self.l2 = float(l2)
+
+    @classmethod
+    def create(cls, in_dim, out_dim, rng, use_bias=True, l2=0.0, dtype=np.float32):
+        """Glorot-uniform weights, zero bias."""
+        return cls(glorot_uniform(in_dim, out_dim, rng, dtype),
+                   np.zeros(out_dim, dtype=dtype) if use_bias else None, l2=l2)
+
+    @property
+    def input_dim(self):
+        return self.params["W"].shape[0]
+
+    @property
+    def output_dim(self):
+        return self.params["W"].shape[1]
+
+    def forward(self, x, training=False, rng=None):
+        if x.ndim != 2 or x.shape[1] != self.input_dim:
+            raise ValueError(f"DenseLayer expects input of shape [n, {self.input_dim}], got "
+                             f"{x.shape}")
+        out = x @ self.params["W"]
+        if "b" in self.params:
+            out += self.params["b"]
+        return out, x
+
+    def backward(self, grad_out, cache):
+        x = cache
+        W = self.params["W"]
+        grads = {"W": x.T @ grad_out}
+        if self.l2:
+            grads["W"] += self.l2 * W
+        if "b" in self.params:
+            grads["b"] = grad_out.sum(axis=0)
+        return grad_out @ W.T, grads
+
+    def penalty(self):
+        if not self.l2:
+            return 0.0
+        W = self.params["W"]
+        return 0.5 * self.l2 * float(np.sum(W * W))
+
+    def __repr__(self):
+        return f"DenseLayer({self.input_dim} -> {self.output_dim}, " \
+               f"bias={'b' in self.params}, l2={self.l2})"
