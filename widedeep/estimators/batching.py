@@ -1,0 +1,99 @@
+"""Feature dicts in mini-batches: row selection, batch validation, batch streams.
+
+A *feature dict* maps field names to `SparseInput` (sparse fields) or float arrays
+``[n, width]`` (dense fields); all fields describe the same ``n`` examples.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..inputs import SparseInput
+
+__all__ = ["n_examples", "take_rows", "slice_rows", "check_labels", "check_sample_weight",
+           "iter_minibatches", "iter_batch_source"]
+
+
+def n_examples(features):
+    """Number of examples of a feature dict; ``ValueError`` if fields disagree."""
+    if not isinstance(features, dict):
+        raise TypeError(f"features must be a dict of field name -> SparseInput or array, got "
+                        f"{type(features).__name__}")
+    n, first = None, None
+    for name, value in features.items():
+        m = value.n_examples if isinstance(value, SparseInput) else np.shape(value)[0]
+        if n is None:
+            n, first = m, name
+        elif m != n:
+            raise ValueError(f"field {name!r} has {m} examples but field {first!r} has {n}")
+    if n is None:
+        raise ValueError("features is an empty dict")
+    return n
+
+
+def take_rows(features, rows):
+    """The examples ``rows`` (any order) of every field."""
+    return {name: value.take(rows) if isinstance(value, SparseInput) else np.asarray(value)[rows]
+            for name, value in features.items()}
+
+
+def slice_rows(features, start, stop):
+    """Examples ``start:stop`` of every field (cheap views)."""
+    return {name: value.slice(start, stop) if isinstance(value, SparseInput)
+            else np.asarray(value)[start:stop] for name, value in features.items()}
+
+
+def check_labels(y, n, dtype):
+    """Labels as a [n] array of ``dtype``; ``ValueError`` unless every label is 0 or 1."""
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1 or y_arr.shape[0] != n:
+        raise ValueError(f"labels must have shape [{n}], got {y_arr.shape}")
+    if y_arr.dtype.kind not in "biuf":
+        raise TypeError(f"labels must be numeric 0/1, got dtype {y_arr.dtype}")
+    bad = np.flatnonzero((y_arr != 0) & (y_arr != 1))
+    if bad.size:
+        raise ValueError(f"labels must be 0 or 1; row {int(bad[0])} has {y_arr[bad[0]]!r}")
+    return y_arr.astype(dtype, copy=False)
+
+
+def check_sample_weight(sample_weight, n, dtype):
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=dtype)
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"sample_weight must have shape [{n}], got {w.shape}")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        raise ValueError(f"sample_weight must be finite and >= 0; row {int(bad[0])} has "
+                         f"{w[bad[0]]}")
+    return w
+
+
+def iter_minibatches(features, y, sample_weight, batch_size, rng=None):
+    """Yield ``(features, y, sample_weight)`` mini-batches of an in-memory dataset, in a
+    random order drawn from ``rng`` (or in order when ``rng`` is None)."""
+    n = n_examples(features)
+    if rng is None:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            yield (slice_rows(features, start, stop), y[start:stop],
+                   None if sample_weight is None else sample_weight[start:stop])
+        return
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        rows = order[start:start + batch_size]
+        yield (take_rows(features, rows), y[rows],
+               None if sample_weight is None else sample_weight[rows])
+
+
+def iter_batch_source(source):
+    """Normalize a batch source to an iterator of ``(features, y, sample_weight)``.
+
+    ``source`` is an iterable of ``(features, y)`` or ``(features, y, sample_weight)``
+    tuples, or a callable returning one (called once per epoch).
+    """
+    iterable = source() if callable(source) else source
+    for k, batch in enumerate(iterable):
+        if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+            raise TypeError(f"batch {k}: expected (features, labels[, sample_weight]), got "
+                            f"{type(batch).__name__}")
+        yield batch[0], batch[1], batch[2] if len(batch) == 3 else None

@@ -1,0 +1,94 @@
+"""`WideDeepEstimator`: joint training of the wide and the deep part (Cheng et al. 2016).
+
+    P(y=1|x) = sigmoid(w_wide . [x, phi(x)] + w_deep . a_L + b)
+
+One training step on a mini-batch: (1) the deep network runs forward, giving deep logits;
+(2) the wide layer computes its logits and asks the **proba_fn callback** for the joint
+probabilities — the callback adds the batch's deep logits to the wide logits; (3) the wide
+layer takes its FTRL step with ``dL/df = s (p - y) / n``; (4) the same gradient flows back
+through the deep network and AdaGrad updates it (embedding rows sparsely). Both parts thus
+follow one logistic loss in the same step. ``b`` is the wide layer's bias; the deep output
+layer has no bias of its own.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..losses import sigmoid
+from .base import BaseEstimator
+from .deep import DeepPartMixin
+from .wide import WidePartMixin
+
+__all__ = ["WideDeepEstimator"]
+
+
+class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
+    """Wide & Deep model: FTRL-trained wide part + AdaGrad-trained deep part, one loss.
+
+    Parameters: ``wide_fields`` and the wide options of `WideEstimator` (``ftrl``,
+    ``wide_mode``, ``fit_intercept``), the deep options of `DeepEstimator`, and the shared
+    loop options. In ``wide_mode="online"`` the wide part steps example by example inside
+    the batch (each seeing the updates before it) while the deep part takes one step with
+    the batch-mean gradient of the probabilities the callback returned.
+    """
+
+    def __init__(self, wide_fields, *, vocabularies=None, embedding_fields=None,
+                 combiners="sum", dense_fields=None, hidden_units=(100, 50),
+                 activation="relu", dropout=0.0, adagrad=None, embedding_l2=0.0,
+                 dense_l2=0.0, embedding_init_std=None, ftrl=None, wide_mode="batch",
+                 fit_intercept=True, batch_size=256, epochs=10, shuffle=True,
+                 early_stopping_rounds=None, eval_metric="logloss", warm_start=False,
+                 predict_batch_size=65536, dtype=np.float32, random_state=None, verbose=0):
+        self.wide_fields = wide_fields
+        self.vocabularies = vocabularies
+        self.embedding_fields = embedding_fields
+        self.combiners = combiners
+        self.dense_fields = dense_fields
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.dropout = dropout
+        self.adagrad = adagrad
+        self.embedding_l2 = embedding_l2
+        self.dense_l2 = dense_l2
+        self.embedding_init_std = embedding_init_std
+        self.ftrl = ftrl
+        self.wide_mode = wide_mode
+        self.fit_intercept = fit_intercept
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.early_stopping_rounds = early_stopping_rounds
+        self.eval_metric = eval_metric
+        self.warm_start = warm_start
+        self.predict_batch_size = predict_batch_size
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _expected_fields(self):
+        return list(self.wide_fields) + self._deep_fields()
+
+    def _build(self, rng):
+        self._build_wide()
+        self._build_deep(rng, output_bias=False)
+
+    def _check_model_input(self, features, n):
+        self._check_wide_input(features, n)
+        self._check_deep_input(features, n)
+
+    def _train_batch(self, features, y, sample_weight):
+        deep_logits, cache = self.deep_.forward(features, training=True,
+                                                rng=self._dropout_rng)
+
+        def proba_fn(example_indices, wide_logits):
+            return sigmoid(wide_logits + deep_logits[example_indices])
+
+        p = self.wide_.fit_batch(features, y, proba_fn, sample_weight, mode=self.wide_mode)
+        g = p - y
+        if sample_weight is not None:
+            g = g * sample_weight
+        self._deep_step(cache, (g / y.shape[0]).astype(self._dtype))
+        return p
+
+    def _logits(self, features):
+        return self.wide_.forward(features)[0] + self.deep_.forward(features)[0]
