@@ -1,0 +1,220 @@
+"""FTRL-Proximal (McMahan et al., 2013), the optimizer of the wide part of Wide & Deep.
+
+Every coordinate (one weight of the wide linear model) carries two numbers, ``z`` and ``n``;
+its weight is a closed-form function of them, and L1 makes that weight exactly 0 for
+coordinates whose accumulated evidence ``|z|`` does not exceed ``l1``: this is what keeps
+cross-product models with millions of coordinates sparse.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["FtrlProximal"]
+
+
+class FtrlProximal:
+    """FTRL-Proximal with L1 and L2, per coordinate (McMahan et al., 2013, Algorithm 1).
+
+    For each coordinate ``i`` with (summed) gradient ``g_i`` in this step, with ``w_i`` the
+    current weight::
+
+        sigma_i = (sqrt(n_i + g_i**2) - sqrt(n_i)) / alpha
+        z_i    += g_i - sigma_i * w_i
+        n_i    += g_i**2
+        w_i     = 0                                                   if |z_i| <= l1
+                = -(z_i - sign(z_i) * l1) / ((beta + sqrt(n_i)) / alpha + l2)   otherwise
+
+    Coordinates with no gradient in the step are left untouched. Per-coordinate learning
+    rate is ``alpha / (beta + sqrt(n_i))``.
+
+    Parameters
+    ----------
+    alpha : float
+        Learning-rate scale, ``> 0``.
+    beta : float
+        Learning-rate smoothing, ``>= 0``.
+    l1 : float
+        L1 strength, ``>= 0``; weights with ``|z| <= l1`` are exactly 0.
+    l2 : float
+        L2 strength, ``>= 0`` (the paper's lambda_2).
+    initial_accumulator_value : float
+        Starting value of ``n``, ``>= 0`` (the paper starts at 0).
+
+    The optimizer holds hyper-parameters only. The state ``{"z", "n"}`` belongs to the
+    caller (:meth:`init_state`). Arithmetic is done in the dtype of ``z`` (float32 by default;
+    pass ``dtype=np.float64`` to :meth:`init_state` for double precision); ``weights`` should
+    have the same dtype.
+
+    TensorFlow
+    ----------
+    ``tf.keras.optimizers.Ftrl`` / ``tf.compat.v1.train.FtrlOptimizer`` with
+    ``learning_rate_power=-0.5`` and no L2 shrinkage compute, per coordinate,
+    ``accum_new = accum + g**2``, ``linear += g - (sqrt(accum_new) - sqrt(accum)) / lr * var``,
+    ``quadratic = (sqrt(accum_new) + beta) / lr + 2 * l2_tf`` and
+    ``var = (sign(linear) * l1 - linear) / quadratic`` if ``|linear| > l1`` else 0.
+    That is this update with ``z = linear``, ``n = accum`` and
+
+        alpha = learning_rate, beta = beta, l1 = l1_regularization_strength,
+        l2 = 2 * l2_regularization_strength, initial_accumulator_value = same,
+
+    which :meth:`from_tensorflow` applies. (TensorFlow's L2 term is ``l2_tf * w**2`` in the
+    objective, the paper's is ``l2 / 2 * w**2``; hence the factor 2.) The TensorFlow test
+    vectors reproduced in ``tests/optim/test_ftrl.py`` check this mapping.
+
+    References
+    ----------
+    H. B. McMahan et al. Ad Click Prediction: a View from the Trenches. KDD 2013.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = FtrlProximal(alpha=1.0, beta=1.0, l1=0.2)
+    >>> state = opt.init_state(3, dtype=np.float64)
+    >>> weights = np.zeros(3)
+    >>> # coordinate 1 appears twice: its gradients are summed to g = 0.5
+    >>> opt.update(weights, state, np.array([1, 1, 2]), np.array([0.25, 0.25, 0.1]))
+    >>> state["z"].tolist(), state["n"].tolist()
+    ([0.0, 0.5, 0.1], [0.0, 0.25, 0.010000000000000002])
+    >>> weights.round(6).tolist()   # w_1 = -(0.5 - 0.2) / (1 + 0.5); |z_2| <= l1 gives 0
+    [0.0, -0.2, 0.0]
+    >>> FtrlProximal.from_tensorflow(0.1, l2_regularization_strength=0.5).get_config()["l2"]
+    1.0
+    """
+
+    def __init__(self, alpha=0.05, beta=1.0, l1=0.0, l2=0.0, initial_accumulator_value=0.0):
+        if not (np.isfinite(alpha) and alpha > 0):
+            raise ValueError(f"FtrlProximal: alpha must be a finite number > 0, got {alpha!r}")
+        for name, value in (("beta", beta), ("l1", l1), ("l2", l2),
+                            ("initial_accumulator_value", initial_accumulator_value)):
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"FtrlProximal: {name} must be finite and >= 0, "
+                                 f"got {value!r}")
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+
+    @classmethod
+    def from_tensorflow(cls, learning_rate, initial_accumulator_value=0.1,
+                        l1_regularization_strength=0.0, l2_regularization_strength=0.0,
+                        beta=0.0):
+        """The optimizer equal to TensorFlow's FTRL with these arguments (``lr_power=-0.5``,
+        no L2 shrinkage); see the class docstring for the mapping."""
+        return cls(alpha=learning_rate, beta=beta, l1=l1_regularization_strength,
+                   l2=2.0 * l2_regularization_strength,
+                   initial_accumulator_value=initial_accumulator_value)
+
+    def init_state(self, size, dtype=np.float32):
+        """``{"z": zeros(size), "n": full(size, initial_accumulator_value)}`` of ``dtype``."""
+        return {"z": np.zeros(size, dtype=dtype),
+                "n": np.full(size, self.initial_accumulator_value, dtype=dtype)}
+
+    def weights(self, z, n):
+        """Closed-form weights for accumulators ``z``, ``n`` (same shape); a new array.
+
+        ``w = 0`` where ``|z| <= l1``, else ``-(z - sign(z) l1) / ((beta + sqrt(n)) / alpha + l2)``.
+        """
+        z = np.asarray(z)
+        n = np.asarray(n)
+        active = np.abs(z) > self.l1
+        numerator = np.sign(z) * self.l1 - z
+        denominator = (self.beta + np.sqrt(n)) / self.alpha + self.l2
+        # only active coordinates are divided: an inactive one may have a zero denominator
+        return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=active)
+
+    def update(self, weights, state, coords, grads, assume_unique=False):
+        """Sparse step on the listed coordinates, in place on ``weights``, ``z`` and ``n``.
+
+        Parameters
+        ----------
+        weights : ndarray [size]
+            Current weights; ``weights[coords]`` enter the ``z`` update and are overwritten.
+        state : dict
+            ``{"z": [size], "n": [size]}`` from :meth:`init_state`.
+        coords : int array [k]
+            Coordinates in ``[0, size)``; a coordinate may repeat, and its gradients are then
+            summed before the update (unless ``assume_unique=True`` promises they are distinct).
+        grads : float array [k]
+            Gradient of the loss with respect to each listed coordinate.
+
+        Cost is ``O(k log k)``, independent of ``size``. Bad input (length mismatch,
+        non-integer or out-of-range coordinates, non-finite gradients) raises ``ValueError``
+        before anything is changed.
+        """
+        z, n = state["z"], state["n"]
+        coords, grads = self._check_sparse(weights, z, n, coords, grads)
+        if coords.shape[0] == 0:
+            return
+        if not assume_unique:
+            coords, position = np.unique(coords, return_inverse=True)
+            grads = np.bincount(position.reshape(-1), weights=grads, minlength=coords.shape[0])
+        grads = grads.astype(z.dtype, copy=False)
+        new_w, new_z, new_n = self._step(weights[coords], z[coords], n[coords], grads)
+        z[coords] = new_z
+        n[coords] = new_n
+        weights[coords] = new_w
+
+    def update_dense(self, weights, state, grad):
+        """Step on every coordinate with gradient ``grad`` [size], in place; the same as
+        :meth:`update` with ``coords = arange(size)`` (bit for bit)."""
+        z, n = state["z"], state["n"]
+        grad = np.asarray(grad)
+        if not (weights.shape == z.shape == n.shape == grad.shape) or weights.ndim != 1:
+            raise ValueError(f"FtrlProximal.update_dense: weights, z, n and grad must be 1-d of "
+                             f"the same length, got shapes {weights.shape}, {z.shape}, "
+                             f"{n.shape} and {grad.shape}")
+        _check_finite(grad, "FtrlProximal.update_dense")
+        new_w, new_z, new_n = self._step(weights, z, n, grad.astype(z.dtype, copy=False))
+        z[...] = new_z
+        n[...] = new_n
+        weights[...] = new_w
+
+    def _step(self, w, z, n, g):
+        """Algorithm 1 on gathered coordinates; returns new (w, z, n) without writing."""
+        n_new = n + g * g
+        sigma = (np.sqrt(n_new) - np.sqrt(n)) / self.alpha
+        z_new = z + (g - sigma * w)
+        return self.weights(z_new, n_new), z_new, n_new
+
+    def _check_sparse(self, weights, z, n, coords, grads):
+        where = "FtrlProximal.update"
+        if not (weights.shape == z.shape == n.shape) or weights.ndim != 1:
+            raise ValueError(f"{where}: weights, z and n must be 1-d of the same length, got "
+                             f"shapes {weights.shape}, {z.shape} and {n.shape}")
+        coords = np.asarray(coords)
+        grads = np.asarray(grads)
+        if coords.ndim != 1 or grads.ndim != 1 or coords.shape[0] != grads.shape[0]:
+            raise ValueError(f"{where}: coords and grads must be 1-d of the same length, got "
+                             f"shapes {coords.shape} and {grads.shape}")
+        if coords.size == 0:
+            return coords.astype(np.int64), grads
+        if coords.dtype.kind not in "iu":
+            raise ValueError(f"{where}: coords must be integers, got dtype {coords.dtype}")
+        size = weights.shape[0]
+        if coords.min() < 0 or coords.max() >= size:
+            bad = int(np.flatnonzero((coords < 0) | (coords >= size))[0])
+            raise ValueError(f"{where}: coordinate {coords[bad]} (position {bad}) is outside "
+                             f"[0, {size})")
+        _check_finite(grads, where)
+        return coords.astype(np.int64, copy=False), grads
+
+    def get_config(self):
+        """Constructor parameters as a JSON-able dict: ``FtrlProximal(**opt.get_config())``."""
+        return {"alpha": self.alpha, "beta": self.beta, "l1": self.l1, "l2": self.l2,
+                "initial_accumulator_value": self.initial_accumulator_value}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return (f"FtrlProximal(alpha={self.alpha!r}, beta={self.beta!r}, l1={self.l1!r}, "
+                f"l2={self.l2!r}, initial_accumulator_value={self.initial_accumulator_value!r})")
+
+
+def _check_finite(grads, where):
+    finite = np.isfinite(grads)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"{where}: non-finite gradient {grads[bad]} at position {bad}")
