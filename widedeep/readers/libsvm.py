@@ -1,0 +1,284 @@
+"""`LibsvmReader` and `LibffmReader`: sparse text formats straight to model inputs.
+
+::
+
+    libsvm:  <label> <id>:<value> <id>:<value> ...            e.g.  1 3:1 17:0.5
+    libffm:  <label> <field>:<id>:<value> ...                 e.g.  0 0:3:1 1:17:1
+
+Both readers yield ``(features, labels)`` batches: ``features`` a dict of `SparseInput`
+(libsvm: one field, named ``field``; libffm: one per field), ``labels`` float64 [n] as
+written in the file (map -1/+1 labels to 0/1 yourself, e.g. ``labels > 0``). Text after
+``#`` is a comment; blank lines are skipped. Ids are kept as written (``zero_based=False``
+subtracts one, for 1-based files); in libffm the id space is global, shared by all fields,
+so every field's vocabulary size is the file's number of features.
+
+Lines are split in Python, then every batch's ids and values are parsed with one vectorized
+NumPy call; only a batch that contains a bad token is re-scanned line by line to name it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..inputs import SparseInput
+from ..records import Ragged
+from ._base import StreamReader, chunks, open_text
+from .batching import batch_length, rebatch
+from .report import BadLine, BadLineError, ReadReport
+
+__all__ = ["LibsvmReader", "LibffmReader"]
+
+
+class _SparseTextReader(StreamReader):
+    """Shared streaming, batching and error handling; subclasses say how many ``:``-parts a
+    token has and how entries are grouped into fields."""
+
+    _parts = 2  # id:value
+
+    def __init__(self, path, *, batch_size, n_features, zero_based, dtype, skip_bad_lines,
+                 shuffle_buffer, random_state, encoding):
+        super().__init__(path, batch_size=batch_size, shuffle_buffer=shuffle_buffer,
+                         random_state=random_state, skip_bad_lines=skip_bad_lines,
+                         encoding=encoding)
+        self.n_features = None if n_features is None else int(n_features)
+        self.zero_based = bool(zero_based)
+        self.dtype = np.dtype(dtype)
+
+    # ------------------------------------------------------------------ passes
+    def iter_epoch(self, epoch):
+        report = ReadReport()
+        self.report = report
+        lines = self._shuffled(self._lines(), epoch)
+        parsed = (self._parse_chunk(chunk, report) for chunk in chunks(lines, self.batch_size))
+        parsed = (batch for batch in parsed if batch is not None)
+        for batch in rebatch(parsed, self.batch_size):
+            report.rows += batch_length(batch)
+            yield self._to_inputs(batch)
+
+    def _lines(self):
+        """``(line_number, text)`` of every non-blank line, comments removed."""
+        with open_text(self.path, self.encoding) as handle:
+            for number, text in enumerate(handle, start=1):
+                if "#" in text:
+                    text = text[:text.index("#")]
+                if text.strip():
+                    yield number, text
+
+    # ------------------------------------------------------------------ parsing
+    def _parse_chunk(self, chunk, report):
+        """``{"label": float64 [n], "ids": Ragged(ids, lengths, weights=values)
+        [, "fields": Ragged(field numbers)]}`` for the good lines of ``chunk``."""
+        try:
+            return self._parse_fast(chunk)
+        except (ValueError, OverflowError):
+            pass
+        good = []
+        for number, text in chunk:
+            bad = self._check_line(number, text)
+            if bad is None:
+                good.append((number, text))
+            elif self.skip_bad_lines:
+                report.add(bad)
+            else:
+                raise BadLineError(bad)
+        return self._parse_fast(good) if good else None
+
+    def _parse_fast(self, chunk):
+        labels, lengths, tokens = [], [], []
+        for _, text in chunk:
+            parts = text.split()
+            labels.append(parts[0])
+            lengths.append(len(parts) - 1)
+            tokens.extend(parts[1:])
+        labels = np.asarray(labels, dtype=np.float64)
+        token_text = np.asarray(tokens, dtype=np.str_)
+        if token_text.size and np.any(np.char.count(token_text, ":") != self._parts - 1):
+            raise ValueError("malformed token")
+        pieces = ":".join(tokens).split(":") if tokens else []
+        k = self._parts
+        ids = np.asarray(pieces[k - 2::k], dtype=np.str_).astype(np.int64)
+        values = np.asarray(pieces[k - 1::k], dtype=np.float64)
+        if not self.zero_based:
+            ids -= 1
+        if ids.size and (ids.min() < 0 or (self.n_features is not None
+                                           and ids.max() >= self.n_features)):
+            raise ValueError("id out of range")
+        if not np.all(np.isfinite(values)) or not np.all(np.isfinite(labels)):
+            raise ValueError("non-finite number")
+        batch = {"label": labels, "ids": Ragged(ids, lengths, values)}
+        if k == 3:
+            fields = np.asarray(pieces[0::k], dtype=np.str_).astype(np.int64)
+            self._check_fields_fast(fields)
+            batch["fields"] = Ragged(fields, lengths)
+        return batch
+
+    def _check_fields_fast(self, fields):
+        pass
+
+    def _check_line(self, number, text):
+        """The first problem on one line as a `BadLine`, or None."""
+        parts = text.split()
+        try:
+            label = float(parts[0])
+        except ValueError:
+            return BadLine(self.path, number, None,
+                           f"cannot parse label {parts[0]!r} as a number", field=1)
+        if not np.isfinite(label):
+            return BadLine(self.path, number, None, f"non-finite label {parts[0]!r}", field=1)
+        for position, token in enumerate(parts[1:], start=2):
+            problem = self._check_token(token)
+            if problem is not None:
+                return BadLine(self.path, number, None, f"token {token!r}: {problem}",
+                               field=position)
+        return None
+
+    def _check_token(self, token):
+        pieces = token.split(":")
+        if len(pieces) != self._parts:
+            layout = "id:value" if self._parts == 2 else "field:id:value"
+            return f"expected {layout}"
+        if self._parts == 3:
+            problem = self._check_field(pieces[0])
+            if problem is not None:
+                return problem
+        try:
+            feature_id = int(pieces[-2]) - (0 if self.zero_based else 1)
+        except ValueError:
+            return f"cannot parse id {pieces[-2]!r} as an integer"
+        if feature_id >= 2 ** 63:
+            return f"id {pieces[-2]} does not fit in int64"
+        if feature_id < 0:
+            return (f"id {pieces[-2]} is negative" if self.zero_based
+                    else f"id {pieces[-2]} is below 1 in a 1-based file")
+        if self.n_features is not None and feature_id >= self.n_features:
+            return f"id {pieces[-2]} is out of range for n_features={self.n_features}"
+        try:
+            value = float(pieces[-1])
+        except ValueError:
+            return f"cannot parse value {pieces[-1]!r} as a number"
+        if not np.isfinite(value):
+            return f"non-finite value {pieces[-1]!r}"
+        return None
+
+    def _check_field(self, text):
+        return None
+
+    def read(self, epoch=0):
+        """All batches of one pass as a list (for files that fit in memory)."""
+        return list(self.iter_epoch(epoch))
+
+
+class LibsvmReader(_SparseTextReader):
+    """Stream ``(features, labels)`` batches from a libsvm file.
+
+    ``features`` is ``{field: SparseInput}`` with one entry per ``id:value`` token; labels
+    are float64 as written.
+
+    Parameters
+    ----------
+    path : str or PathLike (``*.gz`` decompressed on the fly)
+    batch_size : int
+    field : str
+        Name of the single sparse field.
+    n_features : int, optional
+        If given, an id ``>= n_features`` is a bad line.
+    zero_based : bool
+        True: ids as written; False: the file is 1-based and ids are shifted down by one.
+    dtype : float dtype of the feature values.
+    skip_bad_lines, shuffle_buffer, random_state, encoding : as for `CsvReader`.
+
+    Examples
+    --------
+    >>> for features, labels in LibsvmReader("train.svm", batch_size=512):  # doctest: +SKIP
+    ...     features["features"]      # SparseInput with n_examples == len(labels)
+    """
+
+    _parts = 2
+
+    def __init__(self, path, *, batch_size=1024, field="features", n_features=None,
+                 zero_based=True, dtype=np.float32, skip_bad_lines=False, shuffle_buffer=0,
+                 random_state=None, encoding="utf-8"):
+        super().__init__(path, batch_size=batch_size, n_features=n_features,
+                         zero_based=zero_based, dtype=dtype, skip_bad_lines=skip_bad_lines,
+                         shuffle_buffer=shuffle_buffer, random_state=random_state,
+                         encoding=encoding)
+        self.field = str(field)
+
+    def _to_inputs(self, batch):
+        ids = batch["ids"]
+        features = SparseInput(ids.row_ids, ids.values, ids.weights, n_examples=len(ids),
+                               field=self.field, vocab_size=self.n_features,
+                               dtype=self.dtype, validate=False)
+        return {self.field: features}, batch["label"]
+
+
+class LibffmReader(_SparseTextReader):
+    """Stream ``(features, labels)`` batches from a libffm file: one `SparseInput` per
+    field (fields absent from a row give that row an empty bag).
+
+    Field names: ``field_names`` (a list, where position ``k`` names field number ``k``,
+    or a dict ``{field number: name}``); else ``"f0"``, ``"f1"``, ... for ``n_fields``
+    fields; else the fields are discovered with one extra pass over the file at
+    construction (every number from 0 to the largest seen). A field number without a name
+    is a bad line. Other parameters as in `LibsvmReader`.
+    """
+
+    _parts = 3
+
+    def __init__(self, path, *, batch_size=1024, field_names=None, n_fields=None,
+                 n_features=None, zero_based=True, dtype=np.float32, skip_bad_lines=False,
+                 shuffle_buffer=0, random_state=None, encoding="utf-8"):
+        super().__init__(path, batch_size=batch_size, n_features=n_features,
+                         zero_based=zero_based, dtype=dtype, skip_bad_lines=skip_bad_lines,
+                         shuffle_buffer=shuffle_buffer, random_state=random_state,
+                         encoding=encoding)
+        if field_names is None:
+            if n_fields is None:
+                n_fields = self._count_fields()
+            field_names = {k: f"f{k}" for k in range(int(n_fields))}
+        elif not isinstance(field_names, dict):
+            field_names = dict(enumerate(field_names))
+        field_names = {int(k): str(v) for k, v in field_names.items()}
+        if len(set(field_names.values())) != len(field_names):
+            raise ValueError(f"field_names must be distinct, got {field_names}")
+        self.field_names = field_names
+        self._known_fields = np.asarray(sorted(field_names), dtype=np.int64)
+
+    def _count_fields(self):
+        largest = -1
+        for number, text in self._lines():
+            for token in text.split()[1:]:
+                head = token.split(":", 1)[0]
+                if head.isdigit():
+                    largest = max(largest, int(head))
+        return largest + 1
+
+    def _check_fields_fast(self, fields):
+        if fields.size and not np.all(np.isin(fields, self._known_fields)):
+            raise ValueError("unknown field")
+
+    def _check_field(self, text):
+        try:
+            number = int(text)
+        except ValueError:
+            return f"cannot parse field {text!r} as an integer"
+        if number not in self.field_names:
+            return f"field {number} has no name (known fields: {sorted(self.field_names)})"
+        return None
+
+    def _to_inputs(self, batch):
+        ids, fields = batch["ids"], batch["fields"].values
+        n = len(ids)
+        row_ids = ids.row_ids
+        # group entries by field, keeping row order inside a field (stable sort)
+        order = np.argsort(fields, kind="stable")
+        bounds = np.searchsorted(fields[order], self._known_fields, side="left")
+        ends = np.searchsorted(fields[order], self._known_fields, side="right")
+        features = {}
+        for number, start, stop in zip(self._known_fields.tolist(), bounds, ends):
+            entries = order[start:stop]
+            name = self.field_names[number]
+            features[name] = SparseInput(row_ids[entries], ids.values[entries],
+                                         ids.weights[entries], n_examples=n, field=name,
+                                         vocab_size=self.n_features, dtype=self.dtype,
+                                         validate=False)
+        return features, batch["label"]
