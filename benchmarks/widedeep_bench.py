@@ -1,0 +1,208 @@
+"""widedeep driver for the shared Wide & Deep benchmark (``../shared/bench``).
+
+An `Adapter` for ``common.run``: the same data, hyper-parameters, batching and timing
+protocol as the PyTorch and TensorFlow peers, so throughput ratios measured in one run are
+comparable. Run from the repository root (2 BLAS threads, as the peers' ``--threads 2``)::
+
+    WD_BENCH_DATA=/tmp/wdbench_data WD_BENCH_RESULTS=benchmarks/results \\
+    OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 \\
+        python benchmarks/widedeep_bench.py --config criteo --batch 1024 --steps 200
+    python benchmarks/widedeep_bench.py --config adult --epochs 10
+
+or through the peers' runner: ``WD_DRIVER=benchmarks/widedeep_bench.py ../shared/bench/run_all.sh``.
+
+The model, mapped from the data's schema and ``common.HPARAMS``:
+
+- deep: one embedding table per vocabulary of the schema (fields naming the same vocabulary
+  share it), truncated-normal std ``1/sqrt(dim)``; single-valued fields via
+  `SparseInput.from_ids`, weighted bags via `SparseInput.from_csr` (``sum`` combiner); one
+  dense field ``"dense"``; hidden ReLU layers ``hp["hidden"]``; `Adagrad(lr, init_acc, eps)`.
+- wide: one field per wide segment of the schema (the ids of the data are global, so each
+  field's segment offset is subtracted), `FtrlProximal(alpha, beta, l1, l2)` with
+  ``initial_accumulator_value=0`` (McMahan's n_0 = 0, as the peers).
+- Difference from the peers: their single bias is in the deep output layer (Adagrad); ours
+  is the wide layer's bias (FTRL without L1/L2). Same number of parameters.
+
+``prepare`` (numpy batch -> feature dict) is timed by the driver, as the peers' numpy ->
+tensor conversion is.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEFAULT_BENCH_DIR = REPO.parent / "shared" / "bench"
+
+
+def _threads_from_argv(argv):
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return "2"
+
+
+# BLAS thread pools are sized when numpy is imported: default them to --threads first.
+if __name__ == "__main__":
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, _threads_from_argv(sys.argv[1:]))
+
+for _path in (str(REPO), os.environ.get("WD_SHARED_BENCH", str(DEFAULT_BENCH_DIR))):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+import argparse  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import common  # noqa: E402  (shared/bench/common.py)
+import widedeep  # noqa: E402
+from widedeep import Adagrad, FtrlProximal, SparseInput, WideDeepEstimator  # noqa: E402
+
+IMPL = "widedeep"
+
+
+class WideSegments:
+    """Splits the schema's global wide ids into one local-id field per wide segment."""
+
+    def __init__(self, schema, sample_wide):
+        segments = schema["wide"].get("segments") or []
+        if not segments:
+            segments = [dict(name="wide", offset=0, size=schema["wide"]["dim"])]
+        self.names = [_field_name("wide", s["name"], k) for k, s in enumerate(segments)]
+        self.sizes = [int(s["size"]) for s in segments]
+        self.offsets = np.array([int(s["offset"]) for s in segments], dtype=np.int64)
+        self.fixed = isinstance(sample_wide, np.ndarray)
+        if self.fixed:
+            # fixed layout: each column lies in one segment (checked on the sample rows)
+            seg_of = np.searchsorted(self.offsets, sample_wide, side="right") - 1
+            if not np.all(seg_of == seg_of[:1]):
+                raise ValueError("a fixed-layout wide column spans several segments")
+            col_seg = seg_of[0]
+            self.columns = [np.flatnonzero(col_seg == s) for s in range(len(segments))]
+
+    @property
+    def field_sizes(self):
+        return dict(zip(self.names, self.sizes))
+
+    def features(self, wide, n):
+        out = {}
+        if self.fixed:
+            for name, cols, off in zip(self.names, self.columns, self.offsets):
+                k = cols.shape[0]
+                if k == 1:
+                    out[name] = SparseInput.from_ids(wide[:, cols[0]] - off, field=name)
+                else:
+                    ids = (wide[:, cols[0]:cols[-1] + 1] if cols[-1] - cols[0] + 1 == k
+                           else wide[:, cols]) - off
+                    out[name] = SparseInput.from_csr(np.arange(0, n * k + 1, k), ids.ravel(),
+                                                     field=name)
+            return out
+        indptr, indices, values = wide
+        seg = np.searchsorted(self.offsets, indices, side="right") - 1
+        # a stable sort by segment keeps each segment's entries in row order
+        order = np.argsort(seg, kind="stable")
+        bounds = np.searchsorted(seg[order], np.arange(len(self.names) + 1))
+        row = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        for s, name in enumerate(self.names):
+            sel = order[bounds[s]:bounds[s + 1]]
+            out[name] = SparseInput(row[sel], indices[sel] - self.offsets[s], values[sel],
+                                    n_examples=n, field=name)
+        return out
+
+
+def _field_name(prefix, name, k):
+    return f"{prefix}:{name}" if len(name) <= 40 else f"{prefix}:{k}:{name[:30]}"
+
+
+def build_estimator(schema, hp, seed=0, sample_wide=None):
+    """(WideDeepEstimator, WideSegments) for a benchmark schema and hyper-parameters."""
+    dim = int(hp["embed_dim"])
+    cat = [f["name"] for f in schema["cat_fields"]]
+    bags = [f["name"] for f in schema["bag_fields"]]
+    field_vocab = {f["name"]: f["vocab"] for f in schema["cat_fields"] + schema["bag_fields"]}
+    used = list(dict.fromkeys(field_vocab[f] for f in cat + bags))
+    vocabularies = {v: (int(schema["vocabs"][v]), dim) for v in used}
+    wide = WideSegments(schema, sample_wide)
+    deep, ftrl = hp["deep"], hp["ftrl"]
+    est = WideDeepEstimator(
+        wide.field_sizes,
+        vocabularies=vocabularies,
+        embedding_fields={f: field_vocab[f] for f in cat + bags},
+        combiners="sum",
+        dense_fields={"dense": int(schema["dense_dim"])},
+        hidden_units=tuple(hp["hidden"]),
+        adagrad=Adagrad(lr=deep["lr"], initial_accumulator_value=deep["init_acc"],
+                        eps=deep["eps"]),
+        embedding_init_std=1.0 / np.sqrt(dim),
+        ftrl=FtrlProximal(alpha=ftrl["alpha"], beta=ftrl["beta"], l1=ftrl["l1"],
+                          l2=ftrl["l2"], initial_accumulator_value=0.0),
+        wide_mode="batch",
+        batch_size=int(hp["batch"]),
+        predict_batch_size=max(int(hp["infer_batch"]), 65536),
+        dtype=np.float32,
+        random_state=seed,
+    )
+    return est, wide
+
+
+def batch_features(b, schema, wide):
+    """A `common.Batch` as a widedeep feature dict (the timed `prepare`)."""
+    n = b.size
+    features = {"dense": b.dense}
+    for j, f in enumerate(schema["cat_fields"]):
+        features[f["name"]] = SparseInput.from_ids(b.cat[:, j], field=f["name"])
+    for f in schema["bag_fields"]:
+        indptr, indices, values = b.bags[f["name"]]
+        features[f["name"]] = SparseInput.from_csr(indptr, indices, values, field=f["name"])
+    features.update(wide.features(b.wide, n))
+    return features
+
+
+class WidedeepAdapter(common.Adapter):
+    name = IMPL
+
+    def __init__(self, a):
+        self.threads = a.threads
+        blas = os.environ.get("OPENBLAS_NUM_THREADS")
+        if blas is not None and blas != str(a.threads):
+            print(f"warning: OPENBLAS_NUM_THREADS={blas} but --threads {a.threads}",
+                  file=sys.stderr)
+        self.hp = common.hparams(a.config, a.hp)
+        if a.batch:
+            self.hp["batch"] = a.batch
+        self.ds = common.load(a.config)
+        self.schema = self.ds.schema
+        sample = self.ds.train.wide
+        sample = sample[:4096] if isinstance(sample, np.ndarray) else sample
+        self.model, self.wide = build_estimator(self.schema, self.hp, a.seed, sample)
+
+    def prepare(self, b):
+        return batch_features(b, self.schema, self.wide), b.label
+
+    def train_step(self, x):
+        features, label = x
+        self.model.partial_fit(features, label)
+
+    def predict(self, x):
+        return self.model.predict_proba(x[0])
+
+    def info(self):
+        return dict(widedeep=getattr(widedeep, "__version__", ""), numpy=np.__version__,
+                    blas_threads=os.environ.get("OPENBLAS_NUM_THREADS", ""),
+                    wide_fields=len(self.wide.names),
+                    note="bias = wide bias (FTRL); peers: deep output bias (Adagrad)")
+
+
+def main(argv=None):
+    a = common.add_cli_args(argparse.ArgumentParser(description=__doc__.split("\n")[0])) \
+        .parse_args(argv)
+    return common.run(WidedeepAdapter(a), a, IMPL)
+
+
+if __name__ == "__main__":
+    main()
