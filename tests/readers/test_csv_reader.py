@@ -1,0 +1,232 @@
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from widedeep.readers import BadLineError, CsvReader, concat_batches
+
+SHARED = Path(__file__).parents[2].parent / "shared" / "datasets"
+
+
+def write(tmp_path, text, name="data.csv", newline=""):
+    path = tmp_path / name
+    with open(path, "w", encoding="utf-8", newline=newline) as handle:
+        handle.write(text)
+    return path
+
+
+def test_quoted_fields_keep_delimiter_newline_and_doubled_quotes(tmp_path):
+    path = write(tmp_path, 'id,text\n1,"a,b"\n2,"line one\nline two"\n3,"say ""hi"""\n')
+    batch = CsvReader(path, dtypes={"id": "int64"}).read()
+    assert batch["id"].tolist() == [1, 2, 3]
+    assert batch["text"].tolist() == ["a,b", "line one\nline two", 'say "hi"']
+
+
+def test_question_mark_and_empty_are_missing(tmp_path):
+    path = write(tmp_path, "x,s\n1.5,a\n?,?\n,\n2,b\n")
+    batch = CsvReader(path, dtypes={"x": "float64"}).read()
+    np.testing.assert_array_equal(batch["x"], [1.5, np.nan, np.nan, 2.0])
+    assert batch["s"].tolist() == ["a", "", "", "b"]
+
+
+def test_string_na_none_gives_object_column_with_none(tmp_path):
+    path = write(tmp_path, "s\na\n?\n")
+    batch = CsvReader(path, string_na=None, na_values=("?",)).read()
+    assert batch["s"].dtype == object
+    assert batch["s"].tolist() == ["a", None]
+
+
+def test_custom_na_token_that_looks_numeric(tmp_path):
+    path = write(tmp_path, "x\n3\n-1\n4\n")
+    batch = CsvReader(path, dtypes={"x": "float64"}, na_values=("-1",)).read()
+    np.testing.assert_array_equal(batch["x"], [3.0, np.nan, 4.0])
+
+
+def test_crlf_line_endings(tmp_path):
+    path = write(tmp_path, "a,b\r\n1,x\r\n2,y\r\n")
+    batch = CsvReader(path, dtypes={"a": "float64"}).read()
+    assert batch["a"].tolist() == [1.0, 2.0]
+    assert batch["b"].tolist() == ["x", "y"]
+
+
+def test_missing_final_newline_keeps_last_row(tmp_path):
+    path = write(tmp_path, "a,b\n1,x\n2,y")
+    assert CsvReader(path).read()["b"].tolist() == ["x", "y"]
+
+
+def test_blank_lines_are_skipped(tmp_path):
+    path = write(tmp_path, "a\n1\n\n2\n\n")
+    assert CsvReader(path, dtypes={"a": "int64"}).read()["a"].tolist() == [1, 2]
+
+
+def test_too_few_fields_error_names_file_line_and_column(tmp_path):
+    path = write(tmp_path, "a,b,c\n1,2,3\n4,5\n")
+    with pytest.raises(ValueError) as error:
+        CsvReader(path).read()
+    message = str(error.value)
+    assert "data.csv" in message and "line 3" in message and "'c'" in message
+    assert "expected 3 fields, found 2" in message
+    assert error.value.bad_line.line == 3 and error.value.bad_line.column == "c"
+
+
+def test_too_many_fields_error_names_the_extra_field(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n3,4,5\n")
+    with pytest.raises(BadLineError, match=r"data\.csv, line 3, field 3: expected 2 fields"):
+        CsvReader(path).read()
+
+
+def test_line_numbers_count_physical_lines_of_multiline_records(tmp_path):
+    path = write(tmp_path, 'a,b\n1,"x\ny\nz"\n2\n')
+    with pytest.raises(BadLineError, match="line 5"):
+        CsvReader(path).read()
+
+
+def test_numeric_parse_error_names_file_line_and_column(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n3,oops\n")
+    with pytest.raises(ValueError) as error:
+        CsvReader(path, dtypes={"a": "float64", "b": "float64"}).read()
+    assert str(error.value) == (f"{path}, line 3, column 'b' (field 2): cannot parse "
+                                f"'oops' as a number")
+
+
+def test_numeric_error_in_later_batch_reports_its_own_line(tmp_path):
+    rows = "".join(f"{i}\n" for i in range(10)) + "x\n"
+    path = write(tmp_path, "a\n" + rows)
+    with pytest.raises(BadLineError, match="line 12, column 'a'"):
+        list(CsvReader(path, batch_size=3, dtypes={"a": "float64"}))
+
+
+def test_integer_column_rejects_missing_and_fractions(tmp_path):
+    path = write(tmp_path, "a\n1\n\n2.5\n?\n")
+    reader = CsvReader(path, dtypes={"a": "int64"}, skip_bad_lines=True)
+    assert reader.read()["a"].tolist() == [1]
+    assert [b.line for b in reader.bad_lines] == [4, 5]
+    assert "missing value" in reader.bad_lines[1].reason
+    assert "2.5" in reader.bad_lines[0].reason
+
+
+def test_skip_bad_lines_counts_and_keeps_batches_full(tmp_path):
+    lines = ["a,b"] + [f"{i},{i}" for i in range(10)]
+    lines[3] = "2"            # too few fields (line 4)
+    lines[6] = "5,five"       # unparsable number (line 7)
+    lines[8] = "7,7,7"        # too many fields (line 9)
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    reader = CsvReader(path, batch_size=3, dtypes={"a": "int64", "b": "float64"},
+                       skip_bad_lines=True)
+    batches = list(reader)
+    assert [len(b["a"]) for b in batches] == [3, 3, 1]
+    assert np.concatenate([b["a"] for b in batches]).tolist() == [0, 1, 3, 4, 6, 8, 9]
+    assert reader.n_bad_lines == 3
+    assert sorted(b.line for b in reader.bad_lines) == [4, 7, 9]
+    assert reader.report.rows == 7
+    list(reader)  # a new pass resets the report
+    assert reader.n_bad_lines == 3 and reader.report.rows == 7
+
+
+def test_unterminated_quote_is_reported_not_hung(tmp_path):
+    path = write(tmp_path, 'a,b\n1,"open\n')
+    reader = CsvReader(path, skip_bad_lines=True)
+    batch = reader.read()
+    assert len(batch["a"]) + reader.n_bad_lines == 1
+
+
+def _random_csv(tmp_path, n_rows, seed=0):
+    rng = np.random.default_rng(seed)
+    words = ["alpha", "beta, gamma", 'quote "q"', "new\nline", "", "?"]
+    path = tmp_path / "random.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["num", "word", "count"])
+        for _ in range(n_rows):
+            num = "" if rng.random() < 0.1 else f"{rng.normal():.6f}"
+            writer.writerow([num, words[rng.integers(len(words))], int(rng.integers(100))])
+    return path
+
+
+def _reference(path):
+    """Independent reference: the csv module row by row, with float() per cell."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    num = [float("nan") if r["num"] in ("", "?") else float(r["num"]) for r in rows]
+    word = ["" if r["word"] in ("", "?") else r["word"] for r in rows]
+    count = [int(r["count"]) for r in rows]
+    return num, word, count
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64, 10_000])
+def test_streaming_in_small_batches_equals_reading_at_once(tmp_path, batch_size):
+    path = _random_csv(tmp_path, 500)
+    dtypes = {"num": "float64", "count": "int64"}
+    batches = list(CsvReader(path, batch_size=batch_size, dtypes=dtypes))
+    assert all(len(b["num"]) == batch_size for b in batches[:-1])
+    streamed = concat_batches(batches)
+    num, word, count = _reference(path)
+    np.testing.assert_array_equal(streamed["num"], num)
+    assert streamed["word"].tolist() == word
+    assert streamed["count"].tolist() == count
+
+
+def test_reader_is_reiterable(tmp_path):
+    path = _random_csv(tmp_path, 50)
+    reader = CsvReader(path, batch_size=16)
+    first = [b["word"].tolist() for b in reader]
+    second = [b["word"].tolist() for b in reader]
+    assert first == second and len(first) == 4
+
+
+def test_columns_selects_and_orders(tmp_path):
+    path = write(tmp_path, "a,b,c\n1,2,3\n")
+    batch = CsvReader(path, columns=["c", "a"]).read()
+    assert list(batch) == ["c", "a"]
+    assert batch["c"].tolist() == ["3"]
+
+
+def test_unknown_column_is_an_error_at_construction(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n")
+    with pytest.raises(ValueError, match=r"unknown column\(s\) \['z'\]"):
+        CsvReader(path, dtypes={"z": "float64"})
+
+
+def test_headerless_file_needs_names(tmp_path):
+    path = write(tmp_path, "1\t2\n")
+    with pytest.raises(ValueError, match="names"):
+        CsvReader(path, header=False, delimiter="\t")
+    batch = CsvReader(path, header=False, names=["x", "y"], delimiter="\t",
+                      default_dtype="int64").read()
+    assert batch["x"].tolist() == [1] and batch["y"].tolist() == [2]
+
+
+def test_names_replace_header_and_strip_whitespace(tmp_path):
+    path = write(tmp_path, "A,B\n 1 , x \n")
+    batch = CsvReader(path, names=["a", "b"], strip=True, dtypes={"a": "float64"}).read()
+    assert batch["a"].tolist() == [1.0] and batch["b"].tolist() == ["x"]
+
+
+def test_gzip_and_utf8_bom(tmp_path):
+    path = tmp_path / "data.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("\ufeffname,v\né,1\n")
+    reader = CsvReader(path, dtypes={"v": "float64"})
+    assert reader.names == ["name", "v"]
+    assert reader.read()["name"].tolist() == ["é"]
+
+
+def test_criteo_headerless_tsv_with_empty_missing():
+    folder = SHARED / "criteo_sample"
+    if not folder.is_dir():
+        pytest.skip("../shared/datasets is not available")
+    names = ["label"] + [f"I{i}" for i in range(1, 14)] + [f"C{i}" for i in range(1, 27)]
+    reader = CsvReader(folder / "train.txt", header=False, names=names, delimiter="\t",
+                       dtypes={n: "float64" for n in names[:14]}, batch_size=2048)
+    batch = reader.read()
+    assert len(batch["label"]) == 7200
+    assert int(batch["label"].sum()) == 1549
+    assert int(np.isnan(batch["I12"]).sum()) == 5576
+    assert int((batch["C22"] == "").sum()) == 5894
+    with open(folder / "train.txt", encoding="utf-8") as handle:
+        first = handle.readline().rstrip("\n").split("\t")
+    assert batch["C1"][0] == first[14] and batch["C26"][0] == first[39]
+    expected_i1 = float(first[1]) if first[1] else np.nan
+    np.testing.assert_array_equal(batch["I1"][:1], [expected_i1])
