@@ -1,0 +1,347 @@
+"""`FeatureSpec`: the declared columns, fitted in one streaming pass, turning raw column
+batches into the feature dict estimators consume, and deriving the estimators' sizes.
+
+Fields of the feature dict (docs/ARCHITECTURE.md)
+    - every categorical, hashed, bucketized or crossed column that feeds the wide or the deep
+      part: a `SparseInput` named after the column (crosses: ``"a_x_b"`` by default);
+    - every `NumericColumn` with ``wide=True``: a one-coordinate `SparseInput` named after it;
+    - deep numeric columns: one dense float32 field per ``dense_field`` (default
+      ``"numeric"``), ``[n_examples, number of its columns]`` in declaration order.
+
+Fitting reads an iterable of column batches once: vocabularies count tokens (memory: the
+distinct tokens), standardized columns keep running moments, quantile and learned-bucket
+columns keep a fixed-size `QuantileSummary`. Nothing else is kept, so the data may be far
+larger than memory. A spec with nothing to learn (given vocabularies and boundaries,
+hashing, raw numbers) can transform without fitting.
+
+>>> from widedeep.features import CategoricalColumn, NumericColumn, CrossedColumn
+>>> spec = FeatureSpec([
+...     CategoricalColumn("color", embedding_dim=4),
+...     CategoricalColumn("shape", wide=False),
+...     NumericColumn("size"),
+...     CrossedColumn(["color", "shape"], hash_buckets=100)])
+>>> batch = {"color": np.array(["red", "blue", "red"]),
+...          "shape": np.array(["box", "box", "ball"]), "size": np.array([1.0, 2.0, 3.0])}
+>>> spec.fit([batch]).estimator_params()["vocabularies"]
+{'color': (3, 4)}
+>>> features = spec.transform({"color": np.array(["green"]), "shape": np.array(["box"]),
+...                            "size": np.array([2.0])})
+>>> features["color"].feature_ids.tolist(), features["numeric"].tolist()
+([0], [[0.0]])
+"""
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..records import Ragged
+from .columns import CategoricalColumn, FeatureColumn, HashedColumn
+from .crosses import CrossedColumn
+from .numeric import BucketizedColumn, NumericColumn
+from .parsing import ParsedBatch
+from .vocabulary import Vocabulary
+
+__all__ = ["FeatureSpec"]
+
+_FORMAT = "widedeep.FeatureSpec"
+_VERSION = 1
+_COLUMN_TYPES = {cls.type_name: cls for cls in
+                 (CategoricalColumn, HashedColumn, NumericColumn, BucketizedColumn,
+                  CrossedColumn)}
+
+
+class FeatureSpec:
+    """Feature columns declared once for training and serving.
+
+    Parameters
+    ----------
+    columns : sequence of FeatureColumn
+        `CategoricalColumn`, `HashedColumn`, `NumericColumn`, `BucketizedColumn`,
+        `CrossedColumn`, with distinct names.
+
+    Attributes (after `fit`)
+    ------------------------
+    n_rows_seen_ : int
+        Rows read by the last `fit`.
+    """
+
+    def __init__(self, columns):
+        if isinstance(columns, FeatureColumn) or not hasattr(columns, "__iter__"):
+            raise TypeError(f"FeatureSpec needs a sequence of feature columns, got "
+                            f"{type(columns).__name__}")
+        self.columns = list(columns)
+        if not self.columns:
+            raise ValueError("FeatureSpec needs at least one column")
+        by_name = {}
+        for column in self.columns:
+            if isinstance(column, Vocabulary):
+                raise TypeError(f"Vocabulary {column.name!r} is not a column; pass it to "
+                                f"CategoricalColumn(..., vocabulary=...)")
+            if not isinstance(column, FeatureColumn):
+                raise TypeError(f"unknown column type {type(column).__name__}: expected one "
+                                f"of {', '.join(c.__name__ for c in _COLUMN_TYPES.values())}")
+            if column.name in by_name:
+                raise ValueError(f"two columns are named {column.name!r}")
+            by_name[column.name] = column
+        self._by_name = by_name
+        for column in self.columns:
+            if isinstance(column, CrossedColumn):
+                column.bind(by_name)
+        self._vocabularies = _collect_vocabularies(self.columns)
+        self._dense_groups = {}
+        for column in self.columns:
+            if column.is_dense:
+                self._dense_groups.setdefault(column.dense_field, []).append(column)
+        _check_tables_and_fields(self.columns, self._vocabularies, self._dense_groups)
+        self._sources = list(dict.fromkeys(s for c in self.columns for s in c.sources))
+        self.n_rows_seen_ = None
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, batches):
+        """Learn vocabularies, moments and boundaries in one pass; returns self.
+
+        ``batches``: one column batch (``dict[str, column]``) or an iterable of them (read
+        once, so a generator streaming a file works).
+        """
+        if isinstance(batches, Mapping):
+            batches = [batches]
+        for vocabulary in self._vocabularies.values():
+            vocabulary.start_fit()
+        for column in self.columns:
+            column.start_fit()
+        n_rows_seen = 0
+        n_batches = 0
+        for batch_number, batch in enumerate(batches):
+            parsed = self._parse(batch, f"fit batch {batch_number}")
+            for column in self.columns:
+                column.observe(parsed)
+            n_rows_seen += parsed.n_rows
+            n_batches += 1
+        if n_batches == 0:
+            raise ValueError("FeatureSpec.fit got no batches")
+        for vocabulary in self._vocabularies.values():
+            vocabulary.finish_fit()
+        for column in self.columns:
+            column.finish_fit()
+        self.n_rows_seen_ = n_rows_seen
+        return self
+
+    @property
+    def needs_fit(self):
+        return any(column.needs_fit for column in self.columns)
+
+    @property
+    def fitted(self):
+        return self.n_rows_seen_ is not None or not self.needs_fit
+
+    # ------------------------------------------------------------------ transforming
+    def transform(self, columns):
+        """The feature dict of one column batch: ``{field: SparseInput | float32 [n, w]}``."""
+        self._require_fitted("transform")
+        parsed = self._parse(columns, "transform")
+        features = {}
+        for column in self.columns:
+            if column.wide or (column.deep and not column.is_dense):
+                features[column.name] = column.transform(parsed)
+        for field, group in self._dense_groups.items():
+            dense = np.empty((parsed.n_rows, len(group)), dtype=np.float32)
+            for position, column in enumerate(group):
+                dense[:, position] = column.values(parsed)
+            features[field] = dense
+        return features
+
+    def _parse(self, batch, stage):
+        if not isinstance(batch, Mapping):
+            raise TypeError(f"{stage}: a column batch must be a dict of columns, got "
+                            f"{type(batch).__name__}")
+        missing = [source for source in self._sources if source not in batch]
+        if missing:
+            users = [c.name for c in self.columns if missing[0] in c.sources]
+            raise ValueError(f"{stage}: column {missing[0]!r} (needed by {', '.join(users)}) "
+                             f"is missing from the batch; it has {sorted(batch)[:20]}"
+                             + (f"; also missing: {missing[1:]}" if len(missing) > 1 else ""))
+        return ParsedBatch({source: batch[source] for source in self._sources})
+
+    # ------------------------------------------------------------------ estimators
+    def estimator_params(self):
+        """Constructor keyword arguments for the estimators (docs/ARCHITECTURE.md)::
+
+            {"wide_fields": {field: n_coords}, "vocabularies": {name: (n_rows, dim)},
+             "embedding_fields": {field: name}, "combiners": {field: combiner},
+             "dense_fields": {field: width}}
+        """
+        self._require_fitted("estimator_params")
+        wide_fields, vocabularies, embedding_fields, combiners = {}, {}, {}, {}
+        for column in self.columns:
+            if column.wide:
+                wide_fields[column.name] = column.n_ids
+            if column.deep and not column.is_dense:
+                vocabularies[column.vocabulary_name] = (column.n_ids, column.embedding_dim)
+                embedding_fields[column.name] = column.vocabulary_name
+                combiners[column.name] = column.combiner
+        dense_fields = {field: len(group) for field, group in self._dense_groups.items()}
+        return {"wide_fields": wide_fields, "vocabularies": vocabularies,
+                "embedding_fields": embedding_fields, "combiners": combiners,
+                "dense_fields": dense_fields}
+
+    def build_estimator(self, kind="wide_deep", **params):
+        """A new `WideEstimator`, `DeepEstimator` or `WideDeepEstimator` (``kind`` "wide",
+        "deep" or "wide_deep") sized from the spec; ``params`` are the other constructor
+        arguments (``hidden_units``, ``epochs``, ...)."""
+        if kind not in ("wide", "deep", "wide_deep"):
+            raise ValueError(f"kind must be 'wide', 'deep' or 'wide_deep', got {kind!r}")
+        derived = self.estimator_params()
+        clash = sorted(set(params) & set(derived))
+        if clash:
+            raise TypeError(f"build_estimator: {', '.join(clash)} are derived from the spec "
+                            f"and cannot be passed")
+        wide_fields = derived.pop("wide_fields")
+        if kind in ("wide", "wide_deep") and not wide_fields:
+            raise ValueError(f"build_estimator(kind={kind!r}): no column feeds the wide part")
+        if kind in ("deep", "wide_deep") and not (derived["embedding_fields"]
+                                                  or derived["dense_fields"]):
+            raise ValueError(f"build_estimator(kind={kind!r}): no column feeds the deep part")
+        estimators = importlib.import_module("widedeep.estimators")
+        if kind == "wide":
+            return estimators.WideEstimator(wide_fields, **params)
+        if kind == "deep":
+            return estimators.DeepEstimator(**derived, **params)
+        return estimators.WideDeepEstimator(wide_fields, **derived, **params)
+
+    # ------------------------------------------------------------------ introspection
+    def report(self):
+        """What fit learned: rows read; per vocabulary its size, tokens, OOV buckets, the
+        OOV rate of the training data (occurrences mapped to an OOV bucket, including
+        missing values) and the columns using it; per column its settings, sizes, moments
+        and boundaries."""
+        vocabularies = {}
+        for name, vocabulary in self._vocabularies.items():
+            entry = {"n_tokens": len(vocabulary.tokens_) if vocabulary.fitted else None,
+                     "size": vocabulary.size if vocabulary.fitted else None,
+                     "num_oov_buckets": vocabulary.num_oov_buckets,
+                     "given": vocabulary.given, "min_count": vocabulary.min_count,
+                     "max_size": vocabulary.max_size,
+                     "columns": [c.name for c in self.columns
+                                 if isinstance(c, CategoricalColumn)
+                                 and c.vocabulary is vocabulary]}
+            entry.update(vocabulary.stats_ or {})
+            vocabularies[name] = entry
+        return {"n_rows": self.n_rows_seen_, "vocabularies": vocabularies,
+                "columns": {c.name: c.report() for c in self.columns}}
+
+    def vocabulary_tokens(self, field):
+        """Token of each id of a sparse field (``"<OOV>"`` for OOV buckets, bucket ranges
+        for bucketized fields, ``"<...hash:k>"`` for hashed fields)."""
+        column = self._by_name.get(field)
+        if column is None or (column.is_dense and not column.wide):
+            raise ValueError(f"{field!r} is not a sparse field of this spec; sparse fields: "
+                             f"{[c.name for c in self.columns if not c.is_dense or c.wide]}")
+        self._require_fitted("vocabulary_tokens")
+        return column.id_tokens()
+
+    def describe_cross(self, field, example_values):
+        """Ids of crossed field ``field`` for one example given the raw value of each
+        component (``{"education": "Bachelors", "occupation": "Sales"}``; a list for a bag
+        component, a number for a bucketized one)."""
+        column = self._by_name.get(field)
+        if not isinstance(column, CrossedColumn):
+            raise ValueError(f"{field!r} is not a crossed column of this spec")
+        self._require_fitted("describe_cross")
+        batch = {}
+        for component in column.components:
+            if component.name not in example_values:
+                raise ValueError(f"describe_cross({field!r}): no value for component "
+                                 f"{component.name!r}")
+            value = example_values[component.name]
+            batch[component.source] = Ragged.from_lists([list(value)]) \
+                if isinstance(value, (list, tuple)) else np.array([value], dtype=object)
+        return column.transform(ParsedBatch(batch)).feature_ids.tolist()
+
+    def _require_fitted(self, what):
+        if not self.fitted:
+            raise RuntimeError(f"FeatureSpec.{what}: the spec is not fitted; call "
+                               f"spec.fit(batches) first")
+
+    # ------------------------------------------------------------------ serialization
+    def to_dict(self):
+        """JSON-able description: columns, settings and everything learned."""
+        return {"format": _FORMAT, "version": _VERSION, "n_rows_seen": self.n_rows_seen_,
+                "vocabularies": [v.to_dict() for v in self._vocabularies.values()],
+                "columns": [{"type": c.type_name, "config": c.config(), "state": c.state()}
+                            for c in self.columns]}
+
+    def to_json(self, indent=None):
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data):
+        if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
+            raise ValueError(f"not a serialized FeatureSpec (expected format {_FORMAT!r})")
+        if data.get("version") != _VERSION:
+            raise ValueError(f"unsupported FeatureSpec version {data.get('version')!r}; "
+                             f"this widedeep reads version {_VERSION}")
+        vocabularies = {v["name"]: Vocabulary.from_dict(v) for v in data["vocabularies"]}
+        columns = []
+        for entry in data["columns"]:
+            column_type = _COLUMN_TYPES.get(entry["type"])
+            if column_type is None:
+                raise ValueError(f"unknown column type {entry['type']!r} in serialized spec")
+            config = dict(entry["config"])
+            if column_type is CategoricalColumn:
+                config["vocabulary"] = vocabularies[config["vocabulary"]]
+            column = column_type(**config)
+            column.set_state(entry.get("state") or {})
+            columns.append(column)
+        spec = cls(columns)
+        spec.n_rows_seen_ = data.get("n_rows_seen")
+        return spec
+
+    @classmethod
+    def from_json(cls, text):
+        return cls.from_dict(json.loads(text))
+
+    def __repr__(self):
+        return f"FeatureSpec([{', '.join(repr(c) for c in self.columns)}])"
+
+
+def _collect_vocabularies(columns):
+    vocabularies = {}
+    for column in columns:
+        if isinstance(column, CategoricalColumn):
+            vocabulary = column.vocabulary
+            known = vocabularies.setdefault(vocabulary.name, vocabulary)
+            if known is not vocabulary:
+                raise ValueError(f"two different vocabularies are named {vocabulary.name!r}; "
+                                 f"share one Vocabulary object or rename one")
+    return vocabularies
+
+
+def _check_tables_and_fields(columns, vocabularies, dense_groups):
+    tables = {}
+    for column in columns:
+        if not column.deep or column.is_dense:
+            continue
+        name = column.vocabulary_name
+        owner = tables.setdefault(name, column)
+        if owner is column:
+            continue
+        if not (isinstance(owner, CategoricalColumn) and isinstance(column, CategoricalColumn)
+                and owner.vocabulary is column.vocabulary):
+            raise ValueError(f"columns {owner.name!r} and {column.name!r} both want an "
+                             f"embedding table named {name!r}; rename one")
+        if owner.embedding_dim != column.embedding_dim:
+            raise ValueError(f"columns {owner.name!r} and {column.name!r} share vocabulary "
+                             f"{name!r} but ask for embedding_dim {owner.embedding_dim} and "
+                             f"{column.embedding_dim}; a shared table has one dimension")
+    for name in tables:
+        if name in vocabularies and not isinstance(tables[name], CategoricalColumn):
+            raise ValueError(f"column {tables[name].name!r} wants an embedding table named "
+                             f"{name!r}, which is also a Vocabulary's name; rename one")
+    sparse_fields = {c.name for c in columns if c.wide or (c.deep and not c.is_dense)}
+    clash = sorted(sparse_fields & set(dense_groups))
+    if clash:
+        raise ValueError(f"dense field {clash[0]!r} has the name of a sparse field; pass "
+                         f"dense_field=... to the numeric columns")
