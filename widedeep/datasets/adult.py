@@ -73,7 +73,7 @@ def _read_split(file, raw):
     unknown = np.flatnonzero(~(positive | negative))
     if unknown.size:
         raise ValueError(f"{file}: data row {unknown[0] + 1}: income_bracket is "
-                         f"{label[unknown[0]]!r}, expected '>50K' or '<=50K'")
+                         f"{str(label[unknown[0]])!r}, expected '>50K' or '<=50K'")
     return columns, positive.astype(np.int64)
 
 
