@@ -26,7 +26,24 @@ import numpy as np
 
 from ..records import Ragged, n_rows
 
-__all__ = ["TokenBag", "ParsedBatch", "tokens_of", "token_bag", "numbers_of"]
+__all__ = ["TokenBag", "ParsedBatch", "tokens_of", "token_bag", "numbers_of", "unique_inverse"]
+
+
+def unique_inverse(tokens):
+    """``(unique_tokens, inverse)`` like ``np.unique(tokens, return_inverse=True)``; a
+    stable argsort of strings is about twice as fast as ``np.unique``'s default path."""
+    n = tokens.shape[0]
+    if n == 0:
+        return tokens[:0], np.zeros(0, dtype=np.int64)
+    order = np.argsort(tokens, kind="stable")
+    sorted_tokens = tokens[order]
+    starts_group = np.empty(n, dtype=bool)
+    starts_group[0] = True
+    np.not_equal(sorted_tokens[1:], sorted_tokens[:-1], out=starts_group[1:])
+    group_of_sorted = np.cumsum(starts_group) - 1
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = group_of_sorted
+    return sorted_tokens[starts_group], inverse
 
 
 class TokenBag:
@@ -43,9 +60,7 @@ class TokenBag:
     def __init__(self, n_rows, row_ids, tokens, weights=None, single=False):
         self.n_rows = int(n_rows)
         self.row_ids = row_ids
-        unique_tokens, inverse = np.unique(tokens, return_inverse=True)
-        self.unique_tokens = unique_tokens
-        self.inverse = inverse.reshape(-1).astype(np.int64, copy=False)
+        self.unique_tokens, self.inverse = unique_inverse(tokens)
         self.weights = weights
         self.single = single
 
@@ -186,9 +201,11 @@ def _parse_strings(values, column):
     if values.dtype.kind == "S":
         values = np.char.decode(values, "utf-8")
     numbers = np.full(values.shape[0], np.nan)
-    present = np.char.strip(values) != ""
+    present = np.char.str_len(np.char.strip(values)) > 0
+    texts = values[present].tolist()
     try:
-        numbers[present] = values[present].astype(np.float64)
+        # float() per value is ~4x faster than ndarray.astype(float64) on str arrays
+        numbers[present] = np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))
     except ValueError:
         for row in np.flatnonzero(present).tolist():
             _object_number(str(values[row]), column, row)
