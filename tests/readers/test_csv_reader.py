@@ -230,3 +230,12 @@ def test_criteo_headerless_tsv_with_empty_missing():
     assert batch["C1"][0] == first[14] and batch["C26"][0] == first[39]
     expected_i1 = float(first[1]) if first[1] else np.nan
     np.testing.assert_array_equal(batch["I1"][:1], [expected_i1])
+
+
+def test_header_only_file_yields_no_batches_and_typed_empty_read(tmp_path):
+    path = write(tmp_path, "a,b\n")
+    reader = CsvReader(path, dtypes={"a": "float64"})
+    assert list(reader) == []
+    batch = reader.read()
+    assert batch["a"].dtype == np.float64 and batch["a"].shape == (0,)
+    assert batch["b"].dtype.kind == "U"

@@ -103,3 +103,14 @@ def test_libffm_malformed_token(tmp_path):
     path = write(tmp_path, "1 0:3\n")
     with pytest.raises(BadLineError, match="expected field:id:value"):
         list(LibffmReader(path, n_fields=1))
+
+
+def test_read_concatenates_all_batches(tmp_path):
+    path = write(tmp_path, "1 0:1\n0\n1 2:1 3:1\n")
+    features, labels = LibsvmReader(path, batch_size=2).read()
+    assert features["features"].to_lists() == [[0], [], [2, 3]]
+    assert labels.tolist() == [1.0, 0.0, 1.0]
+    empty = write(tmp_path, "\n", name="empty.txt")
+    features, labels = LibffmReader(empty, n_fields=2).read()
+    assert list(features) == ["f0", "f1"] and features["f1"].n_examples == 0
+    assert labels.shape == (0,)

@@ -98,7 +98,7 @@ class CsvReader(StreamReader):
 
     Examples
     --------
-    >>> reader = CsvReader("train.csv", batch_size=4096,
+    >>> reader = CsvReader("train.csv", batch_size=4096,   # doctest: +SKIP
     ...                    dtypes={"age": "float64", "hours_per_week": "float64"})
     >>> for batch in reader:          # doctest: +SKIP
     ...     batch["age"]              # float64 [<= 4096], NaN where missing

@@ -22,7 +22,7 @@ import numpy as np
 from ..inputs import SparseInput
 from ..records import Ragged
 from ._base import StreamReader, chunks, open_text
-from .batching import batch_length, rebatch
+from .batching import batch_length, concat_batches, rebatch
 from .report import BadLine, BadLineError, ReadReport
 
 __all__ = ["LibsvmReader", "LibffmReader"]
@@ -163,8 +163,17 @@ class _SparseTextReader(StreamReader):
         return None
 
     def read(self, epoch=0):
-        """All batches of one pass as a list (for files that fit in memory)."""
-        return list(self.iter_epoch(epoch))
+        """All rows of one pass as a single ``(features, labels)`` (for files that fit in
+        memory)."""
+        batches = list(self.iter_epoch(epoch))
+        if not batches:
+            empty = {"label": np.zeros(0), "ids": Ragged(np.zeros(0, np.int64),
+                                                         np.zeros(0, np.int64), np.zeros(0))}
+            if self._parts == 3:
+                empty["fields"] = Ragged(np.zeros(0, np.int64), np.zeros(0, np.int64))
+            return self._to_inputs(empty)
+        return (concat_batches([features for features, _ in batches]),
+                np.concatenate([labels for _, labels in batches]))
 
 
 class LibsvmReader(_SparseTextReader):
