@@ -166,16 +166,20 @@ class BaseEstimator:
                 batches = iter_minibatches(X, y_all, sw_all, self.batch_size, rng)
             else:
                 batches = iter_batch_source(X)
-            seen, loss_sum = 0, 0.0
+            seen, loss_sum, weight_sum = 0, 0.0, 0.0
             for features, yb, swb in batches:
                 yb, swb = self._check_batch(features, yb, swb)
                 p = self._train_batch(features, yb, swb)
                 self.steps_trained_ += 1
-                loss_sum += logloss(yb, p, swb) * yb.shape[0]
+                batch_weight = float(yb.shape[0] if swb is None else swb.sum())
+                if batch_weight > 0:   # weighted mean over the epoch; all-zero batches add 0
+                    loss_sum += logloss(yb, p, swb) * batch_weight
+                    weight_sum += batch_weight
                 seen += yb.shape[0]
             seconds = time.perf_counter() - start
             self.epochs_trained_ += 1
-            record = {"epoch": self.epochs_trained_, "train_logloss": loss_sum / max(seen, 1),
+            record = {"epoch": self.epochs_trained_,
+                      "train_logloss": loss_sum / weight_sum if weight_sum else float("nan"),
                       "examples": seen, "seconds": seconds,
                       "examples_per_second": seen / seconds if seconds > 0 else float("inf")}
             if eval_set is not None:

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from widedeep.gradcheck import check_layer
+from widedeep.layers import DenseInputLayer, DenseLayer, Dropout, ReLU, Sigmoid, Tanh
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.3])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_dense_gradients(l2, use_bias):
+    rng = np.random.default_rng(0)
+    layer = DenseLayer.create(5, 4, rng, use_bias=use_bias, l2=l2, dtype=np.float64)
+    report = check_layer(layer, rng.standard_normal((6, 5)))
+    report.assert_passed()
+    assert set(report.errors) == ({"W", "b", "input"} if use_bias else {"W", "input"})
+
+
+def test_dense_forward_is_affine():
+    layer = DenseLayer(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5]))
+    out, _ = layer.forward(np.array([[1.0, 1.0]]))
+    np.testing.assert_array_equal(out, [[4.5, 5.5]])
+
+
+@pytest.mark.parametrize("activation", [ReLU, Sigmoid, Tanh])
+def test_activation_gradients(activation):
+    x = np.random.default_rng(1).standard_normal((4, 7))
+    x[np.abs(x) < 1e-3] = 0.5  # keep ReLU away from its kink
+    check_layer(activation(), x).assert_passed()
+
+
+def test_dropout_gradient_with_fixed_mask_and_identity_at_inference():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((50, 8))
+    layer = Dropout(0.4)
+    check_layer(layer, x, training=True, seed=7).assert_passed()
+    out, _ = layer.forward(x, training=False)
+    np.testing.assert_array_equal(out, x)
+    out, mask = layer.forward(x, training=True, rng=np.random.default_rng(0))
+    kept = mask != 0
+    assert 0.5 < kept.mean() < 0.7
+    np.testing.assert_allclose(out[kept], x[kept] / 0.6)
+
+
+def test_dense_input_rejects_nan_naming_field_and_row():
+    layer = DenseInputLayer({"age": 1, "income": 2})
+    features = {"age": np.array([1.0, 2.0]), "income": np.array([[1.0, 2.0], [np.nan, 0.0]])}
+    with pytest.raises(ValueError, match="'income'.*row 1"):
+        layer.forward(features)
+    with pytest.raises(ValueError, match=r"'income': expected shape \[n, 2\]"):
+        layer.forward({"age": np.array([1.0]), "income": np.ones((1, 3))})

@@ -1,0 +1,57 @@
+import numpy as np
+
+from widedeep import SparseInput
+from widedeep.gradcheck import check_layer
+from widedeep.layers import EmbeddingCombineLayer
+
+
+def shared_setup(l2=0.0):
+    rng = np.random.default_rng(0)
+    tables = {"app": rng.standard_normal((7, 3)), "device": rng.standard_normal((4, 2))}
+    layer = EmbeddingCombineLayer(
+        tables, {"installed": "app", "impression": "app", "device": "device"},
+        combiners={"installed": "mean", "impression": "sum", "device": "sum"},
+        embedding_l2=l2)
+    features = {
+        "installed": SparseInput.from_lists([[1, 2, 5], [2], []], dtype=np.float64),
+        "impression": SparseInput.from_ids(np.array([2, 6, 1]), dtype=np.float64),
+        "device": SparseInput.from_ids(np.array([0, 3, 3]), dtype=np.float64),
+    }
+    return layer, features
+
+
+class FeatureDictLayer:
+    """Adapter so check_layer can perturb the tables of a layer taking a feature dict."""
+
+    def __init__(self, layer, features):
+        self.layer, self.features, self.params = layer, features, layer.params
+
+    def forward(self, x, training=False, rng=None):
+        return self.layer.forward(self.features)
+
+    def backward(self, grad_out, cache):
+        return self.layer.backward(grad_out, cache)
+
+    def penalty(self):
+        return self.layer.penalty_of_batch(self.features)
+
+
+def test_shared_table_gradients_sum_over_fields():
+    layer, features = shared_setup()
+    check_layer(FeatureDictLayer(layer, features), None).assert_passed()
+    out, cache = layer.forward(features)
+    assert out.shape == (3, 3 + 3 + 2)
+    _, grads = layer.backward(np.ones_like(out), cache)
+    # row 2 of "app": installed (mean weights 1/3 and 1) + impression (1) -> 1/3 + 1 + 1
+    row = list(grads["app"].rows).index(2)
+    np.testing.assert_allclose(grads["app"].values[row], np.full(3, 1 / 3 + 1 + 1))
+    assert set(grads) == {"app", "device"}
+
+
+def test_lazy_l2_only_on_batch_rows():
+    layer, features = shared_setup(l2=0.1)
+    check_layer(FeatureDictLayer(layer, features), None).assert_passed()
+    out, cache = layer.forward(features)
+    _, grads = layer.backward(np.zeros_like(out), cache)
+    assert grads["app"].rows.tolist() == [1, 2, 5, 6]  # rows 0, 3, 4 untouched
+    np.testing.assert_allclose(grads["app"].values, 0.1 * layer.params["app"][[1, 2, 5, 6]])
