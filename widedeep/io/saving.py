@@ -188,8 +188,9 @@ def _sha256(filename):
 def read_manifest(path, verify=True):
     """The checked manifest of the model directory ``path`` (a dict).
 
-    Checks the format name and version, the snapshot name, that every file exists with the
-    recorded size and (``verify=True``) SHA-256. Raises ``ValueError`` naming the file.
+    Checks the format name and version, the snapshot name, that every file exists and
+    (``verify=True``) has the recorded size and SHA-256. Raises ``ValueError`` naming the
+    file.
     """
     path = os.fspath(path)
     manifest_file = os.path.join(path, MANIFEST)
@@ -230,11 +231,14 @@ def read_manifest(path, verify=True):
                              f"'sha256'")
         if not os.path.isfile(filename):
             raise ValueError(f"{filename}: missing (listed in {MANIFEST})")
+        if not verify:
+            continue
         size = os.path.getsize(filename)
         if size != record["bytes"]:
             raise ValueError(f"{filename}: {size} bytes, but {MANIFEST} recorded "
-                             f"{record['bytes']}: the file is truncated or was replaced")
-        if verify and _sha256(filename) != record["sha256"]:
+                             f"{record['bytes']}: the file was truncated or modified after "
+                             f"saving")
+        if _sha256(filename) != record["sha256"]:
             raise ValueError(f"{filename}: SHA-256 does not match {MANIFEST}: the file was "
                              f"modified or damaged after saving")
     _check_array_records(manifest["arrays"], where)
@@ -247,8 +251,9 @@ def load_model(path, verify=True):
     To continue training exactly where the saved run stopped (same shuffles, same dropout
     masks, bit-identical to never having stopped), call
     ``model.set_params(warm_start=True).fit(...)`` — without ``warm_start`` `fit` starts
-    from fresh parameters, as for any estimator. ``verify=False`` skips the SHA-256 checks
-    (sizes, keys, shapes and dtypes are still checked).
+    from fresh parameters, as for any estimator. ``verify=False`` skips the size and SHA-256
+    checks of the files (keys, shapes, dtypes and contents are still checked), e.g. to load
+    a model whose JSON was edited by hand.
     """
     path = os.fspath(path)
     manifest = read_manifest(path, verify)
