@@ -1,0 +1,103 @@
+"""A ranking request and its two feature dicts: the shared query and the candidates.
+
+A request is ``{"query": q, "candidates": c}`` (the format of
+`widedeep.datasets.app_store.make_requests`; other keys are ignored) or a pair ``(q, c)``:
+
+- ``q``: the user and context of the request, **one** example;
+- ``c``: the ``N`` candidates, ``N`` examples.
+
+Both are either feature dicts (``SparseInput`` / dense arrays, what estimators take) or raw
+column batches (`widedeep.records`) turned into features by a `FeatureSpec`.
+
+With a spec, each model field is computed on one side, decided by the raw columns it reads
+(`field_sources`): a field whose sources are all query columns (``installed_apps``,
+``user_country``) is transformed from the query's single row; any other field (the
+candidate's ``impression_app``, the cross ``installed_apps_x_impression_app``, a dense field
+mixing user and item numbers) from the candidates joined with the query repeated N times.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..inputs import SparseInput
+from ..records import Ragged, n_rows
+
+__all__ = ["split_request", "request_features", "field_sources", "is_feature_dict",
+           "expand_columns"]
+
+
+def split_request(request):
+    """``(query, candidates)`` of a request mapping or pair; ``TypeError`` otherwise."""
+    if isinstance(request, Mapping):
+        if "query" not in request or "candidates" not in request:
+            raise TypeError(f"a request mapping needs the keys 'query' and 'candidates', got "
+                            f"{sorted(request)}")
+        return request["query"], request["candidates"]
+    if isinstance(request, (tuple, list)) and len(request) == 2:
+        return request[0], request[1]
+    raise TypeError(f"a request is {{'query': ..., 'candidates': ...}} or a pair "
+                    f"(query, candidates), got {type(request).__name__}")
+
+
+def is_feature_dict(data, spec):
+    """True if ``data`` is already features: always without a spec; with a spec, when some
+    value is a `SparseInput` (raw column batches never hold one)."""
+    if spec is None:
+        return True
+    return any(isinstance(value, SparseInput) for value in data.values())
+
+
+def field_sources(spec):
+    """``{field: set of raw columns}`` for every field `FeatureSpec.transform` produces."""
+    sources = {}
+    for column in spec.columns:
+        if column.wide or (column.deep and not column.is_dense):
+            sources.setdefault(column.name, set()).update(column.sources)
+        if column.is_dense:
+            sources.setdefault(column.dense_field, set()).update(column.sources)
+    return sources
+
+
+def expand_columns(query, candidates, rows=None):
+    """The column batch of the candidates (``rows`` of them, default all) with every query
+    column repeated for each; candidate columns win when a name is in both."""
+    n = n_rows(candidates)
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    repeat = np.zeros(rows.shape[0], dtype=np.int64)
+    columns = {name: (col.take(repeat) if isinstance(col, Ragged) else np.asarray(col)[repeat])
+               for name, col in query.items() if name not in candidates}
+    columns.update({name: (col.take(rows) if isinstance(col, Ragged) else np.asarray(col)[rows])
+                    for name, col in candidates.items()})
+    return columns
+
+
+def request_features(request, spec=None):
+    """``(query_features, candidate_features)`` of a request.
+
+    Feature-dict requests are returned as they are. Raw requests go through ``spec``: the
+    query-only fields are transformed from one row and returned in ``query_features``; the
+    others from the candidates (see the module docstring) in ``candidate_features``.
+    """
+    query, candidates = split_request(request)
+    if not isinstance(query, Mapping) or not isinstance(candidates, Mapping):
+        raise TypeError("the query and the candidates must be dicts (features or columns)")
+    if is_feature_dict(query, spec) and is_feature_dict(candidates, spec):
+        return query, candidates
+    if spec is None:
+        raise TypeError("raw column requests need a FeatureSpec (Ranker(..., spec=spec))")
+    if n_rows(query) != 1:
+        raise ValueError(f"the query must be one row, got {n_rows(query)}")
+    query_columns = set(query) - set(candidates)
+    sources = field_sources(spec)
+    query_fields = {f for f, s in sources.items() if s <= query_columns}
+    if n_rows(candidates) == 0:
+        raise ValueError("the request has no candidates")
+    # The query-side fields from one joined row; the candidate side from all N. Fields of
+    # the other side are computed too (the spec transforms every column) and dropped.
+    one_row = spec.transform(expand_columns(query, candidates, rows=[0]))
+    query_features = {f: v for f, v in one_row.items() if f in query_fields}
+    candidate_features = {f: v for f, v in spec.transform(expand_columns(query, candidates)).items()
+                          if f not in query_fields}
+    return query_features, candidate_features
