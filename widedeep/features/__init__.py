@@ -11,10 +11,11 @@ training and serving::
     features = spec.transform(batch)       # dict[str, SparseInput | float32 [n, w]]
     model = spec.build_estimator("wide_deep", hidden_units=(100, 50))
 """
+from .bucketized import BucketizedColumn
 from .columns import CategoricalColumn, FeatureColumn, HashedColumn
 from .crosses import CrossedColumn
 from .hashing import stable_hash
-from .numeric import BucketizedColumn, NumericColumn
+from .numeric import NumericColumn
 from .quantiles import QuantileSummary, quantile_boundaries, quantile_normalize
 from .spec import FeatureSpec
 from .vocabulary import OOV_TOKEN, Vocabulary

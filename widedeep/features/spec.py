@@ -38,9 +38,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..records import Ragged
+from .bucketized import BucketizedColumn
 from .columns import CategoricalColumn, FeatureColumn, HashedColumn
 from .crosses import CrossedColumn
-from .numeric import BucketizedColumn, NumericColumn
+from .numeric import NumericColumn
 from .parsing import ParsedBatch
 from .vocabulary import Vocabulary
 
@@ -108,6 +109,7 @@ class FeatureSpec:
         """
         if isinstance(batches, Mapping):
             batches = [batches]
+        self.n_rows_seen_ = None  # a fit that fails half-way leaves the spec unfitted
         for vocabulary in self._vocabularies.values():
             vocabulary.start_fit()
         for column in self.columns:
