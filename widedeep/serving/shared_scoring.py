@@ -72,8 +72,8 @@ class PreparedRequest:
     ``candidates`` holds the per-candidate fields (N examples); ``query_wide`` the query's
     float64 contribution of each query wide field; ``query_blocks`` the query's deep input
     blocks ([1, width] each); ``query_first_layer`` ``q W_1[q rows] + b_1`` ([1, units]) in
-    factorized mode; ``candidate_fields`` the names of the fields read per candidate.
-    Immutable once built, so sub-batches on several threads share it safely.
+    factorized mode; ``candidate_fields`` the names of the fields read per candidate and
+    ``candidate_runs`` their adjacent column ranges of ``a_0``. Immutable once built, so sub-batches on several threads share it safely.
     """
     n_candidates: int
     candidates: dict
@@ -81,6 +81,7 @@ class PreparedRequest:
     query_wide: dict
     query_blocks: dict
     query_first_layer: np.ndarray | None
+    candidate_runs: tuple
 
 
 class RequestScorer:
@@ -150,7 +151,7 @@ class RequestScorer:
                 and isinstance(self.deep.layers[0], DenseLayer):
             query_first_layer = self._query_first_layer(query_blocks)
         return PreparedRequest(n, candidates, candidate_fields, query_wide, query_blocks,
-                               query_first_layer)
+                               query_first_layer, tuple(_runs(self.blocks, candidate_fields)))
 
     def _check_fields(self, features, fields, n):
         for f in fields:
@@ -168,12 +169,8 @@ class RequestScorer:
                     raise ValueError(f"wide field {f!r}: feature id {value.feature_ids[bad]} "
                                      f"in example {value.example_indices[bad]} is out of "
                                      f"range for {size} coordinates")
-        if self.deep is not None:
-            for f in fields:
-                if f in self.deep.embeddings.fields:
-                    self.deep.embeddings.fields[f].check_input(features[f])
-                elif f in self.deep.dense_input.field_widths:
-                    self.deep.dense_input.field_array(features, f, n)
+        # deep fields are checked where they are read (EmbeddingLayer.forward,
+        # DenseInputLayer.field_array), with the same messages
 
     def _wide_field_sums(self, field, x, n):
         # the exact arithmetic of WideLayer.forward for one field
@@ -206,8 +203,9 @@ class RequestScorer:
         heights, which OpenBLAS does; the tests check it).
         """
         n = stop - start
-        rows = slice_rows({f: prepared.candidates[f] for f in prepared.candidate_fields},
-                          start, stop) if prepared.candidate_fields else {}
+        rows = prepared.candidates
+        if (start, stop) != (0, prepared.n_candidates):
+            rows = slice_rows({f: rows[f] for f in prepared.candidate_fields}, start, stop)
         logits = None
         if self.wide is not None:
             wide = np.full(n, self.wide.params["bias"][0], dtype=np.float64)
@@ -227,7 +225,7 @@ class RequestScorer:
         if prepared.query_first_layer is not None:
             weights = layers[0].params["W"]
             a = None
-            for begin, end, fields in _runs(self.blocks, prepared.candidate_fields):
+            for begin, end, fields in prepared.candidate_runs:
                 values = [self._block_values(self._block_of[f], rows) for f in fields]
                 values = values[0] if len(values) == 1 else np.concatenate(values, axis=1)
                 product = self._product(values, weights[begin:end])
