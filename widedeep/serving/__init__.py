@@ -8,9 +8,12 @@ serves.
 - `check_before_serving` (``check.py``): dry run (finite scores, latency) and quality
   against the current model; accept or reject with reasons.
 """
+from .explain import (Contribution, Explanation, SparsityReport, WideRule, explain,
+                      sparsity_report, strongest_rules)
 from .ranker import Ranker, RankingResult, sub_batch_bounds
 from .request import request_features, split_request
 from .shared_scoring import RequestScorer
 
 __all__ = ["Ranker", "RankingResult", "RequestScorer", "sub_batch_bounds", "request_features",
-           "split_request"]
+           "split_request", "explain", "strongest_rules", "sparsity_report", "Explanation",
+           "Contribution", "WideRule", "SparsityReport"]
