@@ -8,6 +8,7 @@ serves.
 - `check_before_serving` (``check.py``): dry run (finite scores, latency) and quality
   against the current model; accept or reject with reasons.
 """
+from .check import ServingCheck, check_before_serving
 from .explain import (Contribution, Explanation, SparsityReport, WideRule, explain,
                       sparsity_report, strongest_rules)
 from .ranker import Ranker, RankingResult, sub_batch_bounds
@@ -16,4 +17,5 @@ from .shared_scoring import RequestScorer
 
 __all__ = ["Ranker", "RankingResult", "RequestScorer", "sub_batch_bounds", "request_features",
            "split_request", "explain", "strongest_rules", "sparsity_report", "Explanation",
-           "Contribution", "WideRule", "SparsityReport"]
+           "Contribution", "WideRule", "SparsityReport", "check_before_serving",
+           "ServingCheck"]
