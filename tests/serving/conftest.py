@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 
 from widedeep import SparseInput, WideDeepEstimator
+from widedeep.features import CategoricalColumn, CrossedColumn, FeatureSpec, NumericColumn
+from widedeep.records import Ragged
 
 N_APPS = 30
 N_COUNTRIES = 5
@@ -115,3 +117,43 @@ def expand(request):
 def requests_():
     rng = np.random.default_rng(1)
     return [make_request(rng, n) for n in (1, 7, 40, 64)]
+
+
+# ---------------------------------------------------------------- raw columns + FeatureSpec
+APPS = [f"app{i}" for i in range(12)]
+
+
+def raw_batch(rng, n):
+    """Raw app-store-like columns: a user bag, the impression, a country, an age."""
+    installed = [list(rng.choice(APPS, size=int(rng.integers(1, 4)), replace=False))
+                 for _ in range(n)]
+    return {"installed_apps": Ragged.from_lists(installed),
+            "impression_app": rng.choice(APPS, size=n).astype(object),
+            "country": rng.choice(["US", "DE", "JP"], size=n).astype(object),
+            "age": rng.uniform(18, 70, n)}
+
+
+def app_spec():
+    return FeatureSpec([
+        CategoricalColumn("installed_apps", embedding_dim=4, wide=False),
+        CategoricalColumn("impression_app", embedding_dim=4),
+        CategoricalColumn("country"),
+        NumericColumn("age", normalization="standardize"),
+        CrossedColumn(["installed_apps", "impression_app"], hash_buckets=1000)])
+
+
+def one_row(batch, row):
+    return {k: (v.take([row]) if isinstance(v, Ragged) else v[row:row + 1])
+            for k, v in batch.items()}
+
+
+@pytest.fixture(scope="session")
+def spec_model():
+    """A fitted ``app_spec()`` and a Wide & Deep model trained on its features."""
+    rng = np.random.default_rng(0)
+    batch = raw_batch(rng, 400)
+    spec = app_spec().fit([batch])
+    labels = (rng.random(400) < 0.4).astype(float)
+    model = spec.build_estimator("wide_deep", hidden_units=(8,), epochs=3, random_state=0)
+    model.fit(spec.transform(batch), labels)
+    return spec, model

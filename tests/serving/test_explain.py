@@ -1,12 +1,10 @@
 """explain / strongest_rules / sparsity_report: exact decomposition, ordering, tokens."""
 import numpy as np
 import pytest
-from conftest import N_APPS, expand, make_request
+from conftest import expand, make_request, one_row, raw_batch
 
 from widedeep import SparseInput, WideEstimator
 from widedeep.estimators.batching import take_rows
-from widedeep.features import CategoricalColumn, CrossedColumn, FeatureSpec, NumericColumn
-from widedeep.records import Ragged
 from widedeep.serving import explain, sparsity_report, strongest_rules
 
 
@@ -100,43 +98,6 @@ def test_sparsity_report_counts_nonzero_weights_per_field():
 
 
 # ---------------------------------------------------------------- with a FeatureSpec
-APPS = [f"app{i}" for i in range(12)]
-
-
-def raw_batch(rng, n):
-    installed = [list(rng.choice(APPS, size=int(rng.integers(1, 4)), replace=False))
-                 for _ in range(n)]
-    return {"installed_apps": Ragged.from_lists(installed),
-            "impression_app": rng.choice(APPS, size=n).astype(object),
-            "country": rng.choice(["US", "DE", "JP"], size=n).astype(object),
-            "age": rng.uniform(18, 70, n)}
-
-
-def app_spec():
-    return FeatureSpec([
-        CategoricalColumn("installed_apps", embedding_dim=4, wide=False),
-        CategoricalColumn("impression_app", embedding_dim=4),
-        CategoricalColumn("country"),
-        NumericColumn("age", normalization="standardize"),
-        CrossedColumn(["installed_apps", "impression_app"], hash_buckets=1000)])
-
-
-@pytest.fixture(scope="module")
-def spec_model():
-    rng = np.random.default_rng(0)
-    batch = raw_batch(rng, 400)
-    spec = app_spec().fit([batch])
-    labels = (rng.random(400) < 0.4).astype(float)
-    model = spec.build_estimator("wide_deep", hidden_units=(8,), epochs=3, random_state=0)
-    model.fit(spec.transform(batch), labels)
-    return spec, model
-
-
-def one_row(batch, row):
-    return {k: (v.take([row]) if isinstance(v, Ragged) else v[row:row + 1])
-            for k, v in batch.items()}
-
-
 def test_explain_raw_row_uses_tokens_and_cross_component_values(spec_model):
     spec, model = spec_model
     raw = one_row(raw_batch(np.random.default_rng(1), 5), 2)

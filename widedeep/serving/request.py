@@ -83,10 +83,16 @@ def request_features(request, spec=None):
     query, candidates = split_request(request)
     if not isinstance(query, Mapping) or not isinstance(candidates, Mapping):
         raise TypeError("the query and the candidates must be dicts (features or columns)")
+    if spec is None:
+        raw = [name for part in (query, candidates) for name, value in part.items()
+               if isinstance(value, Ragged)
+               or (not isinstance(value, SparseInput) and np.asarray(value).dtype.kind in "OUS")]
+        if raw:
+            raise TypeError(f"column(s) {raw[:5]} are raw values, not features: raw column "
+                            f"requests need a FeatureSpec (Ranker(..., spec=spec))")
+        return query, candidates
     if is_feature_dict(query, spec) and is_feature_dict(candidates, spec):
         return query, candidates
-    if spec is None:
-        raise TypeError("raw column requests need a FeatureSpec (Ranker(..., spec=spec))")
     if n_rows(query) != 1:
         raise ValueError(f"the query must be one row, got {n_rows(query)}")
     query_columns = set(query) - set(candidates)

@@ -1,0 +1,56 @@
+"""Ranker on raw column requests through a FeatureSpec: user-only fields are transformed
+from the query's one row, the rest per candidate, and scores match the expanded batch."""
+import numpy as np
+import pytest
+from conftest import APPS, one_row, raw_batch
+
+from widedeep.serving import Ranker, request_features
+from widedeep.serving.request import expand_columns
+
+
+def raw_request(rng, n_candidates):
+    user = one_row(raw_batch(rng, 1), 0)
+    query = {k: user[k] for k in ("installed_apps", "country", "age")}
+    return {"query": query,
+            "candidates": {"impression_app": rng.choice(APPS, size=n_candidates).astype(object)}}
+
+
+def test_user_fields_come_from_the_query_row_and_crosses_per_candidate(spec_model):
+    spec, _ = spec_model
+    query, candidates = request_features(raw_request(np.random.default_rng(0), 9), spec)
+    assert set(query) == {"installed_apps", "country", "numeric"}
+    assert set(candidates) == {"impression_app", "installed_apps_x_impression_app"}
+    assert query["installed_apps"].n_examples == 1
+    assert candidates["installed_apps_x_impression_app"].n_examples == 9
+
+
+@pytest.mark.parametrize("first_layer", ["factorized", "tiled"])
+def test_raw_request_scores_equal_predict_logit_on_the_expanded_columns(spec_model,
+                                                                        first_layer):
+    spec, model = spec_model
+    rng = np.random.default_rng(1)
+    ranker = Ranker(model, spec=spec, first_layer=first_layer)
+    for n in (1, 6, 30):
+        request = raw_request(rng, n)
+        expected = model.predict_logit(
+            spec.transform(expand_columns(request["query"], request["candidates"])))
+        scores = ranker.rank(request).scores
+        if first_layer == "tiled":
+            np.testing.assert_array_equal(scores, expected)
+        else:
+            np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_raw_query_of_two_rows_is_rejected(spec_model):
+    spec, model = spec_model
+    batch = raw_batch(np.random.default_rng(2), 2)
+    query = {k: batch[k] for k in ("installed_apps", "country", "age")}
+    request = {"query": query, "candidates": {"impression_app": np.array(["app1"], object)}}
+    with pytest.raises(ValueError, match="one row"):
+        Ranker(model, spec=spec).rank(request)
+
+
+def test_raw_request_without_spec_is_refused(spec_model):
+    _, model = spec_model
+    with pytest.raises(TypeError, match="FeatureSpec"):
+        Ranker(model).rank(raw_request(np.random.default_rng(3), 2))
