@@ -43,3 +43,8 @@ def test_hashed_token_lists_are_recognized():
 def test_a_token_naming_two_ids_is_an_error():
     with pytest.raises(ValueError, match="old token 'a' names two ids"):
         match_rows(id_space(3, ["a", "b", "a"], "old"), id_space(1, ["a"], "new"))
+
+
+def test_a_new_token_naming_two_ids_is_an_error():
+    with pytest.raises(ValueError, match="new token 'b' names two ids"):
+        match_rows(id_space(2, ["a", "b"], "old"), id_space(3, ["b", "c", "b"], "new"))

@@ -97,6 +97,7 @@ def warm_start(model, source, *, old_spec=None, new_spec=None, old_tokens=None,
     report = WarmStartReport(copy_opt)
     old_ids = _IdSpaces(old, old_spec, old_tokens, "old")
     new_ids = _IdSpaces(model, new_spec, new_tokens, "new")
+    matches = {}
 
     new_wide = getattr(model, "wide_", None)
     old_wide = getattr(old, "wide_", None)
@@ -105,7 +106,8 @@ def warm_start(model, source, *, old_spec=None, new_spec=None, old_tokens=None,
             if old_wide is None or field not in old_wide.field_sizes:
                 report.wide[field] = _nothing(size, 0, "not a wide field of the old model")
                 continue
-            new_rows, old_rows, record = _match(old_ids.wide(field), new_ids.wide(field))
+            new_rows, old_rows, record = _match(old_ids.wide(field), new_ids.wide(field),
+                                                matches)
             _carry_wide(new_wide, new_wide.ftrl, old_wide.ftrl, field, old_state, new_state,
                         old_rows, new_rows, copy_opt)
             report.wide[field] = record
@@ -129,7 +131,8 @@ def warm_start(model, source, *, old_spec=None, new_spec=None, old_tokens=None,
                     table.shape[0], old_table.shape[0],
                     f"embedding dim changed ({old_table.shape[1]} -> {table.shape[1]})")
                 continue
-            new_rows, old_rows, record = _match(old_ids.table(vocab), new_ids.table(vocab))
+            new_rows, old_rows, record = _match(old_ids.table(vocab), new_ids.table(vocab),
+                                                matches)
             key = f"embedding/{vocab}"
             _copy_rows(old_state, new_state, f"deep/{key}", old_rows, new_rows)
             if copy_opt:
@@ -143,37 +146,52 @@ def warm_start(model, source, *, old_spec=None, new_spec=None, old_tokens=None,
 
 # ---------------------------------------------------------------------- id spaces
 class _IdSpaces:
-    """The `IdSpace` of every wide field and table of one model (``side`` "old"/"new")."""
+    """The `IdSpace` of every wide field and table of one model (``side`` "old"/"new").
+
+    ``wide``/``table`` return ``(key, IdSpace)``; ids spaces read from the same token
+    source (a wide field and the table of the same column) share a key, so their row
+    matching is computed once."""
 
     def __init__(self, estimator, spec, tokens, side):
         self.estimator, self.spec, self.tokens, self.side = estimator, spec, tokens or {}, side
+        self._cache = {}
 
     def wide(self, field):
         size = self.estimator.wide_.field_sizes[field]
-        return id_space(size, self._tokens([field]), f"{self.side} wide field {field!r}")
+        return self._space([field], size, f"{self.side} wide field {field!r}")
 
     def table(self, vocab):
         size = self.estimator.deep_.embeddings.params[vocab].shape[0]
         fields = [f for f, v in self.estimator.deep_.embeddings.field_vocabs.items()
                   if v == vocab]
-        return id_space(size, self._tokens([vocab, *fields]), f"{self.side} vocabulary "
-                                                               f"{vocab!r}")
+        return self._space([vocab, *fields], size, f"{self.side} vocabulary {vocab!r}")
+
+    def _space(self, names, size, where):
+        source, tokens = self._tokens(names)
+        key = (source, size)
+        if key not in self._cache:
+            self._cache[key] = id_space(size, tokens, where)
+        return key, self._cache[key]
 
     def _tokens(self, names):
         for name in names:
             if name in self.tokens:
-                return self.tokens[name]
+                return ("given", name), self.tokens[name]
         if self.spec is not None:
             for name in names:
                 try:
-                    return self.spec.vocabulary_tokens(name)
+                    return ("spec", name), self.spec.vocabulary_tokens(name)
                 except ValueError:   # not a sparse field of that spec
                     continue
-        return None
+        return ("ids", names[0]), None
 
 
-def _match(old_space, new_space):
-    new_rows, old_rows, how, reason = match_rows(old_space, new_space)
+def _match(old, new, cache):
+    (old_key, old_space), (new_key, new_space) = old, new
+    key = (old_key, new_key)
+    if key not in cache:
+        cache[key] = match_rows(old_space, new_space)
+    new_rows, old_rows, how, reason = cache[key]
     carried = int(new_rows.shape[0])
     return new_rows, old_rows, _record(how, carried, new_space.size - carried,
                                        old_space.size - carried, reason)
@@ -189,8 +207,12 @@ def _nothing(new_size, old_size, reason):
 
 # ---------------------------------------------------------------------- copying
 def _copy_rows(old_state, new_state, key, old_rows, new_rows):
-    target = new_state[key]
-    target[new_rows] = old_state[key][old_rows].astype(target.dtype, copy=False)
+    target, source = new_state[key], old_state[key]
+    if (target.shape == source.shape and new_rows.shape[0] == target.shape[0]
+            and np.array_equal(new_rows, old_rows)):   # every row, in place: one block copy
+        target[...] = source
+        return
+    target[new_rows] = source[old_rows].astype(target.dtype, copy=False)
 
 
 def _carry_wide(wide, new_ftrl, old_ftrl, name, old_state, new_state, old_rows, new_rows,
