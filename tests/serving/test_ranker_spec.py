@@ -54,3 +54,23 @@ def test_raw_request_without_spec_is_refused(spec_model):
     _, model = spec_model
     with pytest.raises(TypeError, match="FeatureSpec"):
         Ranker(model).rank(raw_request(np.random.default_rng(3), 2))
+
+
+def test_query_bag_read_by_no_candidate_field_still_scores_exactly():
+    """Without a cross, installed_apps is a query-only source (given to the candidate-side
+    transform as empty bags); scores still equal the expanded batch."""
+    from widedeep.features import CategoricalColumn, FeatureSpec
+    rng = np.random.default_rng(4)
+    batch = raw_batch(rng, 300)
+    spec = FeatureSpec([CategoricalColumn("installed_apps", embedding_dim=4),
+                        CategoricalColumn("impression_app", embedding_dim=4),
+                        CategoricalColumn("country")]).fit([batch])
+    model = spec.build_estimator("wide_deep", hidden_units=(8,), epochs=2, random_state=0)
+    model.fit(spec.transform(batch), (rng.random(300) < 0.3).astype(float))
+    request = raw_request(rng, 12)
+    query, candidates = request_features(request, spec)
+    assert set(query) == {"installed_apps", "country"} and set(candidates) == {"impression_app"}
+    expected = model.predict_logit(
+        spec.transform(expand_columns(request["query"], request["candidates"])))
+    np.testing.assert_array_equal(Ranker(model, spec=spec, first_layer="tiled")
+                                  .rank(request).scores, expected)

@@ -104,6 +104,16 @@ def request_features(request, spec=None):
     # the other side are computed too (the spec transforms every column) and dropped.
     one_row = spec.transform(expand_columns(query, candidates, rows=[0]))
     query_features = {f: v for f, v in one_row.items() if f in query_fields}
-    candidate_features = {f: v for f, v in spec.transform(expand_columns(query, candidates)).items()
+    # A query bag no candidate-side field reads (e.g. a long installed-apps list that feeds
+    # only its own embedding) is given as empty bags: its values would be dropped anyway.
+    needed = set().union(*(s for f, s in sources.items() if f not in query_fields))
+    n = n_rows(candidates)
+    placeholders = {name: Ragged(np.asarray(col.values[:0]), np.zeros(n, dtype=np.int64))
+                    for name, col in query.items()
+                    if isinstance(col, Ragged) and name not in needed and name not in candidates}
+    expanded = expand_columns({k: v for k, v in query.items() if k not in placeholders},
+                              candidates)
+    expanded.update(placeholders)
+    candidate_features = {f: v for f, v in spec.transform(expanded).items()
                           if f not in query_fields}
     return query_features, candidate_features
