@@ -262,3 +262,12 @@ def test_object_array_in_the_npz_is_not_unpickled(saved):
     np.savez(arrays, **members)
     with pytest.raises(ValueError, match=r"arrays.npz: cannot read arrays .*allow_pickle"):
         load_model(path, verify=False)
+
+
+def test_history_with_nan_metrics_survives_the_round_trip(tmp_path):
+    X, y = synthetic()
+    model = make_model().fit(X, y, eval_set=(X, np.zeros_like(y)))   # one class: AUC is NaN
+    save_model(model, tmp_path / "m")
+    history = load_model(tmp_path / "m").history_
+    assert np.isnan(history[0]["eval_auc"])
+    assert history[0]["eval_logloss"] == model.history_[0]["eval_logloss"]

@@ -27,6 +27,7 @@ the file and the key.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -264,7 +265,7 @@ def load_model(path, verify=True):
         raise ValueError(f"{config_file}: class {type(estimator).__name__} differs from "
                          f"{MANIFEST}'s estimator_class {manifest.get('estimator_class')!r}")
     try:
-        estimator._initialize()
+        _allocate(estimator)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{config_file}: the parameters do not build a model: {error}") \
             from None
@@ -284,6 +285,16 @@ def load_model(path, verify=True):
     training_file = os.path.join(snapshot, "training_state.json")
     _set_training_state(estimator, _read_json(training_file), training_file)
     return estimator
+
+
+def _allocate(estimator):
+    """Build the model's arrays, which `set_state` then overwrites. Uses the estimator's
+    ``_initialize(allocate_only=True)`` (no random draws: drawing a 10^6 x 32 truncated
+    normal costs seconds) when it has one."""
+    if "allocate_only" in inspect.signature(estimator._initialize).parameters:
+        estimator._initialize(allocate_only=True)
+    else:
+        estimator._initialize()
 
 
 def load_spec(path, verify=True):
