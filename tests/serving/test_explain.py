@@ -124,3 +124,12 @@ def test_strongest_rules_show_vocabulary_tokens(spec_model):
     rules = strongest_rules(model, spec=spec, top=50, field="impression_app")
     tokens = spec.vocabulary_tokens("impression_app")
     assert rules and all(r.token == tokens[r.feature_id] for r in rules)
+
+
+def test_explaining_never_mutates_the_model(trained_model, training_data):
+    before = trained_model.get_state(copy=True)
+    explain(trained_model, one_example(training_data[0], 5))
+    strongest_rules(trained_model, top=5)
+    sparsity_report(trained_model)
+    after = trained_model.get_state()
+    assert all(before[key].tobytes() == after[key].tobytes() for key in before)
