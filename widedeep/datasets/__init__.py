@@ -15,7 +15,6 @@ __all__ = ["load_adult", "load_movielens100k", "MovieLens100k", "data_home",
            "ADULT_COLUMNS", "ADULT_NUMERIC", "ADULT_CATEGORICAL", "ADULT_LABEL",
            "MOVIELENS_GENRES"]
 
-# --- app-store generator (owned by the app_store author): import it here and add its
-# --- public name(s) to __all__, e.g.
-# from .app_store import make_app_store
-# __all__ += ["make_app_store"]
+from .app_store import AppStore, expand_request, make_app_store, make_requests  # noqa: E402
+
+__all__ += ["AppStore", "expand_request", "make_app_store", "make_requests"]
