@@ -82,8 +82,10 @@ class BaseEstimator:
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         return dtype
 
-    def _initialize(self):
-        """Create fresh parameters and optimizer state from the seed."""
+    def _initialize(self, allocate_only=False):
+        """Create fresh parameters and optimizer state from the seed. ``allocate_only``:
+        embedding tables are zeros instead of random draws, for a caller that overwrites
+        every array with `set_state` (e.g. `widedeep.io.load_model`)."""
         if self.random_state is None:
             self.seed_ = int(np.random.SeedSequence().entropy % (2 ** 63))
         elif isinstance(self.random_state, (int, np.integer)):
@@ -91,7 +93,7 @@ class BaseEstimator:
         else:
             raise TypeError(f"random_state must be an int or None, got "
                             f"{type(self.random_state).__name__}")
-        self._build(np.random.default_rng([self.seed_, 0]))
+        self._build(None if allocate_only else np.random.default_rng([self.seed_, 0]))
         self._dropout_rng = np.random.default_rng([self.seed_, 2])
         self.epochs_trained_ = 0
         self.steps_trained_ = 0

@@ -45,7 +45,8 @@ class DeepNetwork:
               embedding_l2=0.0, dense_l2=0.0, embedding_init_std=None, rng,
               dtype=np.float32):
         """Initialize a network: embeddings truncated-normal with std ``1/sqrt(dim)``
-        (or ``embedding_init_std``), dense layers Glorot-uniform, zero biases."""
+        (or ``embedding_init_std``), dense layers Glorot-uniform, zero biases. ``rng=None``
+        allocates without drawing: zero tables (for a caller that overwrites every array)."""
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got "
                              f"{activation!r}")
@@ -55,13 +56,16 @@ class DeepNetwork:
                 raise ValueError(f"vocabulary {name!r}: rows and dim must be positive, got "
                                  f"({n_rows}, {dim})")
             std = embedding_init_std if embedding_init_std is not None else 1.0 / np.sqrt(dim)
-            tables[name] = truncated_normal((int(n_rows), int(dim)), std, rng, dtype)
+            tables[name] = (np.zeros((int(n_rows), int(dim)), dtype=dtype) if rng is None
+                            else truncated_normal((int(n_rows), int(dim)), std, rng, dtype))
         embeddings = EmbeddingCombineLayer(tables, embedding_fields, combiners, embedding_l2)
         dense_input = DenseInputLayer(dense_fields or {}, dtype)
         width = embeddings.output_dim + dense_input.output_dim
         if width == 0:
             raise ValueError("the deep part has no input: give embedding_fields and/or "
                              "dense_fields")
+        if rng is None:   # dense layers are small: draw them from a throwaway generator
+            rng = np.random.default_rng(0)
         layers = []
         for units in hidden_units:
             layers.append(DenseLayer.create(width, int(units), rng, l2=dense_l2, dtype=dtype))
