@@ -1,0 +1,72 @@
+"""The movielens example end to end on the real MovieLens 100K files (quick mode).
+
+Runs ``examples/movielens.py --quick`` in a subprocess (so the example's one-BLAS-thread
+setting applies, as it would for a user) and checks the metrics it writes with ``--json``.
+"""
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = REPO_ROOT / "examples" / "movielens.py"
+DATA = REPO_ROOT.parent / "shared" / "datasets" / "movielens100k"
+
+def _example_module():
+    spec = importlib.util.spec_from_file_location("movielens_example", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_history_holds_strictly_earlier_items_of_the_same_user_capped_at_the_latest():
+    example = _example_module()
+    users = np.array([1, 1, 1, 1, 1, 2, 2, 2])
+    timestamps = np.array([10, 20, 20, 30, 40, 5, 5, 6])
+    items = np.array([101, 102, 103, 104, 105, 201, 202, 203])
+    history = example.earlier_items(users, timestamps, items, max_length=2)
+    # the two ratings at time 20 do not see each other; user 2 never sees user 1
+    assert history.to_lists() == [[], [101], [101], [102, 103], [103, 104], [], [],
+                                  [201, 202]]
+
+
+def test_last_per_user_marks_each_users_latest_rows():
+    example = _example_module()
+    users = np.array([1, 1, 1, 2, 2, 3])
+    assert example.last_per_user(users, 2).tolist() == [False, True, True, True, True, True]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    if not (DATA / "u.data").is_file():
+        pytest.skip(f"MovieLens 100K not found in {DATA}")
+    results_file = tmp_path_factory.mktemp("movielens") / "results.json"
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--data", str(DATA), "--seed", "0",
+         "--json", str(results_file)],
+        capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(results_file.read_text()), completed.stdout
+
+
+def test_movielens_quick_trains_all_three_models_above_auc_0_6(quick_run):
+    results, _ = quick_run
+    assert list(results) == ["wide", "deep", "wide & deep"]
+    for name, metrics in results.items():
+        assert all(math.isfinite(metrics[k]) for k in ("auc", "logloss", "accuracy")), name
+        assert metrics["auc"] > 0.6, (name, metrics)
+        assert metrics["logloss"] < 0.69, (name, metrics)   # log(2): the coin flip
+        assert metrics["accuracy"] > 0.6, (name, metrics)
+
+
+def test_movielens_quick_prints_per_epoch_tables_and_the_summary(quick_run):
+    results, stdout = quick_run
+    assert stdout.count("| epoch | train logloss | test logloss | test AUC") == 3
+    summary = stdout[stdout.index("## Summary (test set)"):]
+    for name, metrics in results.items():
+        assert f"| {name} | {metrics['auc']:.4f} | {metrics['logloss']:.4f} |" in summary
