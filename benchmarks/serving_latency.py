@@ -12,18 +12,28 @@ The model mirrors ``../shared/bench`` ``--config paper`` (random weights, no tra
 
 Per request: 1 query (user/context) and N candidates, given as prepared feature dicts (not
 timed, as in the peer). Timed: ``Ranker.rank`` (or ``predict_logit`` on the expanded batch
-for the naive baseline), p50/p99 over ``--requests`` requests after ``--warmup``.
+for the naive baseline), p50/p99 over ``--requests`` requests after ``--warmup``. The
+modes are **interleaved request by request** (each request is scored by every mode in a
+rotating order), so on a shared, noisy machine every mode sees the same background load.
+
+With ``--torch-peer ../shared/bench`` the PyTorch peer (``torch_wd.py``, per-field and fused
+layouts, its own ``paper`` test rows cut into requests of N rows; data from
+``python common.py gen paper``, location ``WD_BENCH_DATA``) is timed in the same process,
+interleaved with our modes: ``torch``/``torch-fused`` with 1 sub-batch and ``splitK``.
 
 Set the BLAS thread count before NumPy starts:
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/serving_latency.py            # single, splitK
-    OPENBLAS_NUM_THREADS=2 python benchmarks/serving_latency.py --modes intra
+    OPENBLAS_NUM_THREADS=1 python benchmarks/serving_latency.py --torch-peer ../shared/bench
+    OPENBLAS_NUM_THREADS=2 python benchmarks/serving_latency.py --modes intra \
+        --torch-peer ../shared/bench --torch-threads 2
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -115,18 +125,56 @@ def expand(request):
 
 def percentiles(seconds):
     ms = np.asarray(seconds) * 1e3
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean())
+    return (float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean()),
+            float(ms.min()))
 
 
-def time_calls(fn, requests, warmup):
-    for i in range(warmup):
-        fn(requests[i % len(requests)])
-    times = []
-    for request in requests:
-        start = time.perf_counter()
-        fn(request)
-        times.append(time.perf_counter() - start)
-    return percentiles(times)
+def time_interleaved(calls, n_requests, warmup):
+    """``{name: [seconds per request]}``: request ``r`` is scored by every call in an order
+    rotated by ``r``; ``calls[name](r)`` scores request ``r``."""
+    names = list(calls)
+    for r in range(warmup):
+        for name in names:
+            calls[name](r % n_requests)
+    times = {name: [] for name in names}
+    for r in range(n_requests):
+        for j in range(len(names)):
+            name = names[(r + j) % len(names)]
+            start = time.perf_counter()
+            calls[name](r)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def torch_peer_calls(bench_dir, n, n_requests, splits, threads):
+    """``{(mode, k): call(r)}`` scoring request ``r`` (test rows ``r*n .. r*n+n-1``) with the
+    PyTorch peer of ``bench_dir``; and the thread pools to close."""
+    sys.path.insert(0, os.path.abspath(bench_dir))
+    import common
+    import torch_wd
+    calls, pools = {}, []
+    for layout in ("per_field", "fused"):
+        parser = common.add_cli_args(argparse.ArgumentParser())
+        parser.add_argument("--emb-layout", default=layout)
+        parser.add_argument("--wide-opt", default="ftrl")
+        peer_args = parser.parse_args(["--config", "paper", "--threads", str(threads)])
+        adapter = torch_wd.TorchAdapter(peer_args)
+        test = adapter.ds.test
+        n_requests = min(n_requests, test.n // n)
+        whole = [adapter.prepare(test.batch(r * n, (r + 1) * n)) for r in range(n_requests)]
+        name = "torch" if layout == "per_field" else "torch-fused"
+        calls[(name, 1)] = lambda r, a=adapter, w=whole: a.predict(w[r % len(w)])
+        for k in splits:
+            if k == 1:
+                continue
+            step = -(-n // k)
+            parts = [[adapter.prepare(test.batch(r * n + s, min(r * n + s + step, (r + 1) * n)))
+                      for s in range(0, n, step)] for r in range(n_requests)]
+            pool = ThreadPoolExecutor(k)
+            pools.append(pool)
+            calls[(name, k)] = lambda r, a=adapter, p=parts, pool=pool: np.concatenate(
+                list(pool.map(a.predict, p[r % len(p)])))
+    return calls, pools
 
 
 def main():
@@ -140,6 +188,9 @@ def main():
                              "(predict_logit on the query repeated per candidate) | intra "
                              "(= factorized and expanded, 1 sub-batch, for BLAS threads > 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--torch-peer", metavar="BENCH_DIR",
+                        help="also time the PyTorch peer of ../shared/bench, interleaved")
+    parser.add_argument("--torch-threads", type=int, default=1)
     args = parser.parse_args()
     blas_threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     modes = args.modes.split(",")
@@ -152,21 +203,31 @@ def main():
           f"{model.deep_.input_dim}-d; OPENBLAS_NUM_THREADS={blas_threads}", flush=True)
     rng = np.random.default_rng(args.seed + 1)
     print(f"{'candidates':>10} {'mode':>11} {'split':>5} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'mean ms':>8}")
+          f"{'mean ms':>8} {'min ms':>8}")
     for n in (int(c) for c in args.candidates.split(",")):
         requests = [make_request(rng, n) for _ in range(args.requests)]
+        calls, rankers = {}, []
         for mode in modes:
             if mode == "expanded":
                 expanded = [expand(r) for r in requests]
-                p50, p99, mean = time_calls(model.predict_logit, expanded, args.warmup)
-                print(f"{n:>10} {mode:>11} {1:>5} {p50:8.2f} {p99:8.2f} {mean:8.2f}",
-                      flush=True)
+                calls[(mode, 1)] = lambda r, e=expanded: model.predict_logit(e[r])
                 continue
             for k in splits:
-                with Ranker(model, n_threads=k, first_layer=mode) as ranker:
-                    p50, p99, mean = time_calls(ranker.rank, requests, args.warmup)
-                print(f"{n:>10} {mode:>11} {k:>5} {p50:8.2f} {p99:8.2f} {mean:8.2f}",
-                      flush=True)
+                ranker = Ranker(model, n_threads=k, first_layer=mode)
+                rankers.append(ranker)
+                calls[(mode, k)] = lambda r, ranker=ranker: ranker.rank(requests[r])
+        pools = []
+        if args.torch_peer:
+            peer_calls, pools = torch_peer_calls(args.torch_peer, n, len(requests), splits,
+                                                 args.torch_threads)
+            calls.update(peer_calls)
+        times = time_interleaved(calls, len(requests), args.warmup)
+        for closable in rankers + pools:
+            (closable.close if hasattr(closable, "close") else closable.shutdown)()
+        for (mode, k), seconds in times.items():
+            p50, p99, mean, low = percentiles(seconds)
+            print(f"{n:>10} {mode:>11} {k:>5} {p50:8.2f} {p99:8.2f} {mean:8.2f} {low:8.2f}",
+                  flush=True)
     print("PyTorch peer reference (other machine, 100 candidates, p50/p99 ms): "
           + ", ".join(f"{k} {a}/{b}" for k, (a, b) in PYTORCH_REFERENCE.items()))
 
