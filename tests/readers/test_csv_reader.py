@@ -239,3 +239,129 @@ def test_header_only_file_yields_no_batches_and_typed_empty_read(tmp_path):
     batch = reader.read()
     assert batch["a"].dtype == np.float64 and batch["a"].shape == (0,)
     assert batch["b"].dtype.kind == "U"
+
+
+# ---------------------------------------------------------------- block-wise splitting
+# The reader splits blocks without quotes with array operations and other blocks with the
+# csv module; small blocks put block ends everywhere, including inside quoted records.
+
+@pytest.fixture
+def tiny_blocks(monkeypatch):
+    monkeypatch.setattr("widedeep.readers._csv_split.BLOCK_CHARS", 16)
+
+
+def _csv_module_rows(path, encoding="utf-8", **options):
+    """Independent reference: every non-blank record of the file by the csv module."""
+    with open(path, newline="", encoding=encoding) as handle:
+        return [row for row in csv.reader(handle, **options) if row][1:]
+
+
+def _mixed_csv(tmp_path, n_rows, seed, quoted):
+    """Random rows of ASCII and non-ASCII words, missing cells, numbers; with
+    ``quoted`` some cells hold the delimiter, quotes and newlines."""
+    rng = np.random.default_rng(seed)
+    words = ["alpha", "", "?", "é café", "日本", "a b"]
+    if quoted:
+        words += ["x,y", 'say "hi"', "two\nlines"]
+    path = tmp_path / f"mixed{seed}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n" if seed % 2 else "\n")
+        writer.writerow(["num", "word", "count", "real"])
+        for _ in range(n_rows):
+            num = "" if rng.random() < 0.1 else f"{rng.normal():.6f}"
+            writer.writerow([num, words[rng.integers(len(words))], int(rng.integers(10**6)),
+                             f"{rng.normal():.3e}"])
+            if rng.random() < 0.05:
+                handle.write("\n")  # a blank line
+    return path
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_block_wise_reading_equals_the_csv_module(tmp_path, tiny_blocks, seed, quoted):
+    path = _mixed_csv(tmp_path, 300, seed, quoted)
+    batch = CsvReader(path, batch_size=37, dtypes={"num": "float64", "count": "int64",
+                                                  "real": "float64"}).read()
+    rows = _csv_module_rows(path)
+    expected_num = [np.nan if r[0] in ("", "?") else float(r[0]) for r in rows]
+    np.testing.assert_array_equal(batch["num"], expected_num)
+    assert batch["word"].tolist() == ["" if r[1] in ("", "?") else r[1] for r in rows]
+    assert batch["count"].tolist() == [int(r[2]) for r in rows]
+    assert batch["real"].tolist() == [float(r[3]) for r in rows]
+
+
+def test_default_blocks_and_tiny_blocks_agree(tmp_path, monkeypatch):
+    path = _mixed_csv(tmp_path, 2000, seed=3, quoted=True)
+    whole = CsvReader(path, dtypes={"count": "int64"}).read()
+    monkeypatch.setattr("widedeep.readers._csv_split.BLOCK_CHARS", 50)
+    tiny = CsvReader(path, dtypes={"count": "int64"}).read()
+    for name in whole:
+        assert tiny[name].tolist() == whole[name].tolist()
+
+
+def test_quoted_newline_across_a_block_end(tmp_path, tiny_blocks):
+    path = write(tmp_path, 'a,b\n1,"' + "x" * 30 + '\n' + "y" * 30 + '"\n2,z\n3\n')
+    with pytest.raises(BadLineError, match="line 5"):
+        CsvReader(path, dtypes={"a": "int64"}).read()
+    reader = CsvReader(path, dtypes={"a": "int64"}, skip_bad_lines=True)
+    batch = reader.read()
+    assert batch["a"].tolist() == [1, 2]
+    assert batch["b"].tolist() == ["x" * 30 + "\n" + "y" * 30, "z"]
+
+
+def test_non_ascii_delimiter_and_text(tmp_path):
+    path = write(tmp_path, "a§b\n1§é\n2§x\n")
+    batch = CsvReader(path, delimiter="§", dtypes={"a": "float64"}).read()
+    assert batch["a"].tolist() == [1.0, 2.0] and batch["b"].tolist() == ["é", "x"]
+
+
+def test_field_count_errors_count_blank_and_crlf_lines(tmp_path, tiny_blocks):
+    path = write(tmp_path, "a,b\r\n1,2\r\n\r\n3\r\n4,5\r\n6,7,8\r\n9,10\r\n")
+    reader = CsvReader(path, dtypes={"a": "int64"}, skip_bad_lines=True)
+    assert reader.read()["a"].tolist() == [1, 4, 9]
+    assert [(b.line, b.column, b.field) for b in reader.bad_lines] == [(4, "b", 2),
+                                                                       (6, None, 3)]
+
+
+def test_first_bad_line_in_file_order_is_raised(tmp_path):
+    # a parse error on line 3 comes before a field-count error on line 4 of one block
+    path = write(tmp_path, "a,b\n1,2\nx,3\n4\n")
+    with pytest.raises(BadLineError, match="line 3, column 'a'"):
+        CsvReader(path, dtypes={"a": "int64"}).read()
+
+
+@pytest.mark.parametrize("cells, dtype, expected", [
+    (["007", "42", "999999999999999"], "float64", [7.0, 42.0, 999999999999999.0]),
+    (["1", "23", "456"], "int64", [1, 23, 456]),
+    (["12345678901234567", "1"], "int64", [12345678901234567, 1]),  # past 15 digits
+    (["-3", "+4", " 5 "], "int64", [-3, 4, 5]),
+    (["1.5", "2", "1e3"], "float32", [1.5, 2.0, 1000.0]),
+])
+def test_number_columns_parse_like_python(tmp_path, cells, dtype, expected):
+    path = write(tmp_path, "x\n" + "\n".join(cells) + "\n")
+    values = CsvReader(path, dtypes={"x": dtype}).read()["x"]
+    assert values.dtype == np.dtype(dtype) and values.tolist() == expected
+
+
+def test_digits_only_na_token_still_means_missing(tmp_path):
+    path = write(tmp_path, "x\n3\n999\n4\n")
+    values = CsvReader(path, dtypes={"x": "float64"}, na_values=("999",)).read()["x"]
+    np.testing.assert_array_equal(values, [3.0, np.nan, 4.0])
+
+
+def test_strip_in_a_plain_block_gives_the_same_cells(tmp_path):
+    path = write(tmp_path, "a, b, c\n 1 , x ,?\n2,  y z ,\t?\n")
+    batch = CsvReader(path, strip=True, names=["a", "b", "c"],
+                      dtypes={"a": "int64"}).read()
+    assert batch["a"].tolist() == [1, 2]
+    assert batch["b"].tolist() == ["x", "y z"] and batch["c"].tolist() == ["", ""]
+
+
+def test_shuffled_pass_is_the_shuffle_buffer_order_of_the_file_rows(tmp_path, tiny_blocks):
+    from widedeep.readers import epoch_rng, shuffle_buffer
+    path = _mixed_csv(tmp_path, 400, seed=4, quoted=True)
+    in_order = CsvReader(path).read()["count"].tolist()
+    reader = CsvReader(path, batch_size=64, shuffle_buffer=50, random_state=9)
+    for epoch in range(2):
+        shuffled = concat_batches(list(reader))["count"].tolist()
+        assert shuffled == list(shuffle_buffer(in_order, 50, epoch_rng(9, epoch)))

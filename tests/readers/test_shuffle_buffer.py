@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from widedeep.readers import CsvReader, epoch_rng, shuffle_buffer
+from widedeep.readers.shuffle import shuffle_rows
 
 
 def _order(items, buffer_size, seed):
@@ -90,3 +91,29 @@ def test_csv_shuffle_keeps_true_line_numbers_in_errors(tmp_path):
                        batch_size=8)
     with pytest.raises(ValueError, match="line 102, column 'i'"):
         list(reader)
+
+
+@pytest.mark.parametrize("buffer_size", [0, 1, 2, 37, 5000, 20_000])
+def test_shuffle_rows_emits_exactly_the_shuffle_buffer_order(buffer_size):
+    rng = np.random.default_rng(0)
+    n = 12_000  # several draw chunks of 4096
+    cuts = np.sort(rng.integers(0, n + 1, size=40)).tolist()
+    bounds = [0, *cuts, n]
+    words = np.asarray(["w" * (i % 9) for i in range(n)])  # string widths vary by batch
+    batches = [{"i": np.arange(a, b), "word": words[a:b]} for a, b in zip(bounds, bounds[1:])]
+    out = list(shuffle_rows(iter(batches), buffer_size, np.random.default_rng(3)))
+    rows = np.concatenate([b["i"] for b in out]).tolist()
+    expected = list(shuffle_buffer(range(n), buffer_size, np.random.default_rng(3)))
+    assert rows == expected
+    assert np.concatenate([b["word"] for b in out]).tolist() == words[expected].tolist()
+
+
+def test_shuffle_rows_holds_at_most_buffer_size_rows_back():
+    batches = [{"i": np.arange(k * 10, k * 10 + 10)} for k in range(100)]
+    emitted = 0
+    for consumed, batch in enumerate(shuffle_rows(iter(batches), 64, np.random.default_rng(0)),
+                                     start=1):
+        emitted += len(batch["i"])
+        if emitted < 1000:
+            assert consumed * 10 - emitted <= 64
+    assert emitted == 1000

@@ -1,47 +1,28 @@
 """`CsvReader`: stream a delimited text file (CSV, TSV) as column batches.
 
-Records are split by Python's ``csv`` module (so quoted fields may contain the delimiter,
-doubled quotes and newlines; ``\\n``, ``\\r\\n`` and a missing final newline all work) and
-collected ``batch_size`` at a time; each column of a batch is then converted in one
-vectorized NumPy call. Memory is bounded by ``batch_size + shuffle_buffer`` records,
-whatever the file size.
+The file is read in blocks of lines (about 256K characters, see
+`widedeep.readers._csv_split`): a block without quote characters is split into fields
+with array operations, any other block by Python's ``csv`` module (so quoted fields may
+contain the delimiter, doubled quotes and newlines; ``\\n``, ``\\r\\n`` and a missing
+final newline all work). Each wanted column of a block is then converted in one
+vectorized NumPy call, shuffled (optionally) and re-cut into ``batch_size`` rows. Memory
+is bounded by one block plus ``batch_size + shuffle_buffer`` rows, whatever the file
+size.
 """
 from __future__ import annotations
 
 import csv
-from itertools import chain
 
 import numpy as np
 
-from ._base import StreamReader, chunks, open_text
+from ._base import StreamReader, open_text
+from ._csv_cells import column_kind, parse_numbers, parse_strings
+from ._csv_split import split_csv_block, split_plain_block, splits_plainly, text_blocks
 from .batching import batch_length, concat_batches, rebatch
 from .report import BadLine, BadLineError, ReadReport
+from .shuffle import epoch_rng, shuffle_rows
 
 __all__ = ["CsvReader"]
-
-_STRING_NAMES = {"str", "string", "object", "U"}
-
-
-def _column_kind(name, dtype):
-    """``str`` for a string column, else the NumPy numeric dtype."""
-    if dtype is str or dtype is object or (isinstance(dtype, str) and dtype in _STRING_NAMES):
-        return str
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    if resolved is None or resolved.kind not in "fiu":
-        raise ValueError(f"column {name!r}: dtype must be a float or integer dtype or 'str', "
-                         f"got {dtype!r}")
-    return resolved
-
-
-def _parses_as_float(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 class CsvReader(StreamReader):
@@ -85,7 +66,8 @@ class CsvReader(StreamReader):
         ``reader.report`` (``n_bad_lines``, ``bad_lines``) for that pass.
     shuffle_buffer : int
         0 or 1 keep file order; ``k > 1`` shuffles records through a buffer of ``k`` (see
-        `widedeep.readers.shuffle.shuffle_buffer`).
+        `widedeep.readers.shuffle.shuffle_buffer`; `~widedeep.readers.shuffle.shuffle_rows`
+        gives that order a block of rows at a time).
     random_state : None, int or numpy Generator
         Shuffle seed; pass ``k`` uses ``default_rng([random_state, k])``.
     encoding : str
@@ -94,7 +76,9 @@ class CsvReader(StreamReader):
     Notes
     -----
     Blank lines are skipped. Line numbers in errors are 1-based physical lines (a header
-    is line 1; a record spanning several lines is reported at its first line).
+    is line 1; a record spanning several lines is reported at its first line). Bad lines
+    are raised or recorded in file order; the rows of a block read before a raised bad
+    line are not yielded.
 
     Examples
     --------
@@ -116,7 +100,6 @@ class CsvReader(StreamReader):
         self.delimiter = delimiter
         self.quotechar = quotechar
         self.na_values = tuple(na_values)
-        self._numeric_na_token = any(_parses_as_float(t) for t in self.na_values)
         if string_na is not None and not isinstance(string_na, str):
             raise TypeError(f"string_na must be a str or None, got {string_na!r}")
         self.string_na = string_na
@@ -144,14 +127,16 @@ class CsvReader(StreamReader):
         self._check_known("dtypes", dtypes)
         self.dtypes = dtypes
         self.default_dtype = default_dtype
-        self._kinds = {n: _column_kind(n, dtypes.get(n, default_dtype)) for n in self.columns}
+        self._kinds = {n: column_kind(n, dtypes.get(n, default_dtype)) for n in self.columns}
 
     # ------------------------------------------------------------------ public
     def iter_epoch(self, epoch):
         report = ReadReport()
         self.report = report
-        records = self._shuffled(self._records(report), epoch)
-        batches = (self._convert(chunk, report) for chunk in chunks(records, self.batch_size))
+        batches = (self._convert(block, report) for block in self._blocks(report))
+        if self.shuffle_buffer > 1:
+            batches = shuffle_rows(batches, self.shuffle_buffer,
+                                   epoch_rng(self.random_state, epoch))
         for batch in rebatch(batches, self.batch_size):
             report.rows += batch_length(batch)
             yield batch
@@ -169,10 +154,13 @@ class CsvReader(StreamReader):
                 f"columns={len(self.columns)}, shuffle_buffer={self.shuffle_buffer})")
 
     # ------------------------------------------------------------------ records
-    def _csv_reader(self, handle):
+    def _csv_options(self):
         if self.quotechar is None:
-            return csv.reader(handle, delimiter=self.delimiter, quoting=csv.QUOTE_NONE)
-        return csv.reader(handle, delimiter=self.delimiter, quotechar=self.quotechar)
+            return dict(delimiter=self.delimiter, quoting=csv.QUOTE_NONE)
+        return dict(delimiter=self.delimiter, quotechar=self.quotechar)
+
+    def _csv_reader(self, handle):
+        return csv.reader(handle, **self._csv_options())
 
     def _read_header(self):
         with open_text(self.path, self.encoding, newline="") as handle:
@@ -194,47 +182,42 @@ class CsvReader(StreamReader):
             raise ValueError(f"{self.path}: {what} names unknown column(s) {unknown}; the "
                              f"file's columns are {self.names}")
 
-    def _records(self, report):
-        """``(line_number, fields)`` for every well-formed data record."""
-        n_fields = len(self.names)
+    def _blocks(self, report):
+        """`FieldBlock`s of the data records (after ``skip_rows`` and the header)."""
+        positions = [self._position[name] for name in self.columns]
         with open_text(self.path, self.encoding, newline="") as handle:
-            reader = self._csv_reader(handle)
-            lines_done = 0
-            rows_to_skip, header_pending = self.skip_rows, self.header
-            while True:
-                line = lines_done + 1
-                try:
-                    record = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as error:
-                    lines_done = reader.line_num
-                    self._bad(report, BadLine(self.path, line, None, f"CSV error: {error}"))
-                    continue
-                lines_done = reader.line_num
-                if rows_to_skip:
-                    rows_to_skip -= 1
-                    continue
-                if not record:
-                    continue
-                if header_pending:
-                    header_pending = False
-                    continue
-                if len(record) != n_fields:
-                    self._bad(report, self._field_count_error(line, len(record)))
-                    continue
-                yield line, record
+            lines_done = self._skip_preamble(handle, report)
+            for block in text_blocks(handle):
+                if splits_plainly(block, self.quotechar):
+                    fields = split_plain_block(block, lines_done + 1, len(self.names),
+                                               positions, self.delimiter, self.path,
+                                               self.names)
+                else:
+                    fields = split_csv_block(block, lines_done + 1, handle,
+                                             self._csv_options(), positions, self.path,
+                                             self.names)
+                lines_done += fields.n_lines
+                yield fields
 
-    def _field_count_error(self, line, found):
-        expected = len(self.names)
-        if found < expected:
-            name = self.names[found]
-            return BadLine(self.path, line, name,
-                           f"expected {expected} fields, found {found}; column {name!r} "
-                           f"and after are missing", field=found + 1)
-        return BadLine(self.path, line, None,
-                       f"expected {expected} fields, found {found}; unexpected field after "
-                       f"the last column {self.names[-1]!r}", field=expected + 1)
+    def _skip_preamble(self, handle, report):
+        """Read the ``skip_rows`` records and the header line from ``handle``; returns
+        the number of physical lines they span."""
+        reader = self._csv_reader(handle)
+        rows_to_skip, header_pending = self.skip_rows, self.header
+        while rows_to_skip or header_pending:
+            line = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                self._bad(report, BadLine(self.path, line, None, f"CSV error: {error}"))
+                continue
+            if rows_to_skip:
+                rows_to_skip -= 1
+            elif record:
+                header_pending = False
+        return reader.line_num
 
     def _bad(self, report, bad_line):
         if not self.skip_bad_lines:
@@ -242,88 +225,28 @@ class CsvReader(StreamReader):
         report.add(bad_line)
 
     # ------------------------------------------------------------------ conversion
-    def _convert(self, chunk, report):
-        """Column batch from a list of ``(line, fields)``; bad cells either raise or drop
-        their row."""
-        line_numbers, records = zip(*chunk)
-        # one flat list and strided slices: cheaper than transposing with zip(*records)
-        flat = list(chain.from_iterable(records))
-        n_fields = len(self.names)
+    def _convert(self, block, report):
+        """Column batch from a `FieldBlock`; a bad record (wrong field count, CSV error
+        or unparsable cell) either raises (the first one in file order) or drops its
+        row."""
         batch, bad = {}, {}
         for name in self.columns:
-            cells = flat[self._position[name]::n_fields]
+            text = block.texts[self._position[name]]
             kind = self._kinds[name]
             if kind is str:
-                batch[name] = self._strings(cells)
+                batch[name] = parse_strings(text, self.na_values, self.string_na, self.strip)
             else:
-                values, bad_cells = self._numbers(cells, kind)
+                values, bad_cells = parse_numbers(text, kind, self.na_values, self.strip)
                 batch[name] = values
                 for row, reason in bad_cells:
                     bad.setdefault(row, (name, reason))
+        bad_cells = [BadLine(self.path, int(block.lines[row]), name, reason,
+                             field=self._position[name] + 1)
+                     for row, (name, reason) in bad.items()]
+        for bad_line in sorted(block.bad_lines + bad_cells, key=lambda b: b.line):
+            self._bad(report, bad_line)
         if not bad:
             return batch
-        bad_lines = sorted((line_numbers[row], name, reason, row)
-                           for row, (name, reason) in bad.items())
-        for line, name, reason, _ in bad_lines:
-            self._bad(report, BadLine(self.path, line, name, reason,
-                                      field=self._position[name] + 1))
-        keep = np.ones(len(records), dtype=bool)
-        keep[[row for *_, row in bad_lines]] = False
+        keep = np.ones(len(block.lines), dtype=bool)
+        keep[list(bad)] = False
         return {name: column[keep] for name, column in batch.items()}
-
-    def _cells(self, cells):
-        """Cells as a unicode array (stripped if asked) and the missing-value mask."""
-        text = np.asarray(cells, dtype=np.str_)
-        if self.strip:
-            text = np.char.strip(text)
-        missing = np.zeros(text.shape[0], dtype=bool)
-        for token in self.na_values:
-            missing |= text == token
-        return text, missing
-
-    def _strings(self, cells):
-        if self.string_na is None:
-            values = np.array([c.strip() for c in cells] if self.strip else cells,
-                              dtype=object)
-            values[np.isin(values, self.na_values)] = None
-            return values
-        text, missing = self._cells(cells)
-        if missing.any():
-            text = np.where(missing, self.string_na, text)
-        return text
-
-    def _numbers(self, cells, dtype):
-        """``(values, [(row, reason), ...])``: parsed column and its unparsable cells."""
-        if dtype.kind == "f" and not self._numeric_na_token:
-            try:  # fast path: no missing cell at all
-                return np.asarray(cells, dtype=dtype), []
-            except ValueError:
-                pass
-        text, missing = self._cells(cells)
-        if dtype.kind == "f":
-            try:
-                return np.where(missing, "nan", text).astype(dtype), []
-            except ValueError:
-                pass
-        elif not missing.any():
-            try:
-                return text.astype(dtype), []
-            except (ValueError, OverflowError):
-                pass
-        # slow path, only for a batch that holds a bad cell: find every one
-        parse = float if dtype.kind == "f" else int
-        values = np.zeros(text.shape[0], dtype=dtype)
-        bad = []
-        for row, cell in enumerate(text.tolist()):
-            if missing[row]:
-                if dtype.kind == "f":
-                    values[row] = np.nan
-                else:
-                    bad.append((row, f"missing value in integer column (cell {cell!r})"))
-                continue
-            try:
-                values[row] = parse(cell)
-            except (ValueError, OverflowError):
-                kind = "a number" if dtype.kind == "f" else "an integer"
-                bad.append((row, f"cannot parse {cell!r} as {kind}"))
-        return values, bad

@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["epoch_rng", "shuffle_buffer"]
+__all__ = ["epoch_rng", "shuffle_buffer", "shuffle_rows"]
 
 _DRAW_CHUNK = 4096
 
@@ -68,3 +68,101 @@ def shuffle_buffer(items, buffer_size, rng):
         yield out
     for slot in rng.permutation(len(buffer)).tolist():
         yield buffer[slot]
+
+
+class _SlotDraws:
+    """The slot draws of `shuffle_buffer`, in the same ``_DRAW_CHUNK`` blocks, so that
+    `shuffle_rows` consumes ``rng`` exactly as `shuffle_buffer` does."""
+
+    def __init__(self, rng, buffer_size):
+        self.rng, self.buffer_size = rng, buffer_size
+        self.draws, self.used = np.zeros(0, dtype=np.int64), 0
+
+    def take(self, count):
+        pieces = []
+        while count:
+            if self.used == self.draws.size:
+                self.draws = self.rng.integers(0, self.buffer_size, size=_DRAW_CHUNK)
+                self.used = 0
+            piece = self.draws[self.used:self.used + count]
+            self.used += piece.size
+            count -= piece.size
+            pieces.append(piece)
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+
+
+def _take(batch, rows):
+    return {name: column[rows] for name, column in batch.items()}
+
+
+def _concat(batches):
+    return {name: np.concatenate([batch[name] for batch in batches]) for name in batches[0]}
+
+
+def _replace_rows(buffer, slots, batch, rows):
+    """``buffer[slots] = batch[rows]`` column by column, widening a string column whose
+    new values are longer than its width."""
+    for name, column in batch.items():
+        held = buffer[name]
+        wider = np.result_type(held, column)
+        if wider != held.dtype:
+            held = buffer[name] = held.astype(wider)
+        held[slots] = column[rows]
+
+
+def _swap_through(buffer, arriving, slots):
+    """Rows emitted as the rows of ``arriving`` enter the full ``buffer`` (updated in
+    place) at ``slots``, one after the other."""
+    order = np.argsort(slots, kind="stable")
+    sorted_slots = slots[order]
+    same_slot = sorted_slots[1:] == sorted_slots[:-1]
+    # previous[j]: the latest earlier arriving row that drew the same slot as row j
+    previous = np.full(slots.size, -1, dtype=np.int64)
+    previous[order[1:][same_slot]] = order[:-1][same_slot]
+    from_buffer = previous < 0
+    out = {}
+    for name, column in arriving.items():
+        held = buffer[name]
+        values = np.empty(slots.size, dtype=np.result_type(held, column))
+        values[from_buffer] = held[slots[from_buffer]]
+        values[~from_buffer] = column[previous[~from_buffer]]
+        out[name] = values
+    last = np.ones(slots.size, dtype=bool)
+    last[:-1] = ~same_slot
+    _replace_rows(buffer, sorted_slots[last], arriving, order[last])
+    return out
+
+
+def shuffle_rows(batches, buffer_size, rng):
+    """`shuffle_buffer` for a stream of column batches (``dict`` of 1-d arrays):
+    yields batches whose concatenated rows are exactly the rows ``shuffle_buffer`` would
+    emit for the concatenated input rows with the same ``rng`` state, computed a batch
+    at a time with array operations instead of one Python step per row.
+
+    Within a batch of ``m`` arriving rows with slot draws ``s_1..s_m``, arriving row
+    ``j`` emits the row most recently put in slot ``s_j``: an earlier row of the same
+    batch if one drew ``s_j``, else the buffer's row; afterwards each drawn slot holds
+    the last row that drew it. Memory: ``buffer_size`` rows plus one batch.
+    """
+    if buffer_size <= 1:
+        yield from batches
+        return
+    filling, n_held, buffer = [], 0, None
+    draws = _SlotDraws(rng, buffer_size)
+    for batch in batches:
+        n = len(next(iter(batch.values()))) if batch else 0
+        start = 0
+        if n_held < buffer_size:  # still filling the buffer
+            start = min(buffer_size - n_held, n)
+            filling.append(_take(batch, slice(0, start)))
+            n_held += start
+            if n_held < buffer_size:
+                continue
+            buffer = _concat(filling)
+        if start == n:
+            continue
+        yield _swap_through(buffer, _take(batch, slice(start, n)), draws.take(n - start))
+    if n_held:
+        if buffer is None:
+            buffer = _concat(filling)
+        yield _take(buffer, rng.permutation(n_held))
