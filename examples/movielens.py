@@ -163,7 +163,7 @@ def parse_args(argv=None):
                         help="folder with u.data, u.item, u.user (default: "
                              "../shared/datasets/movielens100k next to the repository if "
                              "present, else the loader's cache folder)")
-    parser.add_argument("--epochs", type=int, default=None, help="default 3 (quick: 2)")
+    parser.add_argument("--epochs", type=int, default=None, help="default 6 (quick: 2)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
@@ -181,15 +181,15 @@ def parse_args(argv=None):
     parser.add_argument("--hidden-units", type=int, nargs="+", default=[100, 50])
     parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--cross-buckets", type=int, default=1 << 20)
-    parser.add_argument("--ftrl-alpha", type=float, default=0.03)
+    parser.add_argument("--ftrl-alpha", type=float, default=0.01)
     parser.add_argument("--ftrl-beta", type=float, default=0.01)
     parser.add_argument("--ftrl-l1", type=float, default=1e-4)
     parser.add_argument("--ftrl-l2", type=float, default=1e-3)
-    parser.add_argument("--adagrad-lr", type=float, default=0.1)
+    parser.add_argument("--adagrad-lr", type=float, default=0.2)
     parser.add_argument("--adagrad-init", type=float, default=1e-3)
     args = parser.parse_args(argv)
     if args.epochs is None:
-        args.epochs = QUICK_EPOCHS if args.quick else 3
+        args.epochs = QUICK_EPOCHS if args.quick else 6
     return args
 
 
