@@ -8,8 +8,9 @@ TensorFlow's census tutorial:
   30, ..., 65) and three hashed crosses, education x occupation,
   age_buckets x education x occupation and native_country x occupation;
 - deep part: an embedding (dimension 8) of each categorical column plus the five numeric
-  columns (age, education_num, capital_gain, capital_loss, hours_per_week), normalized,
-  through ReLU layers [100, 50].
+  columns (age, education_num, capital_gain, capital_loss, hours_per_week), each mapped to
+  [0, 1] by the paper's quantile normalization (100 quantiles learned on the training
+  rows), through ReLU layers [100, 50].
 
 The same features train a wide-only model (FTRL-Proximal), a deep-only model (AdaGrad)
 and the joint Wide & Deep model; each prints one row per epoch, then a summary table
