@@ -51,6 +51,9 @@ CONFIGS = {
     "paper": (["--config", "paper", "--no-latency"],
               ["--config", "paper", "--no-latency", "--steps", "20", "--infer-batches", "50"]),
 }
+IMPL_FILE = {"torch": "torch", "widedeep": "widedeep", "widedeep_avx512": "widedeep"}
+LABEL = {"torch": "torch per-field", "widedeep": "widedeep",
+         "widedeep_avx512": "widedeep, OPENBLAS_CORETYPE=SkylakeX"}
 TARGETS = {  # widedeep / torch train throughput (issue 5; issue 2 asks >= 1.0 on criteo)
     "criteo": 1.3, "adult": 1.0,
 }
@@ -122,12 +125,16 @@ class Runner:
         args = CONFIGS[config][1 if self.a.quick else 0] + ["--threads", str(self.a.threads)]
         script = (self.shared / "torch_wd.py") if impl == "torch" \
             else (HERE / "widedeep_bench.py")
+        env = dict(self.env, WD_BENCH_RESULTS=str(results))
+        name = f"{IMPL_FILE[impl]}__{config}"
+        if impl == "widedeep_avx512":
+            args += ["--tag", "avx512"]
+            name += "__avx512"
+            env["OPENBLAS_CORETYPE"] = "SkylakeX"
         cmd = [sys.executable, str(script)] + args
-        name = f"{impl}__{config}"
         log = results / "logs" / name
         if self.time_v:
             cmd = [self.time_v, "-v", "-o", f"{log}.time"] + cmd
-        env = dict(self.env, WD_BENCH_RESULTS=str(results))
         load = os.getloadavg()[0]
         print(f"=== r{repeat} {name} (load {load:.1f}): {' '.join(cmd[-len(args) - 2:])}",
               flush=True)
@@ -199,13 +206,12 @@ def report_peers(runs, configs, impls):
     """runs[config][impl] = list of result dicts (one per repeat, None if failed)."""
     lines = ["| config | implementation | train ex/s | infer ex/s | peak RSS MB | test AUC | "
              "load avg before / after |", "|---|---|---|---|---|---|---|"]
-    label = {"torch": "torch per-field", "widedeep": "widedeep"}
     for c in configs:
         for impl in impls:
             rs = [r for r in runs[c].get(impl, []) if r]
             if not rs:
                 continue
-            lines.append(f"| {c} b{rs[0].get('train_batch', rs[0].get('batch'))} | {label[impl]} "
+            lines.append(f"| {c} b{rs[0].get('train_batch', rs[0].get('batch'))} | {LABEL[impl]} "
                          f"| {_cell([r.get('train_ex_per_s') for r in rs])} "
                          f"| {_cell([r.get('infer_ex_per_s') for r in rs])} "
                          f"| {_cell([r.get('peak_rss_mb') for r in rs])} "
@@ -215,10 +221,10 @@ def report_peers(runs, configs, impls):
         return "\n".join(lines)
     lines += ["", "Same-run ratios widedeep / torch (median over repeats of the per-repeat "
               "ratio):", "",
-              "| config | train | target | infer | peak RSS (target <= 1 on criteo) | "
-              "AUC difference |", "|---|---|---|---|---|---|"]
-    for c in configs:
-        pairs = [(w, t) for w, t in zip(runs[c].get("widedeep", []), runs[c].get("torch", []))
+              "| config | widedeep | train | target | infer | peak RSS (target <= 1 on criteo) "
+              "| AUC difference |", "|---|---|---|---|---|---|---|"]
+    for c, impl in ((c, i) for c in configs for i in impls if i != "torch"):
+        pairs = [(w, t) for w, t in zip(runs[c].get(impl, []), runs[c].get("torch", []))
                  if w and t]
         if not pairs:
             continue
@@ -231,7 +237,7 @@ def report_peers(runs, configs, impls):
             (f">= {target} met" if train >= target else f">= {target} MISSED")
         auc = _median([w["test_auc"] - t["test_auc"] for w, t in pairs
                        if "test_auc" in w and "test_auc" in t])
-        lines.append(f"| {c} | {_fmt(train, '{:.2f}x')} | {verdict} | "
+        lines.append(f"| {c} | {LABEL[impl]} | {_fmt(train, '{:.2f}x')} | {verdict} | "
                      f"{_fmt(ratio('infer_ex_per_s'), '{:.2f}x')} | "
                      f"{_fmt(ratio('peak_rss_mb'), '{:.2f}x')} | {_fmt(auc, '{:+.4f}')} |")
     return "\n".join(lines)
@@ -242,7 +248,7 @@ def report_history(runs, impls):
     for impl in impls:
         rs = [r for r in runs.get("adult", {}).get(impl, []) if r and r.get("history")]
         if rs:
-            rows.append((impl, [h["test_auc"] for h in rs[0]["history"]]))
+            rows.append((LABEL[impl], [h["test_auc"] for h in rs[0]["history"]]))
     if not rows:
         return ""
     n = max(len(h) for _, h in rows)
@@ -261,6 +267,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="short windows, 2 adult epochs")
     ap.add_argument("--no-peers", action="store_true", help="skip the PyTorch peer")
+    ap.add_argument("--avx512", choices=["no", "also", "only"], default="no",
+                    help="also/only run widedeep with OPENBLAS_CORETYPE=SkylakeX (AVX-512 "
+                         "kernels; OpenBLAS 0.3.31 picks AVX2 'Haswell' kernels on Zen 5)")
     ap.add_argument("--no-shared", action="store_true", help="skip the shared W&D benchmark")
     ap.add_argument("--no-vocab", action="store_true", help="skip vocab_scaling.py")
     ap.add_argument("--no-serving", action="store_true", help="skip serving_latency.py")
@@ -276,9 +285,10 @@ def main(argv=None):
     sections = []
 
     have_shared = (Path(a.shared_bench) / "common.py").exists() and not a.no_shared
-    impls = ["widedeep"]
+    impls = {"no": ["widedeep"], "also": ["widedeep", "widedeep_avx512"],
+             "only": ["widedeep_avx512"]}[a.avx512]
     if have_shared and not a.no_peers and "torch" in info:
-        impls = ["torch", "widedeep"]
+        impls = ["torch"] + impls
     elif have_shared and not a.no_peers:
         print("torch is not importable: peers skipped (pip install torch==2.13.0)", flush=True)
     if not have_shared and not a.no_shared:
