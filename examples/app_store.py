@@ -76,7 +76,7 @@ DAYPART_BOUNDARIES = (6, 12, 18)       # night / morning / afternoon / evening
 CROSS = "installed_apps_x_impression_app"
 
 # name: (full run, --quick)
-SIZES = {"n_examples": (300_000, 20_000), "n_test": (100_000, 10_000),
+SIZES = {"n_examples": (300_000, 50_000), "n_test": (100_000, 10_000),
          "epochs": (3, 2), "n_day1": (60_000, 8_000), "n_day1_test": (50_000, 8_000),
          "n_requests": (3, 2)}
 
@@ -196,7 +196,7 @@ def warm_start_next_day(store, model_dir, args):
 
     warm = spec.build_estimator("wide_deep", **params)
     report = warm_start(warm, model_dir, new_spec=spec)
-    print(report)
+    print_warm_start_report(report)
     print_title(f"day 1, warm start: {args.day1_epochs} epoch(s)")
     warm.fit(train_features, train_y)
     print_title(f"day 1, cold start: {args.day1_epochs} epoch(s)")
@@ -209,6 +209,31 @@ def warm_start_next_day(store, model_dir, args):
           f"{result['warm']['auc']:.4f} logloss {result['warm']['logloss']:.4f}; cold start "
           f"AUC {result['cold']['auc']:.4f} logloss {result['cold']['logloss']:.4f}")
     return result
+
+
+def print_warm_start_report(report):
+    """The `WarmStartReport` in a few lines: the embedding tables and wide fields where
+    something is new or dropped, the names of the others (every row carried), the dense
+    layers."""
+    print(f"warm start from the day-0 model (optimizer state "
+          f"{'copied' if report.optimizer_state else 'fresh'}):")
+    for kind, records in (("embedding", report.embeddings), ("wide", report.wide)):
+        unchanged = []
+        for name, record in records.items():
+            if record["new"] or record["dropped"] or record["how"] == "none":
+                print(f"  {kind} {name}: {_counts(record)}")
+            else:
+                unchanged.append(name)
+        if unchanged:
+            print(f"  {kind}, every row carried: {', '.join(unchanged)}")
+    print("  dense layers: " + ", ".join(f"{name} {status}"
+                                        for name, status in report.dense.items()))
+
+
+def _counts(record):
+    text = (f"{record['carried']:,} carried (by {record['how']}), {record['new']:,} new, "
+            f"{record['dropped']:,} dropped")
+    return text + (f" ({record['reason']})" if record["reason"] else "")
 
 
 # ---------------------------------------------------------------------- serving
