@@ -66,7 +66,7 @@ from widedeep.features import (BucketizedColumn, CategoricalColumn, CrossedColum
                                FeatureSpec, NumericColumn, Vocabulary)
 from widedeep.io import load_model, load_spec, save_model, warm_start  # noqa: E402
 from widedeep.readers import take_batch  # noqa: E402
-from widedeep.serving import Ranker, explain  # noqa: E402
+from widedeep.serving import Ranker, explain, strongest_rules  # noqa: E402
 
 MODELS = {"wide": "wide", "deep": "deep", "wide_deep": "wide & deep"}
 PAPER_AUC = {"wide": 0.726, "deep": 0.722, "wide_deep": 0.728}
@@ -76,8 +76,8 @@ DAYPART_BOUNDARIES = (6, 12, 18)       # night / morning / afternoon / evening
 CROSS = "installed_apps_x_impression_app"
 
 # name: (full run, --quick)
-SIZES = {"n_examples": (300_000, 50_000), "n_test": (100_000, 10_000),
-         "epochs": (3, 2), "n_day1": (60_000, 8_000), "n_day1_test": (50_000, 8_000),
+SIZES = {"n_examples": (400_000, 50_000), "n_test": (100_000, 10_000),
+         "epochs": (4, 2), "n_day1": (60_000, 8_000), "n_day1_test": (50_000, 8_000),
          "n_requests": (3, 2)}
 
 
@@ -237,13 +237,43 @@ def _counts(record):
 
 
 # ---------------------------------------------------------------------- serving
-def rank_requests(model, spec, store, args, top_k=5, rules_per_app=3):
+def planted_rules(store):
+    """``{(installed app, impression app): effect}`` of the generator's rules."""
+    rules = store.rules
+    return {(int(i), int(j)): float(e) for i, j, e in zip(
+        rules["installed_app"], rules["impression_app"], rules["effect"])}
+
+
+def print_strongest_rules(model, spec, store, top=20, shown=8):
+    """The largest learned weights of the ``installed_apps x impression_app`` cross
+    (`widedeep.serving.strongest_rules`), matched to the planted rules through the ids
+    their pairs hash to. Returns the share of the ``top`` that are planted rules."""
+    by_id = {}
+    for (installed, impression), effect in planted_rules(store).items():
+        cross_id = spec.describe_cross(CROSS, {"installed_apps": [installed],
+                                               "impression_app": impression})[0]
+        by_id[cross_id] = (installed, impression, effect)
+    rules = strongest_rules(model, spec, top=top, field=CROSS)
+    n_planted = sum(rule.feature_id in by_id for rule in rules)
+    print(f"{n_planted} of the {len(rules)} largest {CROSS} weights are planted rules "
+          f"({len(by_id)} planted); the first {min(shown, len(rules))}:")
+    for rule in rules[:shown]:
+        if rule.feature_id in by_id:
+            installed, impression, effect = by_id[rule.feature_id]
+            print(f"  installed_apps={installed} AND impression_app={impression}: "
+                  f"{rule.weight:+.4f}   (planted {effect:+.2f})")
+        else:
+            print(f"  cross id {rule.feature_id}: {rule.weight:+.4f}   (not a planted rule)")
+    return n_planted / len(rules) if rules else 0.0
+
+
+def rank_requests(model, spec, store, args, top_k=5, rules_per_app=3, min_rule=0.1):
     """Rank the candidates of ``args.n_requests`` day-0 requests; print each request's top
-    apps with the cross rules that fired. Returns one dict per request."""
+    apps with the cross rules that fired (at most ``rules_per_app`` per app, those with
+    ``|contribution| >= min_rule``). Returns one dict per request."""
     requests, truth = store.requests(args.n_requests, args.n_candidates, day=0,
                                      return_truth=True)
-    planted = {(int(i), int(j)): float(e) for i, j, e in zip(
-        store.rules["installed_app"], store.rules["impression_app"], store.rules["effect"])}
+    planted = planted_rules(store)
     category_of = store.app_categories(day=0)
     out = []
     with Ranker(model, spec=spec) as ranker:
@@ -263,7 +293,8 @@ def rank_requests(model, spec, store, args, top_k=5, rules_per_app=3):
                 row = take_batch(candidates, np.array([index]))
                 explanation = explain(model, row, spec)
                 rules = [c for c in explanation.wide_contributions
-                         if c.field == CROSS and c.contribution != 0.0][:rules_per_app]
+                         if c.field == CROSS and abs(c.contribution) >= min_rule]
+                rules = rules[:rules_per_app]
                 print(f"  {rank}. app {app} ({category_of[app]}): p = "
                       f"{float(result.probabilities[index]):.3f} (true "
                       f"{true_probability[index]:.3f})")
@@ -380,6 +411,9 @@ def main(argv=None):
             out["reload"] = save_and_reload(models["wide_deep"], spec, model_dir, eval_raw)
             print_title("Warm start on day 1")
             out["warm_start"] = warm_start_next_day(store, model_dir, args)
+        print_title("Memorized rules")
+        out["strongest_rules_planted"] = print_strongest_rules(models["wide_deep"], spec,
+                                                               store)
         print_title("Ranking requests")
         out["rankings"] = rank_requests(models["wide_deep"], spec, store, args)
     out["seconds"] = time.perf_counter() - start

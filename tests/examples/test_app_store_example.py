@@ -107,3 +107,7 @@ def test_fired_rules_are_printed_as_installed_and_impression_pairs(quick_run):
     assert rules
     for rule in rules:
         assert rule.startswith("installed_apps=") and " AND impression_app=" in rule, rule
+
+
+def test_most_of_the_largest_cross_weights_are_planted_rules(quick_run):
+    assert quick_run[0]["strongest_rules_planted"] >= 0.5
