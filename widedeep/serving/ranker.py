@@ -17,7 +17,8 @@ it at once. Do not train the estimator while a ranker serves it.
 >>> from widedeep import SparseInput, WideEstimator
 >>> X = {"app": SparseInput.from_ids(np.array([0, 1, 2, 3] * 20))}
 >>> model = WideEstimator({"app": 4}, epochs=5, random_state=0).fit(X, np.array([1, 0, 0, 1] * 20))
->>> result = Ranker(model).rank({"query": {}, "candidates": {"app": SparseInput.from_ids(np.arange(4))}})
+>>> candidates = {"app": SparseInput.from_ids(np.arange(4))}
+>>> result = Ranker(model).rank({"query": {}, "candidates": candidates})
 >>> sorted(result.order[:2].tolist())
 [0, 3]
 """

@@ -73,7 +73,8 @@ class PreparedRequest:
     float64 contribution of each query wide field; ``query_blocks`` the query's deep input
     blocks ([1, width] each); ``query_first_layer`` ``q W_1[q rows] + b_1`` ([1, units]) in
     factorized mode; ``candidate_fields`` the names of the fields read per candidate and
-    ``candidate_runs`` their adjacent column ranges of ``a_0``. Immutable once built, so sub-batches on several threads share it safely.
+    ``candidate_runs`` their adjacent column ranges of ``a_0``. Immutable once built, so
+    sub-batches on several threads share it safely.
     """
     n_candidates: int
     candidates: dict
