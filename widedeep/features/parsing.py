@@ -31,10 +31,20 @@ __all__ = ["TokenBag", "ParsedBatch", "tokens_of", "token_bag", "numbers_of", "u
 
 def unique_inverse(tokens):
     """``(unique_tokens, inverse)`` like ``np.unique(tokens, return_inverse=True)``; a
-    stable argsort of strings is about twice as fast as ``np.unique``'s default path."""
+    stable argsort of strings is about twice as fast as ``np.unique``'s default path.
+    Integer ``tokens`` are deduplicated as integers and only the distinct values become
+    strings (sorting millions of app ids as strings costs ~10x more); the result is the
+    same as for ``tokens.astype(str)``."""
     n = tokens.shape[0]
     if n == 0:
-        return tokens[:0], np.zeros(0, dtype=np.int64)
+        return tokens[:0].astype(str), np.zeros(0, dtype=np.int64)
+    if tokens.dtype.kind in "iu":
+        unique_values, inverse = np.unique(tokens, return_inverse=True)
+        unique_tokens = unique_values.astype(str)
+        order = np.argsort(unique_tokens, kind="stable")   # string order: "10" < "9"
+        rank = np.empty(order.shape[0], dtype=np.int64)
+        rank[order] = np.arange(order.shape[0])
+        return unique_tokens[order], rank[inverse.reshape(-1)]
     order = np.argsort(tokens, kind="stable")
     sorted_tokens = tokens[order]
     starts_group = np.empty(n, dtype=bool)
@@ -141,9 +151,11 @@ def token_bag(values, column, separator=None):
                 raise TypeError(f"column {column!r} row {row}: expected a list of values, "
                                 f"got {type(v).__name__} {v!r}")
         return _bag_from_ragged(Ragged.from_lists(lists), column)
-    tokens = tokens_of(values, column)
     if separator is None:
+        # integers go to TokenBag as they are: unique_inverse stringifies only distinct ones
+        tokens = values if values.dtype.kind in "iu" else tokens_of(values, column)
         return TokenBag(n, np.arange(n, dtype=np.int64), tokens, None, single=True)
+    tokens = tokens_of(values, column)
     return _bag_from_joined(tokens, separator, column)
 
 
@@ -160,10 +172,14 @@ def _bag_from_joined(tokens, separator, column):
 
 def _bag_from_ragged(ragged, column):
     n = len(ragged)
-    tokens = tokens_of(ragged.values, column) if ragged.values.size else np.array([], str)
+    if ragged.values.dtype.kind in "iu":
+        tokens = ragged.values      # never missing; unique_inverse stringifies distinct ones
+    else:
+        tokens = tokens_of(ragged.values, column) if ragged.values.size \
+            else np.array([], str)
     row_ids = ragged.row_ids
     weights = ragged.weights
-    keep = tokens != ""
+    keep = tokens != "" if tokens.dtype.kind in "US" else np.ones(tokens.shape[0], bool)
     if not np.all(keep):
         tokens, row_ids = tokens[keep], row_ids[keep]
         weights = None if weights is None else weights[keep]
