@@ -100,7 +100,8 @@ class BaseEstimator:
         self.history_ = []
         return self
 
-    def _check_is_fitted(self):
+    def check_is_fitted(self):
+        """Raise `NotFittedError` unless the estimator has been fitted (or loaded)."""
         if not hasattr(self, "steps_trained_"):
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit() or "
                                  f"partial_fit() (or load a saved model) before predicting.")
@@ -205,7 +206,7 @@ class BaseEstimator:
     # ------------------------------------------------------------------ inference
     def predict_logit(self, features, batch_size=None):
         """The model's logit for each example, [n] (stateless: safe from many threads)."""
-        self._check_is_fitted()
+        self.check_is_fitted()
         n = n_examples(features)
         self._check_model_input(features, n)
         batch_size = batch_size or self.predict_batch_size
@@ -260,7 +261,7 @@ class BaseEstimator:
     # ------------------------------------------------------------------ state
     def get_state(self, copy=False):
         """Every learned array (parameters and optimizer state), flat ``{path: ndarray}``."""
-        self._check_is_fitted()
+        self.check_is_fitted()
         state = {}
         wide = getattr(self, "wide_", None)
         if wide is not None:
@@ -298,7 +299,7 @@ class BaseEstimator:
 
     def get_training_state(self):
         """JSON-able counters and RNG state needed to resume training exactly."""
-        self._check_is_fitted()
+        self.check_is_fitted()
         return {"seed": self.seed_, "epochs_trained": self.epochs_trained_,
                 "steps_trained": self.steps_trained_,
                 "dropout_rng": copy.deepcopy(self._dropout_rng.bit_generator.state),

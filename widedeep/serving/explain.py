@@ -119,7 +119,7 @@ def explain(estimator, features, spec=None):
     row. With a spec, wide ids are shown as tokens, and a cross's ids as the component values
     of this example that produce them. Contributions are sorted by decreasing magnitude.
     """
-    estimator._check_is_fitted()
+    estimator.check_is_fitted()
     columns = None
     if not is_feature_dict(features, spec):
         columns, features = features, spec.transform(features)
@@ -151,7 +151,7 @@ def explain(estimator, features, spec=None):
 def strongest_rules(estimator, spec=None, top=20, field=None):
     """The ``top`` wide weights of largest magnitude (over all wide fields, or ``field``),
     as `WideRule` s sorted by decreasing ``|weight|``; zero weights are never listed."""
-    estimator._check_is_fitted()
+    estimator.check_is_fitted()
     wide = getattr(estimator, "wide_", None)
     if wide is None:
         raise ValueError(f"{type(estimator).__name__} has no wide part")
@@ -179,7 +179,7 @@ def strongest_rules(estimator, spec=None, top=20, field=None):
 
 def sparsity_report(estimator):
     """Non-zero wide weights per field and in total (the bias is not counted)."""
-    estimator._check_is_fitted()
+    estimator.check_is_fitted()
     wide = getattr(estimator, "wide_", None)
     if wide is None:
         raise ValueError(f"{type(estimator).__name__} has no wide part")

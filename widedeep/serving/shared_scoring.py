@@ -103,7 +103,7 @@ class RequestScorer:
                              f"{first_layer!r}")
         if block_rows is not None and int(block_rows) < 1:
             raise ValueError(f"block_rows must be >= 1 or None, got {block_rows}")
-        estimator._check_is_fitted()
+        estimator.check_is_fitted()
         self.estimator = estimator
         self.first_layer = first_layer
         self.block_rows = None if block_rows is None else int(block_rows)
