@@ -6,7 +6,7 @@ import pytest
 from widedeep import (DeepEstimator, NotFittedError, SparseInput, WideDeepEstimator,
                       WideEstimator)
 
-from conftest import model_params
+from estimator_world import model_params
 
 
 def joint(world, **kw):

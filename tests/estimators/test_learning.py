@@ -3,7 +3,7 @@ import numpy as np
 
 from widedeep import Adagrad, DeepEstimator, FtrlProximal, WideDeepEstimator, WideEstimator
 
-from conftest import model_params, sample
+from estimator_world import model_params, sample
 
 
 def test_wide_and_deep_beats_wide_only_and_deep_only(world):

@@ -4,7 +4,7 @@ import copy
 
 import numpy as np
 import pytest
-from conftest import build_model, make_request, random_examples
+from serving_helpers import build_model, make_request, random_examples
 
 from widedeep.serving import check_before_serving
 

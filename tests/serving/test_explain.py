@@ -1,7 +1,7 @@
 """explain / strongest_rules / sparsity_report: exact decomposition, ordering, tokens."""
 import numpy as np
 import pytest
-from conftest import expand, make_request, one_row, raw_batch
+from serving_helpers import expand, make_request, one_row, raw_batch
 
 from widedeep import SparseInput, WideEstimator
 from widedeep.estimators.batching import take_rows

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import build_model, expand, make_request
+from serving_helpers import build_model, expand, make_request
 
 from widedeep import SparseInput, WideEstimator
 from widedeep.serving import Ranker, sub_batch_bounds

@@ -2,7 +2,7 @@
 from the query's one row, the rest per candidate, and scores match the expanded batch."""
 import numpy as np
 import pytest
-from conftest import APPS, one_row, raw_batch
+from serving_helpers import APPS, one_row, raw_batch
 
 from widedeep.serving import Ranker, request_features
 from widedeep.serving.request import expand_columns
