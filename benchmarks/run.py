@@ -82,10 +82,25 @@ def machine():
         info["scipy"] = scipy.__version__
     except ImportError:
         pass
+    info["openblas_corename"] = _corename({})
     torch_version = _torch_version()
     if torch_version:
         info["torch"] = torch_version
     return info
+
+
+def _corename(extra_env):
+    """OpenBLAS kernel family numpy picks in a fresh process (see widedeep_bench)."""
+    env = dict(os.environ, **extra_env)
+    code = ("import sys; sys.path.insert(0, %r); import widedeep_bench as w; "
+            "print(w.openblas_corename())" % str(HERE))
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, timeout=120)
+        return out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() \
+            else "?"
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
 
 
 def _torch_version():
@@ -280,7 +295,7 @@ def main(argv=None):
     ap.add_argument("--no-peers", action="store_true", help="skip the PyTorch peer")
     ap.add_argument("--avx512", choices=["no", "also", "only"], default="no",
                     help="also/only run widedeep with OPENBLAS_CORETYPE=SkylakeX (AVX-512 "
-                         "kernels; OpenBLAS 0.3.31 picks AVX2 'Haswell' kernels on Zen 5)")
+                         "kernels; the benchmark machine's environment pins 'Haswell' = AVX2)")
     ap.add_argument("--no-shared", action="store_true", help="skip the shared W&D benchmark")
     ap.add_argument("--no-vocab", action="store_true", help="skip vocab_scaling.py")
     ap.add_argument("--no-serving", action="store_true", help="skip serving_latency.py")
@@ -351,7 +366,9 @@ def main(argv=None):
             + (f" ({info['usable_cores']} usable)" if "usable_cores" in info else "")
             + f", {info.get('platform')}",
             f"- software: Python {info['python']}, numpy {info['numpy']}, scipy "
-            f"{info.get('scipy', '?')}, BLAS {info['blas']}"
+            f"{info.get('scipy', '?')}, BLAS {info['blas']} (kernels chosen at start: "
+            f"{info.get('openblas_corename', '?')}; env OPENBLAS_CORETYPE="
+            f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')})"
             + (f", torch {info['torch']}" if "torch" in info else ""),
             f"- threads: {a.threads} (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / torch)",
             f"- command: `python benchmarks/run.py {' '.join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))}`",

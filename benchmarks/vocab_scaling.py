@@ -137,7 +137,8 @@ def main(argv=None):
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args(argv)
     sizes = sorted(a.sizes)
-    res = run(sizes, a.batch, a.steps, a.windows, a.warmup, seed=a.seed)
+    res = run(sizes, a.batch, a.steps, a.windows, a.warmup, seed=a.seed,
+              log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(markdown(res))
     print(f"\n{sizes[-1]:,} / {sizes[0]:,} rows: {res['results'][-1]['ratio_to_smallest']:.2f}x "
           f"(target <= 1.2x)")

@@ -115,6 +115,29 @@ class WideSegments:
         return out
 
 
+def openblas_corename():
+    """The kernel family OpenBLAS chose at import ("Haswell" = AVX2, "SkylakeX" = AVX-512),
+    or "" if numpy's BLAS is not a recognizable OpenBLAS. ``OPENBLAS_CORETYPE`` overrides
+    the CPU detection (the benchmark machine's environment pins "Haswell" on an AVX-512
+    CPU), so the results record which kernels actually ran."""
+    import ctypes
+    import glob
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs",
+                                  "*openblas*"))
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                       "openblas_get_corename64_", "openblas_get_corename"):
+            fn = getattr(lib, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return ""
+
+
 def _field_name(prefix, name, k):
     return f"{prefix}:{name}" if len(name) <= 40 else f"{prefix}:{k}:{name[:30]}"
 
@@ -194,6 +217,7 @@ class WidedeepAdapter(common.Adapter):
     def info(self):
         return dict(widedeep=getattr(widedeep, "__version__", ""), numpy=np.__version__,
                     blas_threads=os.environ.get("OPENBLAS_NUM_THREADS", ""),
+                    openblas_corename=openblas_corename(),
                     wide_fields=len(self.wide.names),
                     note="bias = wide bias (FTRL); peers: deep output bias (Adagrad)")
 
