@@ -52,7 +52,7 @@ class SparseInput:
     """
 
     __slots__ = ("example_indices", "feature_ids", "feature_values", "n_examples", "field",
-                 "_indptr")
+                 "_indptr", "_one_per_example")
 
     def __init__(self, example_indices, feature_ids, feature_values=None, *, n_examples,
                  field=None, vocab_size=None, dtype=np.float32, validate=True):
@@ -73,6 +73,7 @@ class SparseInput:
                              f"got {n_examples!r}")
         self.n_examples = int(n_examples)
         self._indptr = None
+        self._one_per_example = None
         if validate:
             self.validate(vocab_size)
 
@@ -121,8 +122,10 @@ class SparseInput:
         if ids.size and not np.issubdtype(ids.dtype, np.integer):
             raise TypeError(f"{_where(field)}: ids must be integers, got dtype {ids.dtype}")
         n = ids.shape[0]
-        return cls(np.arange(n, dtype=np.int64), ids, None, n_examples=n, field=field,
-                   vocab_size=vocab_size, dtype=dtype)
+        x = cls(np.arange(n, dtype=np.int64), ids, None, n_examples=n, field=field,
+                vocab_size=vocab_size, dtype=dtype)
+        x._one_per_example = True
+        return x
 
     @classmethod
     def from_csr(cls, indptr, indices, values=None, *, field=None, vocab_size=None,
@@ -209,6 +212,16 @@ class SparseInput:
         return self._indptr
 
     @property
+    def one_per_example(self):
+        """True when every bag holds exactly one entry (entry i belongs to example i), so
+        layers can skip segment sums. Computed once and cached."""
+        if self._one_per_example is None:
+            self._one_per_example = bool(
+                self.nnz == self.n_examples
+                and np.array_equal(self.example_indices, np.arange(self.n_examples)))
+        return self._one_per_example
+
+    @property
     def bag_lengths(self):
         """Number of entries of each example, int64 [n_examples]."""
         return np.diff(self.indptr)
@@ -247,6 +260,8 @@ class SparseInput:
                           n_examples=rows.shape[0], field=self.field,
                           dtype=self.feature_values.dtype, validate=False)
         out._indptr = new_indptr
+        if self._one_per_example:
+            out._one_per_example = True
         return out
 
     def slice(self, start, stop):
@@ -259,6 +274,8 @@ class SparseInput:
                           self.feature_values[a:b], n_examples=stop - start,
                           field=self.field, dtype=self.feature_values.dtype, validate=False)
         out._indptr = p[start:stop + 1] - a
+        if self._one_per_example:
+            out._one_per_example = True
         return out
 
     def astype(self, dtype):
@@ -269,6 +286,7 @@ class SparseInput:
                           self.feature_values.astype(dtype), n_examples=self.n_examples,
                           field=self.field, dtype=dtype, validate=False)
         out._indptr = self._indptr
+        out._one_per_example = self._one_per_example
         return out
 
     def __repr__(self):

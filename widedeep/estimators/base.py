@@ -252,11 +252,12 @@ class BaseEstimator:
         params = self.deep_.params
         for name, grad in grads.items():
             state = self.deep_optimizer_state_[name]
+            # the batch was validated and the loss gradient checked finite: unchecked paths
             if isinstance(grad, RowSparseGrad):
                 self._adagrad.update_rows(params[name], grad.rows, grad.values, state,
-                                          assume_unique=True)
+                                          assume_unique=True, check=False)
             else:
-                self._adagrad.update(params[name], grad, state)
+                self._adagrad.update(params[name], grad, state, check=False)
 
     # ------------------------------------------------------------------ state
     def get_state(self, copy=False):

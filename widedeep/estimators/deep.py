@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers.deep_network import DeepNetwork
+from ..layers.wide import check_finite_gradient
 from ..optim import Adagrad
 from .base import BaseEstimator
 
@@ -123,6 +124,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         g = p - y
         if sample_weight is not None:
             g = g * sample_weight
+        check_finite_gradient(g)
         self._deep_step(cache, (g / y.shape[0]).astype(self._dtype))
         return p
 

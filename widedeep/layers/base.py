@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
+
+from ..segments import sum_duplicates
 
 __all__ = ["Layer", "RowSparseGrad", "sum_rows_by_id"]
 
@@ -59,19 +60,9 @@ class Layer:
 def sum_rows_by_id(ids, values):
     """Sum the rows of ``values`` [m, d] that share an id in ``ids`` [m].
 
-    Returns ``RowSparseGrad(unique_ids, summed)``: vectorized (one sort plus one sparse
-    product), no Python loop, cost O(m log m + m d) independent of the vocabulary size.
+    Returns ``RowSparseGrad(unique_ids, summed)``: vectorized (one sort, one
+    ``np.add.reduceat``), no Python loop, cost O(m log m + m d) independent of the
+    vocabulary size.
     """
-    ids = np.asarray(ids, dtype=np.int64)
-    if ids.shape[0] == 0:
-        return RowSparseGrad(ids, values[:0])
-    unique_ids, inverse = np.unique(ids, return_inverse=True)
-    if unique_ids.shape[0] == ids.shape[0]:
-        # all distinct: a permutation, no sum needed
-        order = np.empty_like(inverse)
-        order[inverse] = np.arange(ids.shape[0])
-        return RowSparseGrad(unique_ids, values[order])
-    m = ids.shape[0]
-    summing = sp.csr_matrix((np.ones(m, dtype=values.dtype), (inverse.reshape(-1), np.arange(m))),
-                            shape=(unique_ids.shape[0], m))
-    return RowSparseGrad(unique_ids, np.asarray(summing @ values))
+    unique_ids, summed = sum_duplicates(np.asarray(ids, dtype=np.int64), values)
+    return RowSparseGrad(unique_ids, summed)

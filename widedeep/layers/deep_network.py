@@ -22,13 +22,15 @@ __all__ = ["DeepNetwork", "truncated_normal"]
 
 
 def truncated_normal(shape, std, rng, dtype=np.float32):
-    """Normal(0, std) redrawn beyond 2 std (TensorFlow's truncated-normal initializer)."""
-    values = rng.standard_normal(size=shape)
+    """Normal(0, std) redrawn beyond 2 std (TensorFlow's truncated-normal initializer),
+    drawn directly in ``dtype`` (float32 draws halve the memory of a large table's init)."""
+    values = rng.standard_normal(size=shape, dtype=dtype)
     outside = np.abs(values) > 2.0
     while np.any(outside):
-        values[outside] = rng.standard_normal(size=int(outside.sum()))
+        values[outside] = rng.standard_normal(size=int(outside.sum()), dtype=dtype)
         outside = np.abs(values) > 2.0
-    return (values * std).astype(dtype)
+    values *= dtype(std) if isinstance(dtype, type) else np.dtype(dtype).type(std)
+    return values
 
 
 class DeepNetwork:

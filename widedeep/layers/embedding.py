@@ -86,8 +86,7 @@ class EmbeddingLayer(Layer):
         self.check_input(x)
         coef = self._coefficients(x)
         gathered = self.table[x.feature_ids]
-        if x.nnz == x.n_examples and np.array_equal(x.example_indices,
-                                                     np.arange(x.n_examples)):
+        if x.one_per_example:
             # one id per example (the common single-valued field): no segment sum needed
             out = gathered * coef[:, None]
             pooling = None

@@ -27,6 +27,14 @@ __all__ = ["WideLayer", "WIDE_MODES"]
 WIDE_MODES = ("batch", "online")
 
 
+def check_finite_gradient(grad_logits):
+    """Refuse to update from a non-finite loss gradient (a diverged model), so optimizers
+    can run their unchecked fast paths."""
+    if not np.all(np.isfinite(grad_logits)):
+        raise FloatingPointError("non-finite loss gradient: the model's scores are not "
+                                 "finite (diverged?); lower the learning rates")
+
+
 def default_proba(example_indices, wide_logits):
     return sigmoid(wide_logits)
 
@@ -45,7 +53,10 @@ class WideLayer(Layer):
     dtype : float dtype of weights and accumulators.
 
     ``params`` holds ``w_f`` under the field name and the bias under ``"bias"`` (shape [1]);
-    ``ftrl_state[name]`` holds that model's ``{"z", "n"}``.
+    ``ftrl_state[name]`` holds that model's ``{"z", "n"}``. The fields' arrays are views into
+    one contiguous array each for ``w``, ``z`` and ``n`` (field ``f`` at its own offset), so
+    one vectorized FTRL step updates every field's coordinates of a batch; each coordinate
+    remains its own per-coordinate model, exactly as with separate arrays.
     """
 
     def __init__(self, field_sizes, ftrl, fit_intercept=True, dtype=np.float32):
@@ -60,9 +71,19 @@ class WideLayer(Layer):
         self.ftrl = ftrl
         self.fit_intercept = bool(fit_intercept)
         self.dtype = np.dtype(dtype)
-        self.params = {f: np.zeros(s, dtype=self.dtype) for f, s in self.field_sizes.items()}
+        self.offsets = {}
+        total = 0
+        for f, s in self.field_sizes.items():
+            self.offsets[f] = total
+            total += s
+        self._weights = np.zeros(total, dtype=self.dtype)
+        self._state = ftrl.init_state(total, self.dtype)
+        self.params, self.ftrl_state = {}, {}
+        for f, s in self.field_sizes.items():
+            span = slice(self.offsets[f], self.offsets[f] + s)
+            self.params[f] = self._weights[span]
+            self.ftrl_state[f] = {key: value[span] for key, value in self._state.items()}
         self.params["bias"] = np.zeros(1, dtype=self.dtype)
-        self.ftrl_state = {f: ftrl.init_state(s, self.dtype) for f, s in self.field_sizes.items()}
         self.bias_ftrl = FtrlProximal(alpha=ftrl.alpha, beta=ftrl.beta, l1=0.0, l2=0.0,
                                       initial_accumulator_value=ftrl.initial_accumulator_value)
         self.ftrl_state["bias"] = self.bias_ftrl.init_state(1, self.dtype)
@@ -96,7 +117,10 @@ class WideLayer(Layer):
                 raise ValueError(f"wide field {field!r} has {x.n_examples} examples, "
                                  f"expected {n}")
             contrib = self.params[field][x.feature_ids] * x.feature_values
-            logits += np.bincount(x.example_indices, weights=contrib, minlength=n)
+            if x.one_per_example:
+                logits += contrib
+            else:
+                logits += np.bincount(x.example_indices, weights=contrib, minlength=n)
         if logits is None:
             raise ValueError("WideLayer has no fields")
         return logits.astype(self.dtype), features
@@ -119,10 +143,19 @@ class WideLayer(Layer):
 
     # ------------------------------------------------------------------ training
     def apply_gradients(self, entry_grads, bias_grad):
-        """One FTRL step per field on unaggregated entry gradients (duplicates summed)."""
-        for field, (ids, g) in entry_grads.items():
+        """One FTRL step on unaggregated entry gradients of every field (duplicates summed).
+
+        ``entry_grads``: ``{field: (feature_ids, gradients)}`` with ids already checked to
+        be in range (`check_input`) and finite gradients; the fields' ids are shifted to
+        their offsets so a single vectorized update covers the whole batch.
+        """
+        ids = [entry[0] + self.offsets[field] for field, entry in entry_grads.items()]
+        grads = [entry[1] for entry in entry_grads.values()]
+        if ids:
+            ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
+            grads = grads[0] if len(grads) == 1 else np.concatenate(grads)
             if ids.shape[0]:
-                self.ftrl.update(self.params[field], self.ftrl_state[field], ids, g)
+                self.ftrl.update(self._weights, self._state, ids, grads, check=False)
         if self.fit_intercept:
             self.bias_ftrl.update(self.params["bias"], self.ftrl_state["bias"],
                                   np.zeros(1, dtype=np.int64),
@@ -148,6 +181,7 @@ class WideLayer(Layer):
             if weights is not None:
                 g = g * weights
             g /= max(n, 1)
+            check_finite_gradient(g)
             self.apply_gradients(self.entry_gradients(g, cache), g.sum())
             return p
         if mode == "online":
@@ -169,6 +203,7 @@ class WideLayer(Layer):
                 logit += float(np.dot(self.params[f][ids], vals))
             p[i] = proba_fn(np.array([i]), np.array([logit], dtype=self.dtype))[0]
             g = float(p[i] - labels[i]) * (1.0 if weights is None else float(weights[i]))
+            check_finite_gradient(np.asarray([g]))
             self.apply_gradients({f: (ids, (vals * g).astype(self.dtype))
                                   for f, (ids, vals) in bags.items()}, g)
         return p

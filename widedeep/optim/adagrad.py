@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..segments import sum_duplicates
+
 __all__ = ["Adagrad"]
 
 
@@ -79,23 +81,30 @@ class Adagrad:
         """``{"accumulator": ndarray}`` shaped and typed like ``param``."""
         return {"accumulator": np.full_like(param, self.initial_accumulator_value)}
 
-    def update(self, param, grad, state):
+    def update(self, param, grad, state, check=True):
         """Dense step, in place on ``param`` and ``state["accumulator"]``.
 
         ``grad`` has ``param``'s shape. Raises ``ValueError`` (and changes nothing) if the
         shapes differ or ``grad`` is not finite.
         """
         accumulator = state["accumulator"]
-        grad = np.asarray(grad)
-        if grad.shape != param.shape or accumulator.shape != param.shape:
-            raise ValueError(f"Adagrad.update: param, grad and accumulator must have the same "
-                             f"shape, got {param.shape}, {grad.shape} and {accumulator.shape}")
-        _check_finite(grad, "Adagrad.update")
+        if check:
+            grad = np.asarray(grad)
+            if grad.shape != param.shape or accumulator.shape != param.shape:
+                raise ValueError(f"Adagrad.update: param, grad and accumulator must have the "
+                                 f"same shape, got {param.shape}, {grad.shape} and "
+                                 f"{accumulator.shape}")
+            _check_finite(grad, "Adagrad.update")
         grad = grad.astype(param.dtype, copy=False)
         accumulator += grad * grad
-        param -= self.lr * grad / (np.sqrt(accumulator) + self.eps)
+        # lr * g / (sqrt(acc) + eps), with in-place temporaries (same rounding as written)
+        denominator = np.sqrt(accumulator)
+        denominator += self.eps
+        step = grad * self.lr
+        step /= denominator
+        param -= step
 
-    def update_rows(self, param, rows, grad_rows, state, assume_unique=False):
+    def update_rows(self, param, rows, grad_rows, state, assume_unique=False, check=True):
         """Row-sparse step, in place: only ``param[rows]`` and their accumulators change.
 
         Parameters
@@ -111,15 +120,17 @@ class Adagrad:
             From :meth:`init_state`.
 
         Cost is ``O(k log k * row_size)``, independent of ``n_rows``: nothing the size of the
-        table is allocated. For distinct rows the result is bit-identical to :meth:`update`
+        table is allocated. ``check=False`` skips input validation (shapes, range,
+        finiteness) for callers that validated already, as ``update(..., check=False)``. For distinct rows the result is bit-identical to :meth:`update`
         with a gradient that is zero outside ``rows``.
         """
         accumulator = state["accumulator"]
-        rows, grad_rows = _check_rows(param, accumulator, rows, grad_rows)
+        if check:
+            rows, grad_rows = _check_rows(param, accumulator, rows, grad_rows)
         if rows.shape[0] == 0:
             return
         if not assume_unique:
-            rows, grad_rows = _sum_duplicate_rows(rows, grad_rows)
+            rows, grad_rows = sum_duplicates(rows, grad_rows)
         grad_rows = grad_rows.astype(param.dtype, copy=False)
         accumulator_rows = accumulator[rows] + grad_rows * grad_rows
         accumulator[rows] = accumulator_rows
@@ -177,11 +188,4 @@ def _check_rows(param, accumulator, rows, grad_rows):
     return rows.astype(np.int64, copy=False), grad_rows
 
 
-def _sum_duplicate_rows(rows, grad_rows):
-    """Distinct rows (ascending) and the sum of the gradients given for each."""
-    order = np.argsort(rows, kind="stable")
-    sorted_rows = rows[order]
-    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    if starts.shape[0] == rows.shape[0]:
-        return sorted_rows, grad_rows[order]
-    return sorted_rows[starts], np.add.reduceat(grad_rows[order], starts, axis=0)
+

@@ -123,7 +123,7 @@ class FtrlProximal:
         # only active coordinates are divided: an inactive one may have a zero denominator
         return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=active)
 
-    def update(self, weights, state, coords, grads, assume_unique=False):
+    def update(self, weights, state, coords, grads, assume_unique=False, check=True):
         """Sparse step on the listed coordinates, in place on ``weights``, ``z`` and ``n``.
 
         Parameters
@@ -140,10 +140,13 @@ class FtrlProximal:
 
         Cost is ``O(k log k)``, independent of ``size``. Bad input (length mismatch,
         non-integer or out-of-range coordinates, non-finite gradients) raises ``ValueError``
-        before anything is changed.
+        before anything is changed. ``check=False`` skips those checks, for callers that
+        validated the batch already (the estimators' hot path): int64 ``coords`` in range
+        and finite ``grads`` are then the caller's promise.
         """
         z, n = state["z"], state["n"]
-        coords, grads = self._check_sparse(weights, z, n, coords, grads)
+        if check:
+            coords, grads = self._check_sparse(weights, z, n, coords, grads)
         if coords.shape[0] == 0:
             return
         if not assume_unique:
