@@ -55,3 +55,45 @@ def test_lazy_l2_only_on_batch_rows():
     _, grads = layer.backward(np.zeros_like(out), cache)
     assert grads["app"].rows.tolist() == [1, 2, 5, 6]  # rows 0, 3, 4 untouched
     np.testing.assert_allclose(grads["app"].values, 0.1 * layer.params["app"][[1, 2, 5, 6]])
+
+
+def single_valued_setup(weights=False):
+    rng = np.random.default_rng(3)
+    tables = {"user": rng.standard_normal((5, 3)), "item": rng.standard_normal((4, 3))}
+    layer = EmbeddingCombineLayer(tables, {"user": "user", "item": "item", "also_item": "item"})
+    values = np.array([1.0, 2.0, -0.5]) if weights else None
+    features = {
+        "user": SparseInput(np.arange(3), [0, 4, 4], values, n_examples=3, dtype=np.float64),
+        "item": SparseInput.from_ids(np.array([1, 1, 3]), dtype=np.float64),
+        "also_item": SparseInput.from_ids(np.array([1, 0, 2]), dtype=np.float64),
+    }
+    return layer, features
+
+
+def test_single_gather_path_matches_field_by_field_and_gradients():
+    for weights in (False, True):
+        layer, features = single_valued_setup(weights)
+        out, cache = layer.forward(features)
+        assert cache[0] == "gather"
+        expected = np.concatenate([layer.fields[f].forward(features[f])[0] for f in features],
+                                  axis=1)
+        np.testing.assert_allclose(out, expected, rtol=1e-12)
+        check_layer(FeatureDictLayer(layer, features), None).assert_passed()
+        # item row 1 is used by "item" twice and by "also_item" once: gradients summed
+        _, grads = layer.backward(np.ones_like(out), cache)
+        row = list(grads["item"].rows).index(1)
+        np.testing.assert_allclose(grads["item"].values[row], np.full(3, 3.0))
+
+
+def test_tables_of_one_width_share_a_block_and_other_widths_get_their_own():
+    rng = np.random.default_rng(4)
+    layer = EmbeddingCombineLayer(
+        {"a": rng.standard_normal((3, 2)), "b": rng.standard_normal((4, 2)),
+         "c": rng.standard_normal((5, 6))}, {"x": "a", "y": "b", "z": "c"})
+    assert len(layer.groups) == 2
+    assert layer.groups[0].table.shape == (7, 2) and layer.groups[1].table.shape == (5, 6)
+    assert np.shares_memory(layer.params["b"], layer.groups[0].table)
+    features = {"x": SparseInput.from_lists([[0, 2], []], dtype=np.float64),
+                "y": SparseInput.from_ids(np.array([3, 1]), dtype=np.float64),
+                "z": SparseInput.from_ids(np.array([4, 4]), dtype=np.float64)}
+    check_layer(FeatureDictLayer(layer, features), None).assert_passed()

@@ -248,16 +248,23 @@ class BaseEstimator:
 
     # ------------------------------------------------------------------ deep-part updates
     def _update_deep(self, grads):
-        """AdaGrad on every deep parameter: row-sparse for tables, dense otherwise."""
+        """AdaGrad on every deep parameter: row-sparse on each embedding block (all tables
+        of one width at once), dense on the layers' weights."""
         params = self.deep_.params
+        groups = self.deep_.embeddings.groups
         for name, grad in grads.items():
-            state = self.deep_optimizer_state_[name]
             # the batch was validated and the loss gradient checked finite: unchecked paths
             if isinstance(grad, RowSparseGrad):
-                self._adagrad.update_rows(params[name], grad.rows, grad.values, state,
+                if name.startswith("embedding_group/"):
+                    index = int(name.rsplit("/", 1)[1])
+                    param, state = groups[index].table, self._embedding_group_states[index]
+                else:
+                    param, state = params[name], self.deep_optimizer_state_[name]
+                self._adagrad.update_rows(param, grad.rows, grad.values, state,
                                           assume_unique=True, check=False)
             else:
-                self._adagrad.update(params[name], grad, state, check=False)
+                self._adagrad.update(params[name], grad, self.deep_optimizer_state_[name],
+                                     check=False)
 
     # ------------------------------------------------------------------ state
     def get_state(self, copy=False):

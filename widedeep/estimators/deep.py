@@ -37,8 +37,19 @@ class DeepPartMixin:
             hidden_units=self.hidden_units, activation=self.activation, dropout=self.dropout,
             output_bias=output_bias, embedding_l2=self.embedding_l2, dense_l2=self.dense_l2,
             embedding_init_std=self.embedding_init_std, rng=rng, dtype=self._dtype)
-        self.deep_optimizer_state_ = {name: self._adagrad.init_state(value)
-                                      for name, value in self.deep_.params.items()}
+        # one accumulator block per embedding block (one update per block and step); each
+        # vocabulary's accumulator is a view of it, so state access stays per parameter
+        self._embedding_group_states = [self._adagrad.init_state(group.table)
+                                        for group in self.deep_.embeddings.groups]
+        self.deep_optimizer_state_ = {}
+        for group, state in zip(self.deep_.embeddings.groups, self._embedding_group_states):
+            for vocab, offset in group.offsets.items():
+                rows = slice(offset, offset + group.sizes[vocab])
+                self.deep_optimizer_state_[f"embedding/{vocab}"] = {
+                    key: value[rows] for key, value in state.items()}
+        for name, value in self.deep_.params.items():
+            if name not in self.deep_optimizer_state_:
+                self.deep_optimizer_state_[name] = self._adagrad.init_state(value)
 
     def _check_deep_input(self, features, n):
         expected = list(self.embedding_fields or {}) + list(self.dense_fields or {})
@@ -56,7 +67,7 @@ class DeepPartMixin:
         return list(self.embedding_fields or {}) + list(self.dense_fields or {})
 
     def _deep_step(self, cache, grad_logits):
-        self._update_deep(self.deep_.backward(grad_logits, cache))
+        self._update_deep(self.deep_.backward(grad_logits, cache, grouped_embeddings=True))
 
 
 class DeepEstimator(DeepPartMixin, BaseEstimator):

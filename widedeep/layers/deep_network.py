@@ -52,15 +52,20 @@ class DeepNetwork:
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got "
                              f"{activation!r}")
-        tables = {}
         for name, (n_rows, dim) in vocabularies.items():
             if n_rows <= 0 or dim <= 0:
                 raise ValueError(f"vocabulary {name!r}: rows and dim must be positive, got "
                                  f"({n_rows}, {dim})")
-            std = embedding_init_std if embedding_init_std is not None else 1.0 / np.sqrt(dim)
-            tables[name] = (np.zeros((int(n_rows), int(dim)), dtype=dtype) if rng is None
-                            else truncated_normal((int(n_rows), int(dim)), std, rng, dtype))
-        embeddings = EmbeddingCombineLayer(tables, embedding_fields, combiners, embedding_l2)
+
+        def initialize(name, table):
+            if rng is not None:   # None: allocate only (zeros), for set_state to overwrite
+                dim = table.shape[1]
+                std = embedding_init_std if embedding_init_std is not None else 1 / np.sqrt(dim)
+                table[...] = truncated_normal(table.shape, std, rng, dtype)
+
+        embeddings = EmbeddingCombineLayer(
+            {name: (int(rows), int(dim)) for name, (rows, dim) in vocabularies.items()},
+            embedding_fields, combiners, embedding_l2, initializer=initialize, dtype=dtype)
         dense_input = DenseInputLayer(dense_fields or {}, dtype)
         width = embeddings.output_dim + dense_input.output_dim
         if width == 0:
@@ -109,8 +114,12 @@ class DeepNetwork:
             caches.append(cache)
         return a[:, 0], (emb_cache, caches)
 
-    def backward(self, grad_logits, cache):
-        """Gradients of every parameter given ``dL/dlogit`` [n] (flat dict, see module doc)."""
+    def backward(self, grad_logits, cache, grouped_embeddings=False):
+        """Gradients of every parameter given ``dL/dlogit`` [n] (flat dict, see module doc).
+
+        ``grouped_embeddings=True``: embedding gradients per storage block instead, keyed
+        ``"embedding_group/<i>"`` (rows of ``embeddings.groups[i].table``) — one optimizer
+        call per block, as the estimators do."""
         emb_cache, caches = cache
         grads = {}
         g = grad_logits[:, None]
@@ -119,10 +128,15 @@ class DeepNetwork:
             for name, value in layer_grads.items():
                 grads[f"layer{i}/{name}"] = value
         if self.embeddings.fields:
-            g_emb = g[:, self.dense_input.output_dim:]
-            _, emb_grads = self.embeddings.backward(np.ascontiguousarray(g_emb), emb_cache)
-            for vocab, value in emb_grads.items():
-                grads[f"embedding/{vocab}"] = value
+            g_emb = np.ascontiguousarray(g[:, self.dense_input.output_dim:])
+            if grouped_embeddings:
+                for i, value in enumerate(self.embeddings.backward_groups(g_emb, emb_cache)):
+                    if value is not None:
+                        grads[f"embedding_group/{i}"] = value
+            else:
+                _, emb_grads = self.embeddings.backward(g_emb, emb_cache)
+                for vocab, value in emb_grads.items():
+                    grads[f"embedding/{vocab}"] = value
         return grads
 
     def penalty(self, features=None):

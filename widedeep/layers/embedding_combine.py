@@ -7,17 +7,35 @@ batch receives the **sum** of their gradients.
 
     out = concat_f [ pool_f(E_{vocab(f)}, x_f) ]      shape [n, sum_f dim(vocab(f))]
 
+Storage: the tables of one embedding width are rows of one contiguous block (an
+`EmbeddingGroup`); ``params[vocab]`` is a view of its rows. A batch's gradient rows of all
+vocabularies of a group are then aggregated by one sort and updated by one optimizer call,
+and when every field is single-valued the whole lookup is one gather.
+
 Optional lazy L2: ``embedding_l2 / 2 * sum_{r in batch rows} ||E[r]||^2`` is added to the
 loss of a step, so only rows present in the batch are decayed and updates stay sparse.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .base import Layer, RowSparseGrad, sum_rows_by_id
+from ..segments import sum_duplicates
+from .base import Layer, RowSparseGrad
 from .embedding import EmbeddingLayer
 
-__all__ = ["EmbeddingCombineLayer"]
+__all__ = ["EmbeddingCombineLayer", "EmbeddingGroup"]
+
+
+@dataclass
+class EmbeddingGroup:
+    """Vocabularies of one width stored as consecutive rows of ``table``
+    [sum of rows, dim]; vocabulary ``v`` is rows ``offsets[v] : offsets[v] + sizes[v]``."""
+
+    table: np.ndarray
+    offsets: dict
+    sizes: dict
 
 
 class EmbeddingCombineLayer(Layer):
@@ -25,8 +43,10 @@ class EmbeddingCombineLayer(Layer):
 
     Parameters
     ----------
-    tables : dict[str, ndarray [n_rows, dim]]
-        One table per vocabulary name; ``params`` holds them under the same names.
+    tables : dict[str, ndarray [n_rows, dim] | (n_rows, dim)]
+        Initial table of each vocabulary, copied into one block per width, or its shape,
+        filled in place by ``initializer(name, view)`` (zeros without one) — no second copy
+        of a large table. ``params[name]`` is a view of the block (train and read it there).
     field_vocabs : dict[str, str]
         Field name -> vocabulary name, in output order.
     combiners : str or dict[str, str]
@@ -35,21 +55,45 @@ class EmbeddingCombineLayer(Layer):
         Lazy L2 strength on the rows used in a batch.
     """
 
-    def __init__(self, tables, field_vocabs, combiners="sum", embedding_l2=0.0):
+    def __init__(self, tables, field_vocabs, combiners="sum", embedding_l2=0.0,
+                 initializer=None, dtype=np.float32):
         super().__init__()
         unknown = sorted(set(field_vocabs.values()) - set(tables))
         if unknown:
             raise ValueError(f"fields use unknown vocabularies {unknown}; known: "
                              f"{sorted(tables)}")
-        self.params = dict(tables)
         self.field_vocabs = dict(field_vocabs)
+        self.embedding_l2 = float(embedding_l2)
+        self.groups, self.group_of = [], {}
+        by_width, shapes = {}, {}
+        for name, table in tables.items():
+            if isinstance(table, tuple):
+                shapes[name], table_dtype = tuple(int(k) for k in table), np.dtype(dtype)
+            else:
+                table = np.asarray(table)
+                shapes[name], table_dtype = table.shape, table.dtype
+            if len(shapes[name]) != 2:
+                raise ValueError(f"vocabulary {name!r}: table must be 2-d, got shape "
+                                 f"{shapes[name]}")
+            by_width.setdefault((shapes[name][1], table_dtype.str), []).append(name)
+        for (dim, block_dtype), names in by_width.items():
+            sizes = {name: shapes[name][0] for name in names}
+            offsets = dict(zip(names, np.cumsum([0] + [sizes[v] for v in names[:-1]])))
+            block = np.zeros((sum(sizes.values()), dim), dtype=np.dtype(block_dtype))
+            for name in names:
+                view = block[offsets[name]:offsets[name] + sizes[name]]
+                if not isinstance(tables[name], tuple):
+                    view[...] = tables[name]
+                elif initializer is not None:
+                    initializer(name, view)
+                self.params[name] = view
+                self.group_of[name] = len(self.groups)
+            self.groups.append(EmbeddingGroup(block, {v: int(o) for v, o in offsets.items()},
+                                              sizes))
         if isinstance(combiners, str):
             combiners = {f: combiners for f in field_vocabs}
-        self.embedding_l2 = float(embedding_l2)
-        self.fields = {
-            f: EmbeddingLayer(self.params[v], combiners.get(f, "sum"), field=f)
-            for f, v in field_vocabs.items()
-        }
+        self.fields = {f: EmbeddingLayer(self.params[v], combiners.get(f, "sum"), field=f)
+                       for f, v in field_vocabs.items()}
 
     @property
     def output_dim(self):
@@ -62,35 +106,87 @@ class EmbeddingCombineLayer(Layer):
                                  f"{list(self.fields)})")
             layer.check_input(features[field])
 
+    def _group_ids(self, field, ids):
+        """Ids of ``field`` as rows of its group's block."""
+        return ids + self.groups[self.group_of[self.field_vocabs[field]]].offsets[
+            self.field_vocabs[field]]
+
+    # ------------------------------------------------------------------ forward
     def forward(self, features, training=False, rng=None):
+        if not self.fields:
+            n = _n_examples(features)
+            dtype = self.groups[0].table.dtype if self.groups else np.float32
+            return np.zeros((n, 0), dtype=dtype), None
+        inputs = [features[f] for f in self.fields]
+        if len(self.groups) == 1 and all(x.one_per_example for x in inputs):
+            return self._forward_one_gather(inputs)
         outs, caches = [], {}
         for field, layer in self.fields.items():
             out, caches[field] = layer.forward(features[field])
             outs.append(out)
-        if not outs:
-            n = _n_examples(features)
-            return np.zeros((n, 0), dtype=next(iter(self.params.values())).dtype
-                            if self.params else np.float32), caches
-        return np.concatenate(outs, axis=1), caches
+        return np.concatenate(outs, axis=1), ("fields", caches)
+
+    def _forward_one_gather(self, inputs):
+        """Every field single-valued, one block: a single gather [n, F, dim]."""
+        n, block = inputs[0].n_examples, self.groups[0].table
+        for x, layer in zip(inputs, self.fields.values()):
+            layer.check_input(x)
+        rows = np.empty((n, len(inputs)), dtype=np.int64)
+        coefs = np.empty((n, len(inputs)), dtype=block.dtype)
+        for j, (field, x) in enumerate(zip(self.fields, inputs)):
+            rows[:, j] = self._group_ids(field, x.feature_ids)
+            coefs[:, j] = self.fields[field]._coefficients(x)
+        gathered = block[rows]
+        unit = bool(np.all(coefs == 1))
+        if not unit:
+            gathered *= coefs[:, :, None]
+        return gathered.reshape(n, -1), ("gather", rows, None if unit else coefs)
+
+    # ------------------------------------------------------------------ backward
+    def backward_groups(self, grad_out, cache):
+        """Gradient per block: ``[RowSparseGrad or None]`` aligned with ``self.groups``,
+        rows numbered within the block (all vocabularies of a block in one sort)."""
+        entries = [([], []) for _ in self.groups]
+        if cache[0] == "gather":
+            _, rows, coefs = cache
+            n, n_fields = rows.shape
+            grads = grad_out.reshape(n, n_fields, -1)
+            if coefs is not None:
+                grads = grads * coefs[:, :, None]
+            entries[0][0].append(rows.reshape(-1))
+            entries[0][1].append(grads.reshape(n * n_fields, -1))
+        else:
+            start = 0
+            for field, layer in self.fields.items():
+                stop = start + layer.output_dim
+                ids, values = layer.entry_gradients(grad_out[:, start:stop], cache[1][field])
+                group = self.group_of[self.field_vocabs[field]]
+                entries[group][0].append(self._group_ids(field, ids))
+                entries[group][1].append(values)
+                start = stop
+        out = []
+        for group, (ids, values) in zip(self.groups, entries):
+            if not ids:
+                out.append(None)
+                continue
+            rows, summed = sum_duplicates(ids[0] if len(ids) == 1 else np.concatenate(ids),
+                                          values[0] if len(values) == 1
+                                          else np.concatenate(values))
+            if self.embedding_l2:
+                summed = summed + self.embedding_l2 * group.table[rows]
+            out.append(RowSparseGrad(rows, summed))
+        return out
 
     def backward(self, grad_out, cache):
-        per_vocab = {}
-        start = 0
-        for field, layer in self.fields.items():
-            stop = start + layer.output_dim
-            ids, rows = layer.entry_gradients(grad_out[:, start:stop], cache[field])
-            per_vocab.setdefault(self.field_vocabs[field], []).append((ids, rows))
-            start = stop
+        """``(None, {vocabulary: RowSparseGrad})`` with rows numbered within each table."""
         grads = {}
-        for vocab, parts in per_vocab.items():
-            if len(parts) == 1:
-                g = sum_rows_by_id(*parts[0])
-            else:
-                g = sum_rows_by_id(np.concatenate([p[0] for p in parts]),
-                                   np.concatenate([p[1] for p in parts]))
-            if self.embedding_l2:
-                g = RowSparseGrad(g.rows, g.values + self.embedding_l2 * self.params[vocab][g.rows])
-            grads[vocab] = g
+        for group, grad in zip(self.groups, self.backward_groups(grad_out, cache)):
+            if grad is None:
+                continue
+            for vocab, offset in group.offsets.items():
+                lo, hi = np.searchsorted(grad.rows, [offset, offset + group.sizes[vocab]])
+                if hi > lo:
+                    grads[vocab] = RowSparseGrad(grad.rows[lo:hi] - offset, grad.values[lo:hi])
         return None, grads
 
     def penalty_of_batch(self, features):
