@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..segments import sum_duplicates
+
 __all__ = ["FtrlProximal"]
 
 
@@ -150,8 +152,7 @@ class FtrlProximal:
         if coords.shape[0] == 0:
             return
         if not assume_unique:
-            coords, position = np.unique(coords, return_inverse=True)
-            grads = np.bincount(position.reshape(-1), weights=grads, minlength=coords.shape[0])
+            coords, grads = sum_duplicates(coords, grads.astype(np.float64))   # sum in float64
         grads = grads.astype(z.dtype, copy=False)
         new_w, new_z, new_n = self._step(weights[coords], z[coords], n[coords], grads)
         z[coords] = new_z
