@@ -48,3 +48,17 @@ def test_dense_input_rejects_nan_naming_field_and_row():
         layer.forward(features)
     with pytest.raises(ValueError, match=r"'income': expected shape \[n, 2\]"):
         layer.forward({"age": np.array([1.0]), "income": np.ones((1, 3))})
+
+
+def test_inplace_relu_equals_relu_and_reuses_buffers():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 6))
+    g = rng.standard_normal((4, 6))
+    expected_out, cache = ReLU().forward(x.copy())
+    expected_grad, _ = ReLU().backward(g.copy(), cache)
+    x_buffer, g_buffer = x.copy(), g.copy()
+    out, cache = ReLU(inplace=True).forward(x_buffer)
+    grad, _ = ReLU(inplace=True).backward(g_buffer, cache)
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(grad, expected_grad)
+    assert out is x_buffer and grad is g_buffer

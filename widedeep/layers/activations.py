@@ -15,11 +15,21 @@ __all__ = ["ReLU", "Sigmoid", "Tanh", "ACTIVATIONS"]
 
 
 class ReLU(Layer):
+    """``max(x, 0)``. ``inplace=True`` overwrites the input in forward and the incoming
+    gradient in backward (no temporaries); only for callers that own those arrays, as
+    `DeepNetwork` does (each is a fresh product nobody else reads)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
     def forward(self, x, training=False, rng=None):
-        out = np.maximum(x, 0)
+        out = np.maximum(x, 0, out=x if self.inplace else None)
         return out, out
 
     def backward(self, grad_out, cache):
+        if self.inplace:
+            return np.multiply(grad_out, cache > 0, out=grad_out), {}
         return grad_out * (cache > 0), {}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, ReLU
 from .dense import DenseLayer
 from .dense_input import DenseInputLayer
 from .dropout import Dropout
@@ -76,7 +76,9 @@ class DeepNetwork:
         layers = []
         for units in hidden_units:
             layers.append(DenseLayer.create(width, int(units), rng, l2=dense_l2, dtype=dtype))
-            layers.append(ACTIVATIONS[activation]())
+            # the activation's input is the dense layer's fresh output: safe to overwrite
+            layers.append(ReLU(inplace=True) if activation == "relu"
+                          else ACTIVATIONS[activation]())
             if dropout:
                 layers.append(Dropout(dropout))
             width = int(units)
