@@ -122,8 +122,14 @@ class SparseInput:
         if ids.size and not np.issubdtype(ids.dtype, np.integer):
             raise TypeError(f"{_where(field)}: ids must be integers, got dtype {ids.dtype}")
         n = ids.shape[0]
+        # one entry per example, unit values: sorted and finite by construction, so only
+        # the id range is checked (the generic validation costs several passes)
         x = cls(np.arange(n, dtype=np.int64), ids, None, n_examples=n, field=field,
-                vocab_size=vocab_size, dtype=dtype)
+                dtype=dtype, validate=False)
+        if n:
+            low, high = int(x.feature_ids.min()), int(x.feature_ids.max())
+            if low < 0 or (vocab_size is not None and high >= vocab_size):
+                x.validate(vocab_size)   # raises with the offending example named
         x._one_per_example = True
         return x
 
