@@ -39,14 +39,15 @@ held out; the test rows untouched), then run once on the test rows. On validatio
 deep model kept improving with more epochs and rows (3 -> 4 -> 5 epochs: AUC 0.767 ->
 0.773 -> 0.779), the wide model barely (0.754 -> 0.756); AdaGrad lr 0.2 and FTRL alpha
 0.05 were worse, 32-d app embeddings and [100, 50] layers about the same. 400,000 rows x 4
-epochs is what fits the time budget. The default run (seed 0; about 50 s on 2 busy cores)::
+epochs is what fits the time budget. The default run (seed 0; 26 s on 2 quiet cores, 2026-11-22)::
 
     | model | test AUC | test logloss | train seconds | paper AUC |
-    | wide | 0.7627 | 0.4241 | 7.3 | 0.726 |
-    | deep | 0.7849 | 0.4113 | 8.7 | 0.722 |
-    | wide & deep | 0.7981 | 0.4010 | 11.8 | 0.728 |
+    | wide | 0.7627 | 0.4241 | 4.3 | 0.726 |
+    | deep | 0.7844 | 0.4126 | 6.4 | 0.722 |
+    | wide & deep | 0.7988 | 0.4001 | 8.5 | 0.728 |
 
-(seeds 1 and 2: Wide & Deep 0.8011 / 0.8039, ahead of the better single model by 0.016 /
+(measured before the last speed-ups, seeds 1 and 2: Wide & Deep 0.8011 / 0.8039, ahead of the
+better single model by 0.016 /
 0.014). The Bayes-optimal score reaches about 0.84 (see `widedeep.datasets.app_store`). As in
 ``examples/census.py``, the learning rates are larger than the textbook ones because the
 loss is the *mean* over the batch: FTRL with ``beta = 1`` or AdaGrad with an initial
