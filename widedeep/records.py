@@ -98,7 +98,7 @@ def n_rows(columns):
     n = None
     first = None
     for name, col in columns.items():
-        m = len(col)
+        m = col.n_examples if hasattr(col, "n_examples") else len(col)   # SparseInput too
         if n is None:
             n, first = m, name
         elif m != n:

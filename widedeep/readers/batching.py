@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..inputs import SparseInput
-from ..records import Ragged
+from ..records import Ragged, n_rows
 
 __all__ = ["column_length", "batch_length", "slice_batch", "take_batch", "concat_batches",
            "rebatch"]
@@ -23,17 +23,8 @@ def column_length(column):
     return len(column)
 
 
-def batch_length(batch):
-    """Number of rows of a column batch; ``ValueError`` naming the column whose length
-    differs from the first column's."""
-    n, first = None, None
-    for name, column in batch.items():
-        m = column_length(column)
-        if n is None:
-            n, first = m, name
-        elif m != n:
-            raise ValueError(f"column {name!r} has {m} rows but column {first!r} has {n}")
-    return 0 if n is None else n
+# the number of rows of a column batch (one implementation, in the records module)
+batch_length = n_rows
 
 
 def _slice_column(column, start, stop):
