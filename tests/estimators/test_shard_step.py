@@ -17,8 +17,8 @@ def step_on_shards(model, features, y, sample_weight, cuts):
     shards = []
     for start, stop in zip(cuts[:-1], cuts[1:]):
         part = slice_rows(features, start, stop)
-        yb, swb = model._check_batch(part, y[start:stop], sample_weight[start:stop])
-        shards.append(compute_shard_gradients(model, part, yb, swb, n,
+        shards.append(compute_shard_gradients(model, part, y[start:stop],
+                                              sample_weight[start:stop], n,
                                               np.arange(start, stop)))
     apply_step_gradients(model, combine_shard_gradients(shards))
 
@@ -76,3 +76,15 @@ def test_combined_loss_is_the_weighted_batch_logloss():
     assert combined.n_rows == 50
     assert combined.weight_sum == pytest.approx(sample_weight.sum(), rel=1e-12)
     assert combined.loss_sum > 0
+
+
+def test_a_bad_label_in_a_shard_raises_naming_the_row_and_changes_nothing():
+    model = shard_models()["wide_deep"]
+    model.partial_fit(*shard_batch(20, seed=0))
+    before = {k: v.copy() for k, v in model.get_state().items()}
+    features, y, sample_weight = shard_batch(20, seed=1)
+    y[3] = 2.0
+    with pytest.raises(ValueError, match="row 3"):
+        compute_shard_gradients(model, features, y, sample_weight, 40, np.arange(20))
+    for key, value in model.get_state().items():
+        np.testing.assert_array_equal(value, before[key])

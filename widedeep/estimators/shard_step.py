@@ -45,7 +45,8 @@ class ShardGradients:
     "embedding_group/<g>": RowSparseGrad}`` as `DeepNetwork.backward` names them (float64
     after combining); ``loss_sum`` / ``weight_sum``: the weighted log-loss summed over the
     rows and the rows' total weight; ``dropout_state``: the dropout generator's state after
-    this step's draws (the same on every shard).
+    this step's draws (the same on every shard; None for a shard without rows, which
+    draws nothing).
     """
 
     n_rows: int
@@ -67,8 +68,14 @@ class ShardGradients:
 
 def compute_shard_gradients(estimator, features, y, sample_weight, n_total, rows):
     """Gradient of the rows ``rows`` (int array, positions in the global batch of
-    ``n_total`` rows) whose data are ``features``, ``y``, ``sample_weight`` (already
-    checked, e.g. by ``estimator._check_batch``). Writes nothing into the estimator."""
+    ``n_total`` rows) whose data are ``features``, ``y``, ``sample_weight`` (None: 1).
+    Validates the shard first (labels, weights, field ids; ``ValueError`` naming the field
+    or row) and writes nothing into the estimator."""
+    estimator.check_is_fitted()
+    if estimator.get_params().get("wide_mode", "batch") != "batch":
+        raise ValueError("row-shard steps need wide_mode='batch' (online FTRL steps example "
+                         "by example and cannot be split across shards)")
+    y, sample_weight = estimator._check_batch(features, y, sample_weight)
     dtype = estimator._dtype
     n_rows = int(y.shape[0])
     wide = getattr(estimator, "wide_", None)
@@ -112,7 +119,8 @@ def combine_shard_gradients(shards):
                          wide_bias=float(np.sum([s.wide_bias for s in shards])),
                          loss_sum=float(np.sum([s.loss_sum for s in shards])),
                          weight_sum=float(np.sum([s.weight_sum for s in shards])),
-                         dropout_state=shards[0].dropout_state)
+                         dropout_state=next((s.dropout_state for s in shards
+                                             if s.dropout_state is not None), None))
     for name in dict.fromkeys(k for s in shards for k in s.wide):
         parts = [s.wide[name] for s in shards if name in s.wide]
         out.wide[name] = _sum_by_id([p[0] for p in parts], [p[1] for p in parts])
