@@ -1,8 +1,6 @@
-"""Shared pieces of the Dask tests: a small LocalCluster (processes, 127.0.0.1) per test
-module, and batch sources with uneven sizes, an empty partition, sample weights, a shared
+"""Shared pieces of the Dask tests: batch sources with uneven sizes, an empty partition, sample weights, a shared
 vocabulary and dropout."""
 import numpy as np
-import pytest
 
 from widedeep import DeepEstimator, SparseInput, WideDeepEstimator, WideEstimator
 
@@ -47,14 +45,3 @@ def max_state_difference(a, b):
     state_a, state_b = a.get_state(), b.get_state()
     assert state_a.keys() == state_b.keys()
     return max(float(np.max(np.abs(state_a[k] - state_b[k]), initial=0.0)) for k in state_a)
-
-
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None,
-                                       memory_limit="1GiB", silence_logs=40)
-    with distributed.Client(cluster, timeout=60) as dask_client:
-        yield dask_client
-    cluster.close(timeout=30)

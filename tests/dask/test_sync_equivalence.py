@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from widedeep.dask import DaskTrainer, global_batches  # noqa: E402
-from dask_world import client, max_state_difference, models, partitions  # noqa: E402,F401
+from dask_world import max_state_difference, models, partitions  # noqa: E402
 
 # partition p: its batch sizes; one partition empty, one with an empty batch, one longer
 SIZES = [[17, 9, 30], [], [5, 0, 12, 8], [22], [3, 3]]

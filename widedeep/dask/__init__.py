@@ -3,7 +3,8 @@
 - `DaskTrainer` (``trainer.py``): exact synchronous data-parallel training; each worker
   holds a replica (``replica.py``), reads its own partitions (``sources.py``) and computes
   the gradient of its rows of each global batch; the sum is applied on every replica.
-- `global_batches` (``sources.py``): the same global batch sequence in one process.
+- `partition_sources` / `global_batches` (``sources.py``): the per-partition batch sources
+  `DaskTrainer.fit` reads, and their global batch sequence in one process.
 - `apply_worker_guards` (``environment.py``): one BLAS thread, glibc trim threshold.
 
 The core library never imports this package.
@@ -15,7 +16,8 @@ except ImportError as error:   # pragma: no cover - exercised only without the e
                       "'widedeep[dask]'") from error
 
 from .environment import apply_worker_guards
-from .sources import global_batches
+from .sources import global_batches, partition_sources
 from .trainer import DaskTrainer, WorkerLostError
 
-__all__ = ["DaskTrainer", "WorkerLostError", "global_batches", "apply_worker_guards"]
+__all__ = ["DaskTrainer", "WorkerLostError", "global_batches", "partition_sources",
+           "apply_worker_guards"]

@@ -22,7 +22,7 @@ from ..estimators.batching import GlobalBatches
 from ..features.labeled import LabeledBatches
 from ..readers.in_memory import columns_from_dataframe, iter_batches
 
-__all__ = ["as_sources", "PartitionColumns", "ReaderSource", "global_batches",
+__all__ = ["partition_sources", "PartitionColumns", "ReaderSource", "global_batches",
            "assign_sources"]
 
 
@@ -67,9 +67,15 @@ def _is_dask_dataframe(data):
     return type(data).__module__.split(".")[0] == "dask" and hasattr(data, "npartitions")
 
 
-def as_sources(data, *, estimator, spec=None, label=None, sample_weight=None,
-               reader_factory=None, rows_per_partition=None):
-    """The list of per-partition batch sources for `DaskTrainer.fit`'s ``data``."""
+def partition_sources(data, *, batch_size=256, shuffle=False, seed=0, spec=None, label=None,
+                      sample_weight=None, reader_factory=None, rows_per_partition=None):
+    """The list of per-partition batch sources for `DaskTrainer.fit`'s ``data``.
+
+    For a dask DataFrame, each partition contributes ``rows_per_partition`` rows (default
+    ``ceil(batch_size / npartitions)``) to each global batch, in a per-pass permutation
+    drawn from ``default_rng([seed, 1, epoch, p])`` when ``shuffle``. `DaskTrainer` passes
+    the estimator's ``batch_size``, ``shuffle`` and ``seed_``; pass the same values to get
+    the same sources in one process (``global_batches(partition_sources(...))``)."""
     if _is_dask_dataframe(data):
         if spec is None or label is None:
             raise ValueError("a dask DataFrame needs spec= (a FeatureSpec) and label= (the "
@@ -78,10 +84,10 @@ def as_sources(data, *, estimator, spec=None, label=None, sample_weight=None,
             raise ValueError("the FeatureSpec is not fitted: fit it first, e.g. with "
                              "widedeep.dask.fit_spec(spec, ddf)")
         n_parts = data.npartitions
-        rows = rows_per_partition or max(1, -(-int(estimator.batch_size) // n_parts))
+        rows = rows_per_partition or max(1, -(-int(batch_size) // n_parts))
         parts = data.to_delayed()
-        return [LabeledBatches(PartitionColumns(part, p, rows, estimator.shuffle,
-                                                estimator.seed_), spec, label, sample_weight)
+        return [LabeledBatches(PartitionColumns(part, p, rows, shuffle, seed), spec, label,
+                               sample_weight)
                 for p, part in enumerate(parts)]
     if isinstance(data, (str, os.PathLike)):
         raise TypeError("give a list of file paths, not a single path")

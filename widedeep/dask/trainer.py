@@ -34,7 +34,7 @@ from ..estimators.shard_step import combine_shard_gradients
 from ..io.snapshot import estimator_snapshot
 from .environment import DEFAULT_MALLOC_TRIM_THRESHOLD
 from .replica import Replica
-from .sources import as_sources, assign_sources
+from .sources import assign_sources, partition_sources
 
 __all__ = ["DaskTrainer", "WorkerLostError"]
 
@@ -116,9 +116,10 @@ class DaskTrainer:
         if not (estimator.warm_start and fitted):
             estimator.initialize()
         try:
-            sources = as_sources(data, estimator=estimator, spec=spec, label=label,
-                                 sample_weight=sample_weight, reader_factory=reader_factory,
-                                 rows_per_partition=rows_per_partition)
+            sources = partition_sources(
+                data, batch_size=estimator.batch_size, shuffle=estimator.shuffle,
+                seed=estimator.seed_, spec=spec, label=label, sample_weight=sample_weight,
+                reader_factory=reader_factory, rows_per_partition=rows_per_partition)
             self._train(sources, epochs, eval_set)
         except BaseException:
             if start_snapshot is not None:   # a failed fit leaves the model as it was
@@ -266,7 +267,7 @@ class DaskTrainer:
                     if rank in gone:
                         lost |= gone
                         break
-                    if isinstance(error, OSError):
+                    if not isinstance(error, TimeoutError):   # (TimeoutError is an OSError)
                         raise RuntimeError(f"widedeep.dask: cannot reach replica {rank} on "
                                            f"{addresses[rank]} ({phase})") from error
                     if time.monotonic() > deadline:

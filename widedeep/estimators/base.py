@@ -17,6 +17,7 @@ import copy
 import inspect
 import sys
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -163,7 +164,7 @@ class BaseEstimator:
             y_all, sw_all = np.asarray(y), sample_weight
         elif y is not None:
             raise ValueError("fit(X, y): give y only with an in-memory feature dict X")
-        elif iter(X) is X and epochs > 1:
+        elif isinstance(X, Iterator) and epochs > 1:   # (iter(X) would start a pass)
             raise TypeError("X is a one-shot iterator; pass a re-iterable (list, reader) or a "
                             "callable returning a fresh iterator for several epochs")
         best = None
