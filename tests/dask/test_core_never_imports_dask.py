@@ -4,13 +4,14 @@ import subprocess
 import sys
 
 CHECK = """
-import pkgutil, importlib, sys
+import importlib, pathlib, sys
 import widedeep
-for module in pkgutil.walk_packages(widedeep.__path__, "widedeep."):
-    if not module.name.startswith("widedeep.dask"):
-        importlib.import_module(module.name)
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed"))
-print(loaded)
+root = pathlib.Path(widedeep.__file__).parent
+for path in sorted(root.rglob("*.py")):
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    if parts[1:2] != ("dask",):
+        importlib.import_module(".".join(p for p in parts if p != "__init__"))
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed")))
 """
 
 
