@@ -101,13 +101,6 @@ class BaseEstimator:
         self.history_ = []
         return self
 
-    def initialize(self, allocate_only=False):
-        """Fresh parameters and optimizer state from the seed, as `fit` starts with; for
-        callers that drive training step by step (e.g. `widedeep.dask`). Returns self.
-        ``allocate_only``: zero tables instead of random draws, for a caller that then
-        overwrites every array with `set_state`."""
-        return self._initialize(allocate_only=allocate_only)
-
     def check_is_fitted(self):
         """Raise `NotFittedError` unless the estimator has been fitted (or loaded)."""
         if not hasattr(self, "steps_trained_"):

@@ -147,50 +147,29 @@ class DeepNetwork:
             caches.append(cache)
         return a[:, 0], (emb_cache, caches)
 
-    def backward(self, grad_logits, cache, grouped_embeddings=False, regularize=True):
+    def backward(self, grad_logits, cache, grouped_embeddings=False):
         """Gradients of every parameter given ``dL/dlogit`` [n] (flat dict, see module doc).
 
         ``grouped_embeddings=True``: embedding gradients per storage block instead, keyed
         ``"embedding_group/<i>"`` (rows of ``embeddings.groups[i].table``) — one optimizer
-        call per block, as the estimators do. ``regularize=False``: the data loss alone,
-        without dense and embedding L2, for summing row shards of one batch; then
-        `add_penalty_gradients` adds the penalties once to the sum."""
+        call per block, as the estimators do."""
         emb_cache, caches = cache
         grads = {}
         g = grad_logits[:, None]
         for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            if layer.params:   # only layers with parameters have a penalty to leave out
-                g, layer_grads = layer.backward(g, caches[i], regularize=regularize)
-            else:
-                g, layer_grads = layer.backward(g, caches[i])
+            g, layer_grads = self.layers[i].backward(g, caches[i])
             for name, value in layer_grads.items():
                 grads[f"layer{i}/{name}"] = value
         if self.embeddings.fields:
             g_emb = np.ascontiguousarray(g[:, self.dense_input.output_dim:])
             if grouped_embeddings:
-                for i, value in enumerate(self.embeddings.backward_groups(
-                        g_emb, emb_cache, regularize=regularize)):
+                for i, value in enumerate(self.embeddings.backward_groups(g_emb, emb_cache)):
                     if value is not None:
                         grads[f"embedding_group/{i}"] = value
             else:
                 _, emb_grads = self.embeddings.backward(g_emb, emb_cache)
                 for vocab, value in emb_grads.items():
                     grads[f"embedding/{vocab}"] = value
-        return grads
-
-    def add_penalty_gradients(self, grads):
-        """Add the penalties' gradients, in place, to grouped data-loss gradients (from
-        ``backward(..., grouped_embeddings=True, regularize=False)``, possibly summed over
-        shards): ``l2 W`` to each dense weight, the lazy embedding L2 to the rows present."""
-        for i, layer in enumerate(self.layers):
-            for name, value in layer.penalty_gradients().items():
-                grads[f"layer{i}/{name}"] += value
-        if self.embeddings.embedding_l2:
-            for key, grad in grads.items():
-                if key.startswith("embedding_group/"):
-                    table = self.embeddings.groups[int(key.rsplit("/", 1)[1])].table
-                    grad.values[...] += self.embeddings.penalty_rows(table, grad.rows)
         return grads
 
     def penalty(self, features=None):

@@ -94,22 +94,15 @@ class DenseLayer(Layer):
             out += self.params["b"]
         return out
 
-    def backward(self, grad_out, cache, regularize=True):
-        """``regularize=False`` leaves out the L2 term: the gradient of the data loss alone,
-        for a caller that sums the gradients of several row shards and adds
-        `penalty_gradients` once."""
+    def backward(self, grad_out, cache):
         x = cache
         W = self.params["W"]
         grads = {"W": x.T @ grad_out}
-        if self.l2 and regularize:
+        if self.l2:
             grads["W"] += self.l2 * W
         if "b" in self.params:
             grads["b"] = grad_out.sum(axis=0)
         return grad_out @ W.T, grads
-
-    def penalty_gradients(self):
-        """Gradient of `penalty` per parameter: ``{"W": l2 W}`` (empty without L2)."""
-        return {"W": self.l2 * self.params["W"]} if self.l2 else {}
 
     def penalty(self):
         if not self.l2:

@@ -143,10 +143,9 @@ class EmbeddingCombineLayer(Layer):
         return gathered.reshape(n, -1), ("gather", rows, None if unit else coefs)
 
     # ------------------------------------------------------------------ backward
-    def backward_groups(self, grad_out, cache, regularize=True):
+    def backward_groups(self, grad_out, cache):
         """Gradient per block: ``[RowSparseGrad or None]`` aligned with ``self.groups``,
-        rows numbered within the block (all vocabularies of a block in one sort).
-        ``regularize=False`` leaves out the lazy L2 (see `penalty_rows`)."""
+        rows numbered within the block (all vocabularies of a block in one sort)."""
         entries = [([], []) for _ in self.groups]
         if cache[0] == "gather":
             _, rows, coefs = cache
@@ -173,8 +172,8 @@ class EmbeddingCombineLayer(Layer):
             rows, summed = sum_duplicates(ids[0] if len(ids) == 1 else np.concatenate(ids),
                                           values[0] if len(values) == 1
                                           else np.concatenate(values))
-            if regularize and self.embedding_l2:
-                summed = summed + self.penalty_rows(group.table, rows)
+            if self.embedding_l2:
+                summed = summed + self.embedding_l2 * group.table[rows]
             out.append(RowSparseGrad(rows, summed))
         return out
 
@@ -189,11 +188,6 @@ class EmbeddingCombineLayer(Layer):
                 if hi > lo:
                     grads[vocab] = RowSparseGrad(grad.rows[lo:hi] - offset, grad.values[lo:hi])
         return None, grads
-
-    def penalty_rows(self, table, rows):
-        """Gradient of the lazy L2 on ``rows`` of a block ``table``: ``l2 * table[rows]``
-        (zeros without L2). Added once per step for the rows the whole batch used."""
-        return self.embedding_l2 * table[rows]
 
     def penalty_of_batch(self, features):
         """The lazy L2 term of a batch: ``l2/2 * sum of ||E[r]||^2`` over its unique rows."""
