@@ -129,24 +129,44 @@ class WideLayer(Layer):
             elif x.n_examples != n:
                 raise ValueError(f"wide field {field!r} has {x.n_examples} examples, "
                                  f"expected {n}")
-            weights = self.params[field][x.feature_ids]
-            if self.n_outputs == 1:
-                contrib = weights * x.feature_values
-                if x.one_per_example:
-                    logits += contrib
-                else:
-                    logits += np.bincount(x.example_indices, weights=contrib, minlength=n)
-            else:
-                contrib = weights * x.feature_values[:, None]
-                if x.one_per_example:
-                    logits += contrib
-                else:
-                    for k in range(self.n_outputs):   # a loop over classes, not examples
-                        logits[:, k] += np.bincount(x.example_indices, weights=contrib[:, k],
-                                                    minlength=n)
+            self.field_logits(field, x, out=logits)
         if logits is None:
             raise ValueError("WideLayer has no fields")
         return logits.astype(self.dtype), features
+
+    @property
+    def bias(self):
+        """The bias ``b`` as a Python float (read at call time)."""
+        return float(self.params["bias"][0])
+
+    def field_logits(self, field, x, out=None):
+        """Field ``field``'s term of the wide logit, ``sum_{k in bag(i)} v_k w_f[id_k]``
+        per example: float64 [n] (or [n, K] with K outputs; ``x`` a `SparseInput` of n
+        examples, ids in range).
+
+        With ``out`` (float64 [n] / [n, K]) the term is added into it in place and ``out``
+        returned: `forward` sums the fields this way in field order, so a caller adding the
+        same terms in the same order (e.g. a query's term once, then each candidate's) gets
+        bit-identical logits. Reads the current weights; writes nothing into the layer.
+        """
+        weights = self.params[field][x.feature_ids]
+        if out is None:
+            out = np.zeros((x.n_examples,) + self._trailing, dtype=np.float64)
+        if self.n_outputs == 1:
+            contrib = weights * x.feature_values
+            if x.one_per_example:
+                out += contrib
+            else:
+                out += np.bincount(x.example_indices, weights=contrib, minlength=x.n_examples)
+            return out
+        contrib = weights * x.feature_values[:, None]
+        if x.one_per_example:
+            out += contrib
+        else:
+            for k in range(self.n_outputs):   # a loop over classes, not examples
+                out[:, k] += np.bincount(x.example_indices, weights=contrib[:, k],
+                                         minlength=x.n_examples)
+        return out
 
     def entry_gradients(self, grad_logits, cache):
         """Per field, unaggregated ``(feature_ids, v_k * grad_logits[i(k)])``."""
