@@ -109,6 +109,20 @@ class BaseEstimator:
         self.history_ = []
         return self
 
+    def initialize(self, allocate_only=False):
+        """Fresh parameters and optimizer state from the seed, as `fit` starts with, for a
+        caller that drives the step itself (``step_``; e.g. `widedeep.dask`). Returns self.
+        ``allocate_only``: zero tables instead of random draws, for a caller that then
+        overwrites every array with `set_state`."""
+        return self._initialize(allocate_only=allocate_only)
+
+    def check_batch(self, features, y, sample_weight=None):
+        """Validate one batch as `fit` does before a step (fields, ids, labels, weights):
+        ``(y, sample_weight)`` converted for ``step_.compute``, or a ``ValueError`` naming
+        the field or row."""
+        self.check_is_fitted()
+        return self._check_batch(features, y, sample_weight)
+
     def check_is_fitted(self):
         """Raise `NotFittedError` unless the estimator has been fitted (or loaded)."""
         if not hasattr(self, "steps_trained_"):
