@@ -1,9 +1,13 @@
 """`Replica`: the Dask actor that holds one copy of the model on one worker.
 
 Each replica reads its own sources (a contiguous block of partitions), keeps the next
-local batch prefetched and featurized on a background thread, computes the gradient of
-its rows of global batch ``s`` and applies the combined gradient it is sent. The model
-state changes only in `apply`, so after a failure a step can be recomputed from any
+local batch prefetched and featurized on a background thread, and runs the estimator's own
+training step (``estimator.step_``, `widedeep.training.TrainingStep`) in its phases:
+``compute`` on its rows of global batch ``s`` with the global ``n`` and its rows of the
+dropout masks drawn for the whole global batch (`DeepNetwork.draw_dropout_masks`, from a
+copy of the model's dropout generator), and, once the driver has summed the replicas'
+gradients, ``combine`` (regularizers once) and ``apply``. The model (and its dropout
+generator) changes only in `apply`, so after a failure a step can be recomputed from any
 surviving replica's state.
 """
 from __future__ import annotations
@@ -13,9 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..estimators.batching import concat_labeled, iter_source_epoch, n_examples
-from ..estimators.shard_step import (ShardGradients, apply_step_gradients,
-                                     compute_shard_gradients)
+from ..estimators.batching import concat_labeled, iter_source_epoch
 from ..io.snapshot import estimator_from_snapshot, estimator_snapshot
 from .environment import apply_worker_guards
 
@@ -55,23 +57,38 @@ class Replica:
     # ------------------------------------------------------------------ the step
     def compute(self, offset, n_total):
         """Gradient of this replica's rows ``offset : offset + n`` of a global batch of
-        ``n_total`` rows; the next local batch is read meanwhile."""
+        ``n_total`` rows, and the dropout generator's state after the global batch's draws;
+        the next local batch is read meanwhile. Returns (gradient, dropout state, sum of
+        the rows' weights, ms)."""
         start = time.perf_counter()
         batch = self._next.result()
         self._next = self._executor.submit(self._read_local_batch)
-        if batch is None or np.shape(batch[1])[0] == 0:
-            gradients = ShardGradients(n_rows=0)
+        estimator, step = self.estimator, self.estimator.step_
+        rng = np.random.default_rng()
+        rng.bit_generator.state = estimator.get_training_state()["dropout_rng"]
+        masks = [] if step.deep is None else step.deep.draw_dropout_masks(n_total, rng)
+        if batch is None:
+            features, y, sample_weight = None, np.zeros(0), None
         else:
             features, y, sample_weight = batch
-            rows = np.arange(offset, offset + n_examples(features))
-            gradients = compute_shard_gradients(self.estimator, features, y, sample_weight,
-                                                n_total, rows)
-        return gradients, (time.perf_counter() - start) * 1e3
+        if np.shape(y)[0]:
+            y, sample_weight = estimator.check_batch(features, y, sample_weight)
+        rows = slice(offset, offset + np.shape(y)[0])
+        gradient = step.compute(features, y, sample_weight, n_total=n_total,
+                                dropout_masks=[mask[rows] for mask in masks])
+        gradient.predictions = gradient.predictions[:0]   # the driver needs only the loss
+        weight = float(np.shape(y)[0] if sample_weight is None else np.sum(sample_weight))
+        return gradient, rng.bit_generator.state, weight, (time.perf_counter() - start) * 1e3
 
-    def apply(self, gradients):
-        """Apply the combined gradient; returns (rows of the next local batch, ms)."""
+    def apply(self, summed, dropout_state):
+        """Regularizers once (``step_.combine``), the step (``step_.apply``), the dropout
+        generator moved past the step's draws; returns (rows of the next local batch, ms)."""
         start = time.perf_counter()
-        apply_step_gradients(self.estimator, gradients)
+        estimator = self.estimator
+        estimator.step_.apply(estimator.step_.combine([summed]))
+        training = estimator.get_training_state()
+        training.update(dropout_rng=dropout_state, steps_trained=training["steps_trained"] + 1)
+        estimator.set_training_state(training)
         milliseconds = (time.perf_counter() - start) * 1e3
         return self.next_rows(), milliseconds
 

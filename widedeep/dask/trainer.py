@@ -8,14 +8,15 @@ How global batch ``s`` is formed (reproduce it in one process with
     The sequence does not depend on the number of workers.
 
 One step (``mode="sync"``), for W replicas (Dask actors), rank ``r`` owning partitions
-``[r P // W, (r + 1) P // W)`` and hence one contiguous range of rows of every global batch:
-    1. compute: each replica computes the gradient of its rows with the global ``n``, no
-       regularizers, dropout rows cut from a mask drawn for the whole global batch
-       (`widedeep.estimators.shard_step`);
-    2. combine: the driver sums the W gradients, sparse parts by id in float64 in rank
-       order, dense parts elementwise;
-    3. apply: every replica receives the sum, adds the regularizers once and takes the
-       identical FTRL / AdaGrad step.
+``[r P // W, (r + 1) P // W)`` and hence one contiguous range of rows of every global batch,
+each phase being the estimator's own `widedeep.training.TrainingStep`:
+    1. compute: each replica computes the gradient of its rows with the global ``n``
+       (regularizers not included), its dropout rows cut from the masks drawn for the
+       whole global batch;
+    2. combine: the driver sums the W gradients (`widedeep.training.sum_gradients`: sparse
+       parts by id in float64, dense parts elementwise), parts in rank order;
+    3. apply: every replica receives the sum, adds the regularizers once
+       (``step_.combine``) and takes the identical FTRL / AdaGrad step (``step_.apply``).
 With float64 the result equals the one-process run to rounding (tested to 1e-10).
 
 Faults: every wait polls the scheduler for the replicas' workers; a lost worker is
@@ -30,8 +31,8 @@ import time
 
 import numpy as np
 
-from ..estimators.shard_step import combine_shard_gradients
 from ..io.snapshot import estimator_snapshot
+from ..training import sum_gradients
 from .environment import DEFAULT_MALLOC_TRIM_THRESHOLD
 from .replica import Replica
 from .sources import assign_sources, partition_sources
@@ -159,17 +160,16 @@ class DaskTrainer:
         rows = self._assign(sources, epoch, 0, addresses, replicas)
         while any(n is not None for n in rows):
             try:
-                combined, rows = self._step(epoch, step, rows, addresses, replicas)
+                combined, weight, rows = self._step(epoch, step, rows, addresses, replicas)
             except WorkerLostError as lost:
                 addresses, replicas, step = self._recover(lost, sources, epoch, step,
                                                           addresses, replicas)
                 rows = self._assign(sources, epoch, step, addresses, replicas)
                 continue
             step += 1
-            seen += combined.n_rows
-            if combined.weight_sum > 0:
-                loss_sum += combined.loss_sum
-                weight_sum += combined.weight_sum
+            seen += combined.n_examples
+            loss_sum += combined.loss * combined.n_examples   # the weighted sum of losses
+            weight_sum += weight
         seconds = time.perf_counter() - start
         record = {"epoch": epoch + 1,
                   "train_logloss": loss_sum / weight_sum if weight_sum else float("nan"),
@@ -186,23 +186,24 @@ class DaskTrainer:
         results = self._call(addresses, [r.compute for r in replicas],
                              [(o, n_total) for o in offsets], phase="compute")
         combine_start = time.perf_counter()
-        parts = [gradients for gradients, _ in results]
-        combined = combine_shard_gradients(parts)
+        parts = [gradient for gradient, _, _, _ in results]
+        combined = sum_gradients(parts)
+        dropout_state = results[0][1]   # every replica drew the same global masks
         combine_ms = (time.perf_counter() - combine_start) * 1e3
         applied = self._call(addresses, [r.apply for r in replicas],
-                             [(combined,)] * len(replicas), phase="apply",
-                             committing=True, step=step)
+                             [(combined, dropout_state)] * len(replicas), phase="apply",
+                             committing=True)
         wall_ms = (time.perf_counter() - wall) * 1e3
-        compute_ms = max(ms for _, ms in results)
+        compute_ms = max(ms for _, _, _, ms in results)
         apply_ms = max(ms for _, ms in applied)
         self.step_log_.append({
             "epoch": epoch, "step": step, "rows": n_total, "workers": len(replicas),
             "compute_ms": compute_ms, "combine_ms": combine_ms, "apply_ms": apply_ms,
             "communication_ms": max(wall_ms - compute_ms - combine_ms - apply_ms, 0.0),
             "wall_ms": wall_ms,
-            "bytes_to_driver": int(sum(p.nbytes() for p in parts)),
-            "bytes_from_driver": int(combined.nbytes() * len(replicas))})
-        return combined, [n for n, _ in applied]
+            "bytes_to_driver": int(sum(gradient_nbytes(p) for p in parts)),
+            "bytes_from_driver": int(gradient_nbytes(combined) * len(replicas))})
+        return combined, sum(w for _, _, w, _ in results), [n for n, _ in applied]
 
     # ------------------------------------------------------------------ replicas
     def _worker_addresses(self):
@@ -249,7 +250,7 @@ class DaskTrainer:
         return ([addresses[r] for r in survivors], [replicas[r] for r in survivors], redo)
 
     # ------------------------------------------------------------------ waiting
-    def _call(self, addresses, methods, args, phase="call", committing=False, step=None):
+    def _call(self, addresses, methods, args, phase="call", committing=False):
         """Call ``methods[r](*args[r])`` on every replica; results in rank order. Raises
         `WorkerLostError` (with ``phase`` and whether the survivors committed the step)
         once every surviving replica has answered, if some worker died."""
@@ -257,20 +258,26 @@ class DaskTrainer:
         results, lost = [None] * len(futures), set()
         deadline = time.monotonic() + self.step_timeout
         for rank, future in enumerate(futures):
+            unreachable_since = None
             while True:
                 try:
                     results[rank] = future.result(timeout=self.poll_seconds)
                     break
-                except (TimeoutError, OSError) as error:
+                except (TimeoutError, OSError) as error:   # (TimeoutError is an OSError)
                     alive = set(self.client.nthreads())
                     gone = {r for r, a in enumerate(addresses) if a not in alive}
                     if rank in gone:
                         lost |= gone
                         break
-                    if not isinstance(error, TimeoutError):   # (TimeoutError is an OSError)
-                        raise RuntimeError(f"widedeep.dask: cannot reach replica {rank} on "
-                                           f"{addresses[rank]} ({phase})") from error
-                    if time.monotonic() > deadline:
+                    if not isinstance(error, TimeoutError):
+                        # the connection broke before the scheduler noticed the death:
+                        # wait (bounded) for the scheduler to confirm it
+                        unreachable_since = unreachable_since or time.monotonic()
+                        if time.monotonic() - unreachable_since > self.step_timeout:
+                            raise RuntimeError(f"widedeep.dask: cannot reach replica {rank} "
+                                               f"on {addresses[rank]} ({phase})") from error
+                        time.sleep(self.poll_seconds)
+                    elif time.monotonic() > deadline:
                         raise TimeoutError(f"widedeep.dask: replica {rank} on "
                                            f"{addresses[rank]} did not answer the {phase} "
                                            f"call within {self.step_timeout:.0f} s") from error
@@ -279,3 +286,15 @@ class DaskTrainer:
             error.phase, error.committed = phase, committing
             raise error
         return results
+
+
+def gradient_nbytes(gradient):
+    """Bytes of the arrays a `StepGradient` carries (what crosses the network)."""
+    total = 0
+    if gradient.wide is not None:
+        total += sum(np.asarray(part).nbytes for part in gradient.wide)
+    for block in gradient.embeddings:
+        if block is not None:
+            total += block.rows.nbytes + block.values.nbytes
+    total += sum(value.nbytes for value in gradient.dense.values())
+    return int(total)
