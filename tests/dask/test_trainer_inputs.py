@@ -20,16 +20,23 @@ def build(spec):
 
 
 def test_dask_dataframe_with_spec_equals_one_process(client):
-    frame = click_frame()
+    frame, held_out = click_frame(), click_frame(400, seed=7)
     spec = click_spec().fit([frame.to_dict("series")])
     ddf = uneven_dask_frame(frame)
     trained = DaskTrainer(build(spec), client, n_workers=2).fit(
-        ddf, spec=spec, label="clicked", sample_weight="weight")
+        ddf, spec=spec, label="clicked", sample_weight="weight",
+        eval_set=uneven_dask_frame(held_out, (0, 150, 400)))
     sources = partition_sources(ddf, batch_size=64, shuffle=True, seed=3, spec=spec,
                                 label="clicked", sample_weight="weight")
     reference = build(spec).fit(global_batches(sources))
     assert max_state_difference(trained, reference) < 1e-10
     assert trained.history_[-1]["examples"] == 300
+    # evaluated on the workers, streaming: the binned AUC within its bound of the exact one
+    exact = reference.evaluate(spec.transform(held_out.to_dict("series")),
+                               held_out["clicked"].to_numpy(), held_out["weight"].to_numpy())
+    last = trained.history_[-1]
+    assert abs(last["eval_auc"] - exact["auc"]) <= last["eval_auc_error_bound"] + 1e-9
+    assert last["eval_logloss"] == pytest.approx(exact["logloss"], rel=1e-6)
     # 4 partitions contribute 16 rows each per step: the 130-row partition sets 9 steps
     assert trained.steps_trained_ == reference.steps_trained_ == 2 * 9
 

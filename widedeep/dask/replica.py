@@ -19,6 +19,7 @@ import numpy as np
 
 from ..estimators.batching import concat_labeled, iter_source_epoch
 from ..io.snapshot import estimator_from_snapshot, estimator_snapshot
+from ..streaming_metrics import StreamingBinaryMetrics
 from .environment import apply_worker_guards
 
 __all__ = ["Replica"]
@@ -91,6 +92,15 @@ class Replica:
         estimator.set_training_state(training)
         milliseconds = (time.perf_counter() - start) * 1e3
         return self.next_rows(), milliseconds
+
+    def evaluate(self, sources):
+        """Binary metrics of the current model on ``sources`` (pass 0 of each), in
+        bounded memory (`StreamingBinaryMetrics`), for the driver to merge."""
+        metrics = StreamingBinaryMetrics()
+        for source in sources:
+            for features, y, sample_weight in iter_source_epoch(source, 0):
+                metrics.update(y, self.estimator.predict_proba(features), sample_weight)
+        return metrics
 
     # ------------------------------------------------------------------ state
     def snapshot(self):

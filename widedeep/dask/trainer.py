@@ -102,8 +102,12 @@ class DaskTrainer:
         ``data``: a list of batch sources, a list of file paths with ``reader_factory``
         (plus ``spec`` and ``label`` to featurize column batches), or a dask DataFrame with
         a fitted ``spec``, ``label`` (and optionally a ``sample_weight`` column); see
-        `widedeep.dask.sources`. ``eval_set`` is evaluated on the driver after each pass
-        (anything the estimator's ``evaluate`` takes) and recorded in ``history_``.
+        `widedeep.dask.sources`. ``eval_set`` is evaluated after each pass and recorded in
+        ``history_`` (``eval_logloss``, ``eval_auc``, ``eval_accuracy``): an in-memory
+        ``(features, y[, sample_weight])`` on the driver (exact); anything of the forms of
+        ``data`` (read with the same ``spec``, ``label``, ...) on the workers, each reading
+        its block of the partitions, in bounded memory with a binned AUC whose error bound
+        is recorded as ``eval_auc_error_bound`` (`widedeep.streaming_metrics`).
         """
         estimator = self.estimator
         epochs = estimator.epochs if epochs is None else int(epochs)
@@ -121,6 +125,11 @@ class DaskTrainer:
                 data, batch_size=estimator.batch_size, shuffle=estimator.shuffle,
                 seed=estimator.seed_, spec=spec, label=label, sample_weight=sample_weight,
                 reader_factory=reader_factory, rows_per_partition=rows_per_partition)
+            if eval_set is not None and not _in_memory(eval_set):
+                eval_set = partition_sources(
+                    eval_set, batch_size=estimator.batch_size, shuffle=False, seed=0,
+                    spec=spec, label=label, sample_weight=sample_weight,
+                    reader_factory=reader_factory, rows_per_partition=rows_per_partition)
             self._train(sources, epochs, eval_set)
         except BaseException:
             if start_snapshot is not None:   # a failed fit leaves the model as it was
@@ -143,9 +152,14 @@ class DaskTrainer:
                 snapshot = self._call(addresses, [replicas[0].snapshot], [()],
                                       phase="snapshot")[0]
                 estimator.set_state(snapshot["state"])
-                if eval_set is not None:
-                    record.update({f"eval_{k}": v
-                                   for k, v in estimator.evaluate(eval_set).items()})
+                while eval_set is not None:
+                    try:
+                        record.update({f"eval_{k}": v for k, v in
+                                       self._evaluate(eval_set, addresses, replicas).items()})
+                        break
+                    except WorkerLostError as lost:   # evaluate again on the survivors
+                        addresses, replicas, _ = self._recover(lost, sources, epoch, None,
+                                                               addresses, replicas)
                 training = dict(snapshot["training_state"], epochs_trained=epoch + 1,
                                 history=estimator.history_ + [record])
                 estimator.set_training_state(training)
@@ -205,6 +219,20 @@ class DaskTrainer:
             "bytes_from_driver": int(gradient_nbytes(combined) * len(replicas))})
         return combined, sum(w for _, _, w, _ in results), [n for n, _ in applied]
 
+    def _evaluate(self, eval_set, addresses, replicas):
+        if _in_memory(eval_set):
+            return self.estimator.evaluate(*eval_set)
+        blocks = assign_sources(len(eval_set), len(replicas))
+        parts = self._call(addresses, [r.evaluate for r in replicas],
+                           [([eval_set[i] for i in block],) for block in blocks],
+                           phase="evaluate")
+        merged = parts[0]
+        for part in parts[1:]:
+            merged.merge(part)
+        result = merged.result()
+        result.pop("examples")
+        return result
+
     # ------------------------------------------------------------------ replicas
     def _worker_addresses(self):
         workers = sorted(self.client.scheduler_info(n_workers=-1)["workers"])
@@ -241,9 +269,8 @@ class DaskTrainer:
         if not survivors:
             raise RuntimeError("every worker holding a replica was lost") from lost
         redo = step if not lost.committed else step + 1
-        logger.warning("widedeep.dask: %s during %s of step %d (epoch %d); continuing on "
-                       "%d worker(s) from step %d", lost, lost.phase, step, epoch,
-                       len(survivors), redo)
+        logger.warning("widedeep.dask: %s during %s of step %s (epoch %d); continuing on "
+                       "%d worker(s)", lost, lost.phase, step, epoch, len(survivors))
         self.recoveries_.append({"epoch": epoch, "step": step, "phase": lost.phase,
                                  "lost": [addresses[r] for r in lost.ranks],
                                  "resumed_at_step": redo, "workers": len(survivors)})
@@ -286,6 +313,11 @@ class DaskTrainer:
             error.phase, error.committed = phase, committing
             raise error
         return results
+
+
+def _in_memory(eval_set):
+    return isinstance(eval_set, tuple) and len(eval_set) in (2, 3) \
+        and isinstance(eval_set[0], dict)
 
 
 def gradient_nbytes(gradient):
