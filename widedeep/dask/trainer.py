@@ -248,7 +248,9 @@ class DaskTrainer:
     def _start_replicas(self, addresses, snapshot):
         guards = {"blas_threads": self.blas_threads,
                   "malloc_trim_threshold": self.malloc_trim_threshold}
-        futures = [self.client.submit(Replica, snapshot, guards, workers=[address],
+        # the model travels once per worker as data, not inside the task graph
+        model = self.client.scatter(snapshot, workers=addresses, broadcast=True, hash=False)
+        futures = [self.client.submit(Replica, model, guards, workers=[address],
                                       allow_other_workers=False, actor=True, pure=False)
                    for address in addresses]
         replicas = [future.result(timeout=self.step_timeout) for future in futures]
