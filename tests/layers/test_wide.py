@@ -107,3 +107,22 @@ def test_missing_field_and_bad_ids_are_named():
         layer.check_input({})
     with pytest.raises(ValueError, match="'country'.*out of range for 3"):
         layer.check_input({"country": SparseInput.from_ids(np.array([4]))})
+
+
+def test_field_logits_is_one_fields_weighted_sum_by_hand():
+    layer = WideLayer({"country": 3, "cross": 8}, FtrlProximal(), dtype=np.float64)
+    layer.params["cross"][:] = np.arange(8) / 10
+    layer.params["bias"][:] = -1.0
+    # rows: [3, 3] weights [1, .5]; []; [7] weight 2; [1, 0]
+    np.testing.assert_allclose(layer.field_logits("cross", wide_batch()["cross"]),
+                               [0.3 * 1.5, 0.0, 1.4, 0.1])
+    assert layer.bias == -1.0
+
+
+def test_field_logits_with_out_adds_in_place():
+    layer = WideLayer({"country": 3}, FtrlProximal(), dtype=np.float64)
+    layer.params["country"][:] = [0.1, 0.2, 0.3]
+    out = np.full(4, 10.0)
+    returned = layer.field_logits("country", wide_batch()["country"], out=out)
+    assert returned is out
+    np.testing.assert_allclose(out, [10.1, 10.3, 10.3, 10.2])

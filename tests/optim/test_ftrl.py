@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import widedeep.optim.ftrl as ftrl_module
+from widedeep import defaults
 from widedeep.optim import FtrlProximal
 
 
@@ -260,6 +261,26 @@ def test_bad_dense_input_raises_and_leaves_state_unchanged():
 def test_bad_hyperparameters_raise(kwargs):
     with pytest.raises(ValueError, match="FtrlProximal"):
         FtrlProximal(**kwargs)
+
+
+def test_class_defaults_are_the_shared_defaults():
+    assert FtrlProximal().get_config() == {
+        "alpha": defaults.FTRL_ALPHA, "beta": defaults.FTRL_BETA, "l1": defaults.FTRL_L1,
+        "l2": defaults.FTRL_L2, "initial_accumulator_value": defaults.FTRL_INITIAL_ACCUMULATOR}
+
+
+def test_passing_only_alpha_keeps_the_shared_beta_l1_l2():
+    # the trap of issue 8: FtrlProximal(alpha=...) used to fall back to beta 1, no L1/L2
+    opt = FtrlProximal(alpha=0.3)
+    assert (opt.beta, opt.l1, opt.l2) == (defaults.FTRL_BETA, defaults.FTRL_L1,
+                                          defaults.FTRL_L2)
+
+
+def test_from_tensorflow_uses_tensorflows_defaults():
+    # tf.keras.optimizers.Ftrl(learning_rate=0.001, initial_accumulator_value=0.1, l1=0,
+    # l2=0, beta=0)
+    assert FtrlProximal.from_tensorflow().get_config() == {
+        "alpha": 0.001, "beta": 0.0, "l1": 0.0, "l2": 0.0, "initial_accumulator_value": 0.1}
 
 
 def test_get_config_is_json_and_round_trips():

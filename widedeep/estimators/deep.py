@@ -12,25 +12,14 @@ from ..layers.wide import check_finite_gradient
 from ..optim import Adagrad
 from .base import BaseEstimator
 
-__all__ = ["DeepEstimator", "default_adagrad"]
-
-
-def default_adagrad():
-    """The estimators' AdaGrad: lr 0.1, initial accumulator 1e-3, eps 1e-7.
-
-    TensorFlow's initial accumulator 0.1 (the `Adagrad` class default) assumes summed
-    losses; with the batch-mean loss used here it dominates ``sqrt(acc)`` for rarely seen
-    embedding rows and shrinks their steps ~30x. 1e-3 keeps the step close to scale-free
-    (UCI Adult validation AUC 0.910 vs 0.907).
-    """
-    return Adagrad(lr=0.1, initial_accumulator_value=1e-3, eps=1e-7)
+__all__ = ["DeepEstimator"]
 
 
 class DeepPartMixin:
     """Builds, checks and trains the deep part (`deep_`); shared by Deep and Wide & Deep."""
 
     def _build_deep(self, rng, output_bias):
-        self._adagrad = self.adagrad or default_adagrad()
+        self._adagrad = self.adagrad or Adagrad()
         self.deep_ = DeepNetwork.build(
             vocabularies=self.vocabularies or {}, embedding_fields=self.embedding_fields or {},
             combiners=self.combiners, dense_fields=self.dense_fields or {},
@@ -85,7 +74,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
     hidden_units : sequence of int (ReLU layers by default)
     activation : "relu" | "tanh" | "sigmoid"
     dropout : float, inverted dropout after each hidden activation (training only)
-    adagrad : Adagrad, optional (default `default_adagrad()`)
+    adagrad : Adagrad, optional (default ``Adagrad()``: `widedeep.defaults`)
     embedding_l2 : lazy L2 on the embedding rows used in a batch
     dense_l2 : L2 on dense weights
     embedding_init_std : std of the truncated-normal init (default 1/sqrt(dim))

@@ -11,19 +11,7 @@ from ..layers.wide import WIDE_MODES, WideLayer
 from ..optim import FtrlProximal
 from .base import BaseEstimator
 
-__all__ = ["WideEstimator", "default_ftrl"]
-
-
-def default_ftrl():
-    """The estimators' FTRL-Proximal: alpha 0.05, beta 0.01, L1 1e-4, L2 1e-3.
-
-    Why a small beta: the loss is a batch *mean*, so a coordinate's gradient is about 1/n of
-    a per-example one. Its step ``alpha / (beta + sqrt(n_i))`` with McMahan's beta = 1 (tuned
-    for per-example gradients) is then ~beta-dominated and tiny; with beta << sqrt(n_i) the
-    step is nearly scale-free, as in AdaGrad. On UCI Adult (validation split) beta 0.01 gave
-    wide-only AUC 0.887 vs 0.879 with beta 1 after 6 epochs.
-    """
-    return FtrlProximal(alpha=0.05, beta=0.01, l1=1e-4, l2=1e-3)
+__all__ = ["WideEstimator"]
 
 
 class WidePartMixin:
@@ -34,7 +22,7 @@ class WidePartMixin:
             raise ValueError("wide_fields is empty: give {field name: number of coordinates}")
         if self.wide_mode not in WIDE_MODES:
             raise ValueError(f"wide_mode must be one of {WIDE_MODES}, got {self.wide_mode!r}")
-        self.wide_ = WideLayer(self.wide_fields, self.ftrl or default_ftrl(),
+        self.wide_ = WideLayer(self.wide_fields, self.ftrl or FtrlProximal(),
                                fit_intercept=self.fit_intercept, dtype=self._dtype)
 
     def _check_wide_input(self, features, n):
@@ -56,7 +44,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     ----------
     wide_fields : dict[str, int]
         Sparse field name -> number of coordinates.
-    ftrl : FtrlProximal, optional (default `default_ftrl()`)
+    ftrl : FtrlProximal, optional (default ``FtrlProximal()``: `widedeep.defaults`)
     wide_mode : "batch" (one vectorized step per mini-batch) or "online" (example by example)
     fit_intercept : bool
     batch_size, epochs, shuffle : in-memory training loop settings

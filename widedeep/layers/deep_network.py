@@ -10,6 +10,8 @@ and ``"layer<i>/W"``, ``"layer<i>/b"`` (dense gradients), ``i`` counting the lay
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .activations import ACTIVATIONS, ReLU
@@ -18,7 +20,16 @@ from .dense_input import DenseInputLayer
 from .dropout import Dropout
 from .embedding_combine import EmbeddingCombineLayer
 
-__all__ = ["DeepNetwork", "truncated_normal"]
+__all__ = ["DeepNetwork", "InputBlock", "truncated_normal"]
+
+
+class InputBlock(NamedTuple):
+    """One field's columns ``start:stop`` of the deep input ``a_0``; ``kind`` is "dense" or
+    "embedding"."""
+    field: str
+    kind: str
+    start: int
+    stop: int
 
 
 def truncated_normal(shape, std, rng, dtype=np.float32):
@@ -98,6 +109,26 @@ class DeepNetwork:
     @property
     def input_dim(self):
         return self.embeddings.output_dim + self.dense_input.output_dim
+
+    def input_layout(self):
+        """Where each field sits in the deep input ``a_0`` (the order `forward` concatenates
+        them: dense fields, then pooled embeddings): ``[InputBlock(field, kind, start,
+        stop), ...]`` with ``kind`` "dense" or "embedding" and columns ``start:stop``."""
+        blocks, start = [], 0
+        for field, width in self.dense_input.field_widths.items():
+            blocks.append(InputBlock(field, "dense", start, start + width))
+            start += width
+        for field, layer in self.embeddings.fields.items():
+            blocks.append(InputBlock(field, "embedding", start, start + layer.output_dim))
+            start += layer.output_dim
+        return blocks
+
+    def input_block(self, block, features):
+        """The columns of ``a_0`` that ``block`` (from `input_layout`) holds: [n, width],
+        the field's validated dense values or its pooled embedding."""
+        if block.kind == "dense":
+            return self.dense_input.field_array(features, block.field)
+        return self.embeddings.fields[block.field].forward(features[block.field])[0]
 
     def check_input(self, features, n_examples=None):
         self.embeddings.check_input(features)

@@ -116,14 +116,33 @@ class WideLayer(Layer):
             elif x.n_examples != n:
                 raise ValueError(f"wide field {field!r} has {x.n_examples} examples, "
                                  f"expected {n}")
-            contrib = self.params[field][x.feature_ids] * x.feature_values
-            if x.one_per_example:
-                logits += contrib
-            else:
-                logits += np.bincount(x.example_indices, weights=contrib, minlength=n)
+            self.field_logits(field, x, out=logits)
         if logits is None:
             raise ValueError("WideLayer has no fields")
         return logits.astype(self.dtype), features
+
+    @property
+    def bias(self):
+        """The bias ``b`` as a Python float (read at call time)."""
+        return float(self.params["bias"][0])
+
+    def field_logits(self, field, x, out=None):
+        """Field ``field``'s term of the wide logit, ``sum_{k in bag(i)} v_k w_f[id_k]``
+        per example: float64 [n] (``x`` a `SparseInput` of n examples, ids in range).
+
+        With ``out`` (float64 [n]) the term is added into it in place and ``out`` returned:
+        `forward` sums the fields this way in field order, so a caller adding the same terms
+        in the same order (e.g. a query's term once, then each candidate's) gets bit-identical
+        logits. Reads the current weights; writes nothing into the layer.
+        """
+        contrib = self.params[field][x.feature_ids] * x.feature_values
+        if out is None:
+            out = np.zeros(x.n_examples, dtype=np.float64)
+        if x.one_per_example:
+            out += contrib
+        else:
+            out += np.bincount(x.example_indices, weights=contrib, minlength=x.n_examples)
+        return out
 
     def entry_gradients(self, grad_logits, cache):
         """Per field, unaggregated ``(feature_ids, v_k * grad_logits[i(k)])``."""

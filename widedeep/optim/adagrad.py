@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import defaults
 from ..segments import sum_duplicates
 
 __all__ = ["Adagrad"]
@@ -19,12 +20,13 @@ class Adagrad:
         accumulator += g ** 2
         param       -= lr * g / (sqrt(accumulator) + eps)
 
-    Parameters
+    Parameters (defaults: `widedeep.defaults`, the same ones the estimators use)
     ----------
     lr : float
         Learning rate, ``> 0``. It scales the gradient of the *mean* batch loss.
     initial_accumulator_value : float
-        Starting value of every accumulator entry, ``>= 0``. TensorFlow's default is 0.1.
+        Starting value of every accumulator entry, ``>= 0``. TensorFlow's default is 0.1
+        (see :meth:`from_tensorflow`); widedeep's is smaller because its loss is a mean.
     eps : float
         Added to ``sqrt(accumulator)`` in the denominator, ``>= 0``. ``eps`` and
         ``initial_accumulator_value`` may not both be 0 (a zero gradient would give 0/0).
@@ -62,7 +64,9 @@ class Adagrad:
     [[9.0, 0.0], [0.0, 0.0], [9.0, 0.0], [0.0, 0.0]]
     """
 
-    def __init__(self, lr=0.01, initial_accumulator_value=0.1, eps=1e-7):
+    def __init__(self, lr=defaults.ADAGRAD_LR,
+                 initial_accumulator_value=defaults.ADAGRAD_INITIAL_ACCUMULATOR,
+                 eps=defaults.ADAGRAD_EPS):
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"Adagrad: lr must be a finite number > 0, got {lr!r}")
         if not (np.isfinite(initial_accumulator_value) and initial_accumulator_value >= 0):
@@ -76,6 +80,13 @@ class Adagrad:
         self.lr = float(lr)
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.eps = float(eps)
+
+    @classmethod
+    def from_tensorflow(cls, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+        """The optimizer equal to ``tf.keras.optimizers.Adagrad`` with these arguments (its
+        defaults are TensorFlow's); ``epsilon=0`` is ``tf.compat.v1.train.AdagradOptimizer``."""
+        return cls(lr=learning_rate, initial_accumulator_value=initial_accumulator_value,
+                   eps=epsilon)
 
     def init_state(self, param):
         """``{"accumulator": ndarray}`` shaped and typed like ``param``."""

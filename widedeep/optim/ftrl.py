@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import defaults
 from ..segments import sum_duplicates
 
 __all__ = ["FtrlProximal"]
@@ -29,7 +30,7 @@ class FtrlProximal:
     Coordinates with no gradient in the step are left untouched. Per-coordinate learning
     rate is ``alpha / (beta + sqrt(n_i))``.
 
-    Parameters
+    Parameters (defaults: `widedeep.defaults`, the same ones the estimators use)
     ----------
     alpha : float
         Learning-rate scale, ``> 0``.
@@ -70,7 +71,7 @@ class FtrlProximal:
     Examples
     --------
     >>> import numpy as np
-    >>> opt = FtrlProximal(alpha=1.0, beta=1.0, l1=0.2)
+    >>> opt = FtrlProximal(alpha=1.0, beta=1.0, l1=0.2, l2=0.0)
     >>> state = opt.init_state(3, dtype=np.float64)
     >>> weights = np.zeros(3)
     >>> # coordinate 1 appears twice: its gradients are summed to g = 0.5
@@ -83,7 +84,9 @@ class FtrlProximal:
     1.0
     """
 
-    def __init__(self, alpha=0.05, beta=1.0, l1=0.0, l2=0.0, initial_accumulator_value=0.0):
+    def __init__(self, alpha=defaults.FTRL_ALPHA, beta=defaults.FTRL_BETA, l1=defaults.FTRL_L1,
+                 l2=defaults.FTRL_L2,
+                 initial_accumulator_value=defaults.FTRL_INITIAL_ACCUMULATOR):
         if not (np.isfinite(alpha) and alpha > 0):
             raise ValueError(f"FtrlProximal: alpha must be a finite number > 0, got {alpha!r}")
         for name, value in (("beta", beta), ("l1", l1), ("l2", l2),
@@ -98,11 +101,11 @@ class FtrlProximal:
         self.initial_accumulator_value = float(initial_accumulator_value)
 
     @classmethod
-    def from_tensorflow(cls, learning_rate, initial_accumulator_value=0.1,
+    def from_tensorflow(cls, learning_rate=0.001, initial_accumulator_value=0.1,
                         l1_regularization_strength=0.0, l2_regularization_strength=0.0,
                         beta=0.0):
-        """The optimizer equal to TensorFlow's FTRL with these arguments (``lr_power=-0.5``,
-        no L2 shrinkage); see the class docstring for the mapping."""
+        """The optimizer equal to TensorFlow's FTRL with these arguments (its defaults are
+        TensorFlow's; ``lr_power=-0.5``, no L2 shrinkage); see the class docstring."""
         return cls(alpha=learning_rate, beta=beta, l1=l1_regularization_strength,
                    l2=2.0 * l2_regularization_strength,
                    initial_accumulator_value=initial_accumulator_value)

@@ -11,7 +11,9 @@ rounds a row differently in matrices of different heights, about 1e-7 relative);
 
 Thread safety: `rank` writes nothing shared (the estimator's parameters are only read, the
 prepared request is immutable and the thread pool is thread-safe), so many threads may call
-it at once. Do not train the estimator while a ranker serves it.
+it at once. The model is read when each request is prepared, so after a re-fit the ranker
+scores the new weights; training while a request is being scored is still unsafe (the
+request could see weights of two steps), so swap fitted models instead (`widedeep.server`).
 
 >>> import numpy as np
 >>> from widedeep import SparseInput, WideEstimator
