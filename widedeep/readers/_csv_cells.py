@@ -2,8 +2,9 @@
 strings with missing-value tokens replaced, floats with NaN where missing, integers; and,
 only for a column holding a bad cell, the rows and reasons of the bad cells.
 
-Cells arrive as ``U`` arrays, or as ``S`` arrays (one byte per character) from ASCII
-text (see `widedeep.readers._csv_split`).
+Cells arrive as ``U`` arrays, as ``S`` arrays (one byte per character) from ASCII
+text, or as object arrays of ``str`` for a block with a very long cell (see
+`widedeep.readers._csv_split`).
 """
 from __future__ import annotations
 
@@ -50,7 +51,12 @@ def _cells(text, na_values, strip):
     """Cells as a unicode array (stripped if asked) and the missing-value mask."""
     text = _unicode(text)
     if strip:
-        text = np.char.strip(text)
+        if text.dtype.kind == "O":   # a column of very long cells (see _csv_split)
+            stripped = np.empty(text.shape[0], dtype=object)
+            stripped[:] = [cell.strip() for cell in text.tolist()]
+            text = stripped
+        else:
+            text = np.char.strip(text)
     missing = np.zeros(text.shape[0], dtype=bool)
     for token in na_values:
         missing |= text == token
