@@ -196,6 +196,17 @@ class FeatureSpec:
         return SpecBatches(self, source, label=label, weight=weight, batch_size=batch_size,
                            shuffle=shuffle, random_state=random_state, positive=positive)
 
+    def raw_columns(self):
+        """``{raw column: "number" | "category"}``: every raw column `transform` reads, in
+        first-use order, and whether a number (read by a numeric or bucketized column) or a
+        categorical value or bag (strings, integers) is expected there."""
+        kinds = dict.fromkeys(self._sources, "category")
+        for column in self.columns:
+            if isinstance(column, (NumericColumn, BucketizedColumn)):
+                for source in column.sources:
+                    kinds[source] = "number"
+        return kinds
+
     # ------------------------------------------------------------------ estimators
     def estimator_params(self):
         """Constructor keyword arguments for the estimators (docs/ARCHITECTURE.md)::
