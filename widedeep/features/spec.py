@@ -181,6 +181,17 @@ class FeatureSpec:
                              + (f"; also missing: {missing[1:]}" if len(missing) > 1 else ""))
         return ParsedBatch({source: batch[source] for source in self._sources})
 
+    def raw_columns(self):
+        """``{raw column: "number" | "category"}``: every raw column `transform` reads, in
+        first-use order, and whether a number (read by a numeric or bucketized column) or a
+        categorical value or bag (strings, integers) is expected there."""
+        kinds = dict.fromkeys(self._sources, "category")
+        for column in self.columns:
+            if isinstance(column, (NumericColumn, BucketizedColumn)):
+                for source in column.sources:
+                    kinds[source] = "number"
+        return kinds
+
     # ------------------------------------------------------------------ estimators
     def estimator_params(self):
         """Constructor keyword arguments for the estimators (docs/ARCHITECTURE.md)::
