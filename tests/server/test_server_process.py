@@ -98,7 +98,7 @@ def test_a_version_with_nan_weights_is_refused_and_the_old_one_keeps_serving(ser
         time.sleep(0.2)
     assert status[0]["state"] == "REFUSED"
     assert "non-finite weights" in status[0]["status"]["error_message"]
-    assert "wide/impression_app/w" in status[0]["reasons"][0]
+    assert "wide/impression_app" in status[0]["reasons"][0]
     answer = httpx.post(f"{server.url}/v1/models/apps:rank",
                         json=rank_body(np.random.default_rng(1), 5))
     assert answer.status_code == 200 and answer.json()["model_version"] == 1
