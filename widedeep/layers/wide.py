@@ -113,11 +113,9 @@ class WideLayer(Layer):
             if not isinstance(x, SparseInput):
                 raise TypeError(f"wide field {field!r}: expected a SparseInput, got "
                                 f"{type(x).__name__}")
-            if x.nnz and x.feature_ids.max() >= size:
-                bad = int(np.argmax(x.feature_ids))
-                raise ValueError(f"wide field {field!r}: feature id {x.feature_ids[bad]} in "
-                                 f"example {x.example_indices[bad]} is out of range for "
-                                 f"{size} coordinates")
+            # everything the updates rely on (ids in range, rows sorted, values finite):
+            # a SparseInput built with validate=False is checked here
+            x.validate(size, field=field)
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, features, training=False, rng=None):
