@@ -24,6 +24,7 @@ import numpy as np
 from ..losses import get_loss, sigmoid
 from ..training import TrainingStep
 from ..metrics import accuracy, auc, logloss
+from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
                        n_examples, slice_rows)
 
@@ -144,8 +145,12 @@ class BaseEstimator:
     # ------------------------------------------------------------------ training
     def _train_batch(self, features, y, sample_weight):
         """One step (`step_`: compute, combine, apply); returns the batch's predictions."""
+        if self.step_ is None:
+            raise RuntimeError("this model is bound to read-only arrays (a served model); "
+                               "load it without mmap to train it")
         return self.step_.train_batch(features, y, sample_weight, rng=self._dropout_rng)
 
+    @with_blas_limit
     def partial_fit(self, features, y, sample_weight=None):
         """One optimization step on one batch (initializing the model on first call)."""
         if not hasattr(self, "steps_trained_"):
@@ -155,6 +160,7 @@ class BaseEstimator:
         self.steps_trained_ += 1
         return self
 
+    @with_blas_limit
     def fit(self, X, y=None, sample_weight=None, *, eval_set=None, epochs=None):
         """Train for ``epochs`` (default ``self.epochs``) passes over the data.
 
@@ -231,6 +237,7 @@ class BaseEstimator:
         return self
 
     # ------------------------------------------------------------------ inference
+    @with_blas_limit
     def predict_logit(self, features, batch_size=None):
         """The model's logit for each example, [n] (stateless: safe from many threads)."""
         self.check_is_fitted()
@@ -249,6 +256,7 @@ class BaseEstimator:
     def predict(self, features, threshold=0.5):
         return (self.predict_proba(features) >= threshold).astype(np.int64)
 
+    @with_blas_limit
     def evaluate(self, features, y=None, sample_weight=None):
         """``{"logloss", "auc", "accuracy"}`` on a feature dict with labels, or on a batch
         source (as in `fit`). AUC is NaN when only one class is present."""
@@ -310,6 +318,31 @@ class BaseEstimator:
                                  f"got {value.dtype}{list(value.shape)}")
         for key, target in current.items():
             target[...] = state[key]
+        return self
+
+    def bind_state(self, state):
+        """Use the parameter arrays of ``state`` (keys of `get_state`) by reference instead
+        of copying them, e.g. read-only memory maps that several server processes share
+        (`widedeep.io.load_model(path, mmap=True)`); the optimizer state is bound too, so
+        the arrays allocated before are freed. The model then predicts from those arrays;
+        it cannot be trained further (load it without ``mmap`` for that)."""
+        current = self.get_state()
+        missing = sorted(set(current) - set(state))
+        if missing:
+            raise ValueError(f"state does not match the model: missing {missing[:5]}")
+        wide = getattr(self, "wide_", None)
+        if wide is not None:
+            wide.bind_params({name: state[f"wide/{name}/w"] for name in wide.params})
+            wide.ftrl_state = {name: {key: state[f"wide/{name}/{key}"] for key in accumulators}
+                               for name, accumulators in wide.ftrl_state.items()}
+        deep = getattr(self, "deep_", None)
+        if deep is not None:
+            deep.bind_params({name: state[f"deep/{name}"] for name in deep.params})
+            self.deep_optimizer_state_ = {
+                name: {key: state[f"deep_optimizer/{name}/{key}"] for key in accumulators}
+                for name, accumulators in self.deep_optimizer_state_.items()}
+            self._deep_block_states = None   # blocks of the unbound tables: dropped
+        self.step_ = None   # a bound model is not trained (`_train_batch` says so)
         return self
 
     def get_training_state(self):

@@ -98,6 +98,22 @@ class WideLayer(Layer):
                                       initial_accumulator_value=ftrl.initial_accumulator_value)
         self.ftrl_state["bias"] = self.bias_ftrl.init_state(self.params["bias"])
 
+    def bind_params(self, params):
+        """Use the arrays ``params`` (``{field: w_f [size_f], "bias": [1]}``, e.g. read-only
+        memory maps of a saved model) as the weights, by reference, without copying.
+
+        For serving: a bound layer predicts from those arrays; it cannot be trained (its
+        FTRL state is dropped), so train a loaded copy instead.
+        """
+        for name in [*self.field_sizes, "bias"]:
+            expected = (self.field_sizes[name],) + self._trailing if name != "bias" \
+                else (self.n_outputs,)
+            if params[name].shape != expected or params[name].dtype != self.dtype:
+                raise ValueError(f"wide {name!r}: expected {self.dtype}{list(expected)}, got "
+                                 f"{params[name].dtype}{list(params[name].shape)}")
+        self.params = {name: params[name] for name in [*self.field_sizes, "bias"]}
+        self._weights = self._state = None   # training would no longer reach self.params
+
     # ------------------------------------------------------------------ checking
     def check_input(self, features):
         for field, size in self.field_sizes.items():
@@ -108,11 +124,9 @@ class WideLayer(Layer):
             if not isinstance(x, SparseInput):
                 raise TypeError(f"wide field {field!r}: expected a SparseInput, got "
                                 f"{type(x).__name__}")
-            if x.nnz and x.feature_ids.max() >= size:
-                bad = int(np.argmax(x.feature_ids))
-                raise ValueError(f"wide field {field!r}: feature id {x.feature_ids[bad]} in "
-                                 f"example {x.example_indices[bad]} is out of range for "
-                                 f"{size} coordinates")
+            # everything the updates rely on (ids in range, rows sorted, values finite):
+            # a SparseInput built with validate=False is checked here
+            x.validate(size, field=field)
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, features, training=False, rng=None):
@@ -208,6 +222,9 @@ class WideLayer(Layer):
     def prepare_update(self, coords, values, bias_grad):
         """The FTRL step for coordinate gradients (as from `coordinate_gradients`: distinct
         in-range coords, finite values), computed but not written: a `PendingUpdate`."""
+        if self._weights is None:
+            raise RuntimeError("this WideLayer is bound to read-only arrays (a served "
+                               "model); load the model without memory mapping to train it")
         pending = self.ftrl.prepare_rows(self._weights, coords, values, self._state,
                                          assume_unique=True, check=False)
         if self.fit_intercept:

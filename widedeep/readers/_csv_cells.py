@@ -98,7 +98,24 @@ def _digit_cells(text):
 def parse_numbers(text, dtype, na_values, strip):
     """``(values, [(row, reason), ...])``: the column parsed as ``dtype`` (a float
     dtype gives NaN for a missing cell; in an integer dtype a missing cell is bad) and
-    its unparsable cells."""
+    its unparsable cells. In a float32 (or narrower) column a finite number that
+    overflows to inf, such as ``1e39``, is a bad cell."""
+    with np.errstate(over="ignore"):
+        values, bad = _parse_numbers(text, dtype, na_values, strip)
+    if dtype.kind == "f" and dtype.itemsize < 8:
+        infinite = np.flatnonzero(np.isinf(values))
+        if infinite.size:
+            cells = _unicode(text[infinite]).tolist()
+            known = {row for row, _ in bad}
+            for row, cell in zip(infinite.tolist(), cells):
+                if row not in known and np.isfinite(float(cell)):
+                    bad.append((row, f"{cell.strip()} overflows {dtype.name} (largest "
+                                     f"magnitude {float(np.finfo(dtype).max):.4g})"))
+            bad.sort()
+    return values, bad
+
+
+def _parse_numbers(text, dtype, na_values, strip):
     numeric_na_token = any(_parses_as_float(token) for token in na_values)
     if not numeric_na_token and (dtype.kind == "f" or dtype == np.int64):
         values = _digit_cells(text)

@@ -103,7 +103,9 @@ class _SparseTextReader(StreamReader):
         if ids.size and (ids.min() < 0 or (self.n_features is not None
                                            and ids.max() >= self.n_features)):
             raise ValueError("id out of range")
-        if not np.all(np.isfinite(values)) or not np.all(np.isfinite(labels)):
+        with np.errstate(over="ignore"):
+            finite_as_dtype = np.isfinite(values.astype(self.dtype))
+        if not np.all(finite_as_dtype) or not np.all(np.isfinite(labels)):
             raise ValueError("non-finite number")
         batch = {"label": labels, "ids": Ragged(ids, lengths, values)}
         if k == 3:
@@ -158,6 +160,10 @@ class _SparseTextReader(StreamReader):
             return f"cannot parse value {pieces[-1]!r} as a number"
         if not np.isfinite(value):
             return f"non-finite value {pieces[-1]!r}"
+        with np.errstate(over="ignore"):
+            if not np.isfinite(self.dtype.type(value)):
+                return (f"value {pieces[-1]} overflows {self.dtype.name} (largest magnitude "
+                        f"{float(np.finfo(self.dtype).max):.4g})")
         return None
 
     def _check_field(self, text):
