@@ -48,3 +48,12 @@ def test_sync_training_equals_one_process_for_other_objectives(client, objective
     trained = DaskTrainer(models(objective=objective, **params)["wide_deep"](), client,
                           n_workers=3).fit(sources, epochs=1)
     assert max_state_difference(trained, reference) < 1e-10
+
+
+def test_more_workers_than_partitions_leaves_some_replicas_without_rows(client):
+    sources = partitions([[12, 5], [7, 7, 7]], seed=2)
+    reference = models()["wide_deep"]().fit(global_batches(sources), epochs=1)
+    trainer = DaskTrainer(models()["wide_deep"](), client, n_workers=3)
+    trained = trainer.fit(sources, epochs=1)
+    assert max_state_difference(trained, reference) < 1e-10
+    assert [log["rows"] for log in trainer.step_log_] == [19, 12, 7]

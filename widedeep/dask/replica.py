@@ -40,16 +40,16 @@ class Replica:
         """Own ``sources`` for pass ``epoch``, skip its first ``skip`` global batches (a
         recomputed step resumes mid-pass), prefetch the next; returns its row count (None:
         the sources are exhausted)."""
+        if self._next is not None:   # a prefetch of the previous pass must not interleave
+            self._next.exception()
         self._iterators = [iter_source_epoch(source, epoch) for source in sources]
         for _ in range(int(skip)):
-            self._read_local_batch()
-        self._next = self._executor.submit(self._read_local_batch)
+            _read_local_batch(self._iterators)
+        self._prefetch()
         return self.next_rows()
 
-    def _read_local_batch(self):
-        pieces = [batch for batch in (next(it, None) for it in self._iterators)
-                  if batch is not None]
-        return concat_labeled(pieces) if pieces else None
+    def _prefetch(self):
+        self._next = self._executor.submit(_read_local_batch, self._iterators)
 
     def next_rows(self):
         batch = self._next.result()
@@ -63,7 +63,7 @@ class Replica:
         the rows' weights, ms)."""
         start = time.perf_counter()
         batch = self._next.result()
-        self._next = self._executor.submit(self._read_local_batch)
+        self._prefetch()
         estimator, step = self.estimator, self.estimator.step_
         rng = np.random.default_rng()
         rng.bit_generator.state = estimator.get_training_state()["dropout_rng"]
@@ -113,3 +113,9 @@ class Replica:
     def worker_environment(self):
         """What the environment guards did in this worker process."""
         return self.environment
+
+
+def _read_local_batch(iterators):
+    """The next batch of every source that has one, concatenated (None: all exhausted)."""
+    pieces = [batch for batch in (next(it, None) for it in iterators) if batch is not None]
+    return concat_labeled(pieces) if pieces else None

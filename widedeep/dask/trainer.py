@@ -149,13 +149,19 @@ class DaskTrainer:
                 epoch = estimator.epochs_trained_
                 record, addresses, replicas = self._run_epoch(sources, epoch, addresses,
                                                               replicas)
-                snapshot = self._call(addresses, [replicas[0].snapshot], [()],
-                                      phase="snapshot")[0]
+                while True:   # the model of one replica (all are equal)
+                    try:
+                        snapshot = self._call(addresses[:1], [replicas[0].snapshot], [()],
+                                              phase="snapshot")[0]
+                        break
+                    except WorkerLostError as lost:
+                        addresses, replicas, _ = self._recover(lost, sources, epoch, None,
+                                                               addresses, replicas)
                 estimator.set_state(snapshot["state"])
                 while eval_set is not None:
                     try:
-                        record.update({f"eval_{k}": v for k, v in
-                                       self._evaluate(eval_set, addresses, replicas).items()})
+                        record.update({f"eval_{k}": v for k, v in self._evaluate(
+                            eval_set, addresses, replicas).items()})
                         break
                     except WorkerLostError as lost:   # evaluate again on the survivors
                         addresses, replicas, _ = self._recover(lost, sources, epoch, None,
@@ -171,14 +177,18 @@ class DaskTrainer:
     def _run_epoch(self, sources, epoch, addresses, replicas):
         start = time.perf_counter()
         step, seen, loss_sum, weight_sum = 0, 0, 0.0, 0.0
-        rows = self._assign(sources, epoch, 0, addresses, replicas)
-        while any(n is not None for n in rows):
+        rows = None
+        while True:
             try:
+                if rows is None:   # (re)start the pass at global batch ``step``
+                    rows = self._assign(sources, epoch, step, addresses, replicas)
+                if all(n is None for n in rows):
+                    break
                 combined, weight, rows = self._step(epoch, step, rows, addresses, replicas)
             except WorkerLostError as lost:
                 addresses, replicas, step = self._recover(lost, sources, epoch, step,
                                                           addresses, replicas)
-                rows = self._assign(sources, epoch, step, addresses, replicas)
+                rows = None
                 continue
             step += 1
             seen += combined.n_examples
