@@ -8,7 +8,9 @@ For each W: a fresh LocalCluster (W single-threaded worker processes, 127.0.0.1)
 ``--steps`` global batches of ``--batch`` rows cut into ``--partitions`` partitions
 (``batch / partitions`` rows of each per step), one warm-up pass, then one timed pass.
 Reported per W (medians over the timed steps): compute / combine / apply / communication ms
-(from ``trainer.step_log_``), wall ms per step, examples/s, and the bytes a step sends
+(from ``trainer.step_log_``), wall ms per step, examples/s over the steps' wall time, the
+fit's fixed overhead outside the steps (starting replicas, sending them the model, fetching
+it back; seconds per ``fit``), and the bytes a step sends
 (replicas -> driver, driver -> replicas) next to the **model's prediction** of them,
 computed from the data alone: a replica sends, per wide coordinate and per embedding row its
 rows touch, the id (8 bytes) and the gradient (8 bytes wide, ``dim * 4`` embedding), plus
@@ -112,7 +114,9 @@ def run_workers(n_workers, sources, build, args):
     med = {key: float(np.median([r[key] for r in log]))
            for key in ("compute_ms", "combine_ms", "apply_ms", "communication_ms", "wall_ms",
                        "bytes_to_driver", "bytes_from_driver")}
-    med["examples_per_second"] = sum(r["rows"] for r in log) / seconds
+    step_seconds = sum(r["wall_ms"] for r in log) / 1e3
+    med["examples_per_second"] = sum(r["rows"] for r in log) / step_seconds
+    med["overhead_seconds"] = seconds - step_seconds   # replicas, model transfer, snapshot
     predicted = [predicted_bytes(estimator, shards_of_step(sources, s, n_workers))
                  for s in range(len(log))]
     med["predicted_to_driver"] = float(np.median([p[0] for p in predicted]))
@@ -184,8 +188,8 @@ def main(argv=None):
     print(f"one process (estimator.fit on the same global batches): "
           f"{base['wall_ms']:.1f} ms/step, {base['examples_per_second']:,.0f} ex/s\n")
     print("| workers | compute ms | combine ms | apply ms | comm ms | wall ms/step | ex/s | "
-          "bytes up (pred.) | bytes down (pred.) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "bytes up (pred.) | bytes down (pred.) | fit overhead s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     measured = {}
     for n_workers in args.workers:
         m = measured[n_workers] = run_workers(n_workers, sources, build, args)
@@ -193,7 +197,8 @@ def main(argv=None):
               f"{m['apply_ms']:.1f} | {m['communication_ms']:.1f} | {m['wall_ms']:.1f} | "
               f"{m['examples_per_second']:,.0f} | {m['bytes_to_driver']:,.0f} "
               f"({m['predicted_to_driver']:,.0f}) | {m['bytes_from_driver']:,.0f} "
-              f"({m['predicted_from_driver']:,.0f}) |", flush=True)
+              f"({m['predicted_from_driver']:,.0f}) | {m['overhead_seconds']:.1f} |",
+              flush=True)
     first = measured[min(measured)]
     print(f"\nworker guards: {first['guards']}\n")
     estimator = build().initialize()
