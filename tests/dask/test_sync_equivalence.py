@@ -57,3 +57,27 @@ def test_more_workers_than_partitions_leaves_some_replicas_without_rows(client):
     trained = trainer.fit(sources, epochs=1)
     assert max_state_difference(trained, reference) < 1e-10
     assert [log["rows"] for log in trainer.step_log_] == [19, 12, 7]
+
+
+def test_the_result_is_an_ordinary_estimator_that_keeps_training_in_one_process(client):
+    sources = partitions(SIZES, seed=3)
+    reference = models()["wide_deep"]().fit(global_batches(sources), epochs=2)
+    trained = DaskTrainer(models()["wide_deep"](), client, n_workers=2).fit(sources, epochs=1)
+    trained.set_params(warm_start=True).fit(global_batches(sources, first_epoch=1), epochs=1)
+    assert max_state_difference(trained, reference) < 1e-10
+    assert trained.epochs_trained_ == 2 and trained.steps_trained_ == reference.steps_trained_
+
+
+def test_a_bad_label_raises_naming_the_row_and_leaves_a_fitted_model_unchanged(client):
+    sources = partitions(SIZES, seed=4)
+    model = DaskTrainer(models()["wide"](), client, n_workers=2).fit(sources, epochs=1)
+    before = {key: value.copy() for key, value in model.get_state().items()}
+    features, y, weights = sources[3][0]
+    bad = y.copy()
+    bad[5] = 3.0
+    sources[3] = [(features, bad, weights)]
+    with pytest.raises(ValueError, match=r"partition 3, its batch 0 .*row 5 has"):
+        DaskTrainer(model.set_params(warm_start=True), client, n_workers=2).fit(sources)
+    for key, value in model.get_state().items():
+        np.testing.assert_array_equal(value, before[key])
+    assert model.steps_trained_ == 4 and model.epochs_trained_ == 1

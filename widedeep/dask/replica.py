@@ -32,24 +32,24 @@ class Replica:
         self.environment = apply_worker_guards(**guards)
         self.estimator = estimator_from_snapshot(snapshot)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="widedeep-prefetch")
-        self._iterators = []
+        self._pass = None
         self._next = None
 
     # ------------------------------------------------------------------ data
-    def start(self, sources, epoch, skip=0):
-        """Own ``sources`` for pass ``epoch``, skip its first ``skip`` global batches (a
-        recomputed step resumes mid-pass), prefetch the next; returns its row count (None:
-        the sources are exhausted)."""
+    def start(self, sources, epoch, skip=0, first_index=0):
+        """Own ``sources`` (partitions ``first_index, first_index + 1, ...``) for pass
+        ``epoch``, skip its first ``skip`` global batches (a recomputed step resumes
+        mid-pass), prefetch the next; returns its row count (None: sources exhausted)."""
         if self._next is not None:   # a prefetch of the previous pass must not interleave
             self._next.exception()
-        self._iterators = [iter_source_epoch(source, epoch) for source in sources]
+        self._pass = _LocalPass(sources, epoch, first_index, self.estimator.check_batch)
         for _ in range(int(skip)):
-            _read_local_batch(self._iterators)
+            self._pass.next_batch(check=False)
         self._prefetch()
         return self.next_rows()
 
     def _prefetch(self):
-        self._next = self._executor.submit(_read_local_batch, self._iterators)
+        self._next = self._executor.submit(self._pass.next_batch)
 
     def next_rows(self):
         batch = self._next.result()
@@ -72,8 +72,6 @@ class Replica:
             features, y, sample_weight = None, np.zeros(0), None
         else:
             features, y, sample_weight = batch
-        if np.shape(y)[0]:
-            y, sample_weight = estimator.check_batch(features, y, sample_weight)
         rows = slice(offset, offset + np.shape(y)[0])
         gradient = step.compute(features, y, sample_weight, n_total=n_total,
                                 dropout_masks=[mask[rows] for mask in masks])
@@ -115,7 +113,30 @@ class Replica:
         return self.environment
 
 
-def _read_local_batch(iterators):
-    """The next batch of every source that has one, concatenated (None: all exhausted)."""
-    pieces = [batch for batch in (next(it, None) for it in iterators) if batch is not None]
-    return concat_labeled(pieces) if pieces else None
+class _LocalPass:
+    """One pass over a replica's partitions: batch ``s`` is the ``s``-th batch of each
+    partition that has one, each validated (``check``: the estimator's `check_batch`, run
+    on the prefetch thread) before the pieces are concatenated."""
+
+    def __init__(self, sources, epoch, first_index, check):
+        self.iterators = [iter_source_epoch(source, epoch) for source in sources]
+        self.epoch, self.first_index, self.check = epoch, first_index, check
+        self.step = 0
+
+    def next_batch(self, check=True):
+        pieces = []
+        for position, iterator in enumerate(self.iterators):
+            batch = next(iterator, None)
+            if batch is None:
+                continue
+            features, y, sample_weight = batch
+            if check and np.shape(y)[0]:
+                try:
+                    y, sample_weight = self.check(features, y, sample_weight)
+                except (TypeError, ValueError) as error:
+                    raise type(error)(f"partition {self.first_index + position}, its batch "
+                                      f"{self.step} (global batch {self.step} of pass "
+                                      f"{self.epoch}): {error}") from None
+            pieces.append((features, y, sample_weight))
+        self.step += 1
+        return concat_labeled(pieces) if pieces else None

@@ -273,8 +273,8 @@ class DaskTrainer:
     def _assign(self, sources, epoch, skip, addresses, replicas):
         blocks = assign_sources(len(sources), len(replicas))
         return self._call(addresses, [r.start for r in replicas],
-                          [([sources[i] for i in block], epoch, skip) for block in blocks],
-                          phase="read")
+                          [([sources[i] for i in block], epoch, skip, block.start)
+                           for block in blocks], phase="read")
 
     def _recover(self, lost, sources, epoch, step, addresses, replicas):
         survivors = [r for r in range(len(replicas)) if r not in lost.ranks]
