@@ -53,7 +53,7 @@ def test_nan_weights_are_refused_with_the_array_named_and_not_retried(tmp_path, 
     assert repository.serving("apps").version == 1
     refused = repository.status("apps")[0]
     assert refused.version == 2 and refused.state == "REFUSED"
-    assert any("non-finite weights" in r and "deep/layer0/W" in r for r in refused.reasons)
+    assert any("non-finite weights" in r and "deep/layer0/W" in r for r in refused.reasons), refused.reasons
     stamp = refused.updated
     repository.poll()
     assert repository.status("apps")[0].updated == stamp   # same snapshot: not retried

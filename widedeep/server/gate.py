@@ -121,8 +121,8 @@ def run_gate(candidate, current, warmup, holdout, settings, n_threads=1, compare
     None); ``warmup``: parsed ranking requests; ``holdout``: ``(columns, labels)`` or None.
     ``compare=False`` (a pinned rollback) skips the quality comparison."""
     result = GateResult(True)
-    for key, array in candidate.estimator.get_state().items():
-        bad = int(np.count_nonzero(~np.isfinite(array))) if array.dtype.kind == "f" else 0
+    for key, array in _parameters(candidate.estimator):
+        bad = int(np.count_nonzero(~np.isfinite(array)))
         if bad:
             result.reasons.append(f"non-finite weights: {bad} values of {key!r} are NaN or "
                                   f"infinite")
@@ -153,6 +153,16 @@ def run_gate(candidate, current, warmup, holdout, settings, n_threads=1, compare
         result.notes.append("no warm-up requests and no holdout: only the weights were checked")
     result.accepted = not result.reasons
     return result
+
+
+def _parameters(estimator):
+    """``(name, array)`` of every parameter the model scores with (not optimizer state)."""
+    wide = getattr(estimator, "wide_", None)
+    deep = getattr(estimator, "deep_", None)
+    if wide is not None:
+        yield from ((f"wide/{name}", value) for name, value in wide.params.items())
+    if deep is not None:
+        yield from ((f"deep/{name}", value) for name, value in deep.params.items())
 
 
 def _dry_run(candidate, requests, settings, n_threads, details):

@@ -10,7 +10,8 @@ version in by renaming a finished folder into the base path, so its assets are t
 
 `ModelRepository.poll` (run every ``poll_seconds`` by a background thread, or on demand)
 looks, for each model, at the versions above the one it serves, newest first: it loads one
-(`load_model` with the arrays read-only), gates it (`gate.run_gate`) against the serving
+(`load_model` with the arrays memory-mapped read-only, so several server
+processes share one copy), gates it (`gate.run_gate`) against the serving
 version, and swaps it in on success. The swap replaces one reference under a lock: a request
 takes the `LoadedVersion` it will use once, at its start, so it finishes on the version it
 began with (no request mixes versions) and the old version is closed when its last request
@@ -287,7 +288,7 @@ class ModelRepository:
         return True
 
     def _load(self, name, version, path):
-        estimator = load_model(path)
+        estimator = load_model(path, mmap=True)   # processes share the tables
         spec = load_spec(path)
         if spec is None:
             raise ValueError(f"{path}: no feature spec saved with the model; the server "
