@@ -3,6 +3,7 @@ import inspect
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from widedeep import DeepEstimator, WideDeepEstimator, WideEstimator
