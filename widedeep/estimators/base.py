@@ -23,6 +23,7 @@ import numpy as np
 from ..layers.base import RowSparseGrad
 from ..losses import sigmoid
 from ..metrics import accuracy, auc, logloss
+from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
                        n_examples, slice_rows)
 
@@ -119,6 +120,7 @@ class BaseEstimator:
         return f"; the batch has fields the model does not use: {unknown}" if unknown else ""
 
     # ------------------------------------------------------------------ training
+    @with_blas_limit
     def partial_fit(self, features, y, sample_weight=None):
         """One optimization step on one batch (initializing the model on first call)."""
         if not hasattr(self, "steps_trained_"):
@@ -128,6 +130,7 @@ class BaseEstimator:
         self.steps_trained_ += 1
         return self
 
+    @with_blas_limit
     def fit(self, X, y=None, sample_weight=None, *, eval_set=None, epochs=None):
         """Train for ``epochs`` (default ``self.epochs``) passes over the data.
 
@@ -204,6 +207,7 @@ class BaseEstimator:
         return self
 
     # ------------------------------------------------------------------ inference
+    @with_blas_limit
     def predict_logit(self, features, batch_size=None):
         """The model's logit for each example, [n] (stateless: safe from many threads)."""
         self.check_is_fitted()
@@ -222,6 +226,7 @@ class BaseEstimator:
     def predict(self, features, threshold=0.5):
         return (self.predict_proba(features) >= threshold).astype(np.int64)
 
+    @with_blas_limit
     def evaluate(self, features, y=None, sample_weight=None):
         """``{"logloss", "auc", "accuracy"}`` on a feature dict with labels, or on a batch
         source (as in `fit`). AUC is NaN when only one class is present."""
