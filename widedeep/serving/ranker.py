@@ -26,8 +26,8 @@ request could see weights of two steps), so swap fitted models instead (`widedee
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
