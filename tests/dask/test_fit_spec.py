@@ -1,10 +1,10 @@
 """A FeatureSpec fitted on a dask DataFrame equals the one-process fit on the same rows:
 vocabularies and quantile boundaries identical, moments to rounding."""
 import numpy as np
-import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
 
 from widedeep.dask import fit_spec  # noqa: E402
 from widedeep.features import (BucketizedColumn, CategoricalColumn, FeatureSpec,  # noqa: E402
