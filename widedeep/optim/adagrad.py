@@ -147,6 +147,11 @@ class Adagrad:
         accumulator[rows] = accumulator_rows
         param[rows] -= self.lr * grad_rows / (np.sqrt(accumulator_rows) + self.eps)
 
+    def scaled(self, factor):
+        """A copy whose learning rate is ``factor`` times this one's (schedules)."""
+        return Adagrad(lr=self.lr * factor,
+                       initial_accumulator_value=self.initial_accumulator_value, eps=self.eps)
+
     def get_config(self):
         """Constructor parameters as a JSON-able dict: ``Adagrad(**opt.get_config())``."""
         return {"lr": self.lr, "initial_accumulator_value": self.initial_accumulator_value,

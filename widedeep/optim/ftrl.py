@@ -206,6 +206,12 @@ class FtrlProximal:
         _check_finite(grads, where)
         return coords.astype(np.int64, copy=False), grads
 
+    def scaled(self, factor):
+        """A copy whose ``alpha`` (learning-rate scale) is ``factor`` times this one's
+        (schedules). ``z`` and ``n`` stay valid: the closed form reads the current alpha."""
+        return FtrlProximal(alpha=self.alpha * factor, beta=self.beta, l1=self.l1, l2=self.l2,
+                            initial_accumulator_value=self.initial_accumulator_value)
+
     def get_config(self):
         """Constructor parameters as a JSON-able dict: ``FtrlProximal(**opt.get_config())``."""
         return {"alpha": self.alpha, "beta": self.beta, "l1": self.l1, "l2": self.l2,
