@@ -60,11 +60,13 @@ class DeepNetwork:
     def build(cls, *, vocabularies, embedding_fields, combiners="sum", dense_fields=None,
               hidden_units=(100, 50), activation="relu", dropout=0.0, output_bias=True,
               embedding_l2=0.0, dense_l2=0.0, embedding_init_std=None, rng,
-              dtype=np.float32, batch_norm=False, embedding_init=None):
+              dtype=np.float32, batch_norm=False, embedding_init=None,
+              frozen_embeddings=None):
         """Initialize a network: embeddings truncated-normal with std ``1/sqrt(dim)``
         (or ``embedding_init_std``), or copied from ``embedding_init[vocabulary]`` (an array
         [rows, dim], e.g. pretrained); dense layers Glorot-uniform, zero biases;
-        ``batch_norm``: a `BatchNorm` after each hidden dense layer (before its activation).
+        ``batch_norm``: a `BatchNorm` after each hidden dense layer (before its activation);
+        ``frozen_embeddings``: vocabularies whose tables are never trained.
         ``rng=None`` allocates without drawing: zero tables (for a caller that overwrites
         every array)."""
         if activation not in ACTIVATIONS:
@@ -97,7 +99,8 @@ class DeepNetwork:
 
         embeddings = EmbeddingCombineLayer(
             {name: (int(rows), int(dim)) for name, (rows, dim) in vocabularies.items()},
-            embedding_fields, combiners, embedding_l2, initializer=initialize, dtype=dtype)
+            embedding_fields, combiners, embedding_l2, initializer=initialize, dtype=dtype,
+            frozen=frozen_embeddings or ())
         dense_input = DenseInputLayer(dense_fields or {}, dtype)
         width = embeddings.output_dim + dense_input.output_dim
         if width == 0:

@@ -61,7 +61,6 @@ class WideLayer(Layer):
 
     def __init__(self, field_sizes, ftrl, fit_intercept=True, dtype=np.float32):
         super().__init__()
-        from ..optim import FtrlProximal
         self.field_sizes = {f: int(s) for f, s in field_sizes.items()}
         if "bias" in self.field_sizes:
             raise ValueError("'bias' is reserved for the wide bias; rename that field")
@@ -84,9 +83,16 @@ class WideLayer(Layer):
             self.params[f] = self._weights[span]
             self.ftrl_state[f] = {key: value[span] for key, value in self._state.items()}
         self.params["bias"] = np.zeros(1, dtype=self.dtype)
+        self.set_ftrl(ftrl)
+        self.ftrl_state["bias"] = self.bias_ftrl.init_state(1, self.dtype)
+
+    def set_ftrl(self, ftrl):
+        """Train from now on with ``ftrl`` (e.g. a learning-rate schedule's scaled copy); the
+        bias gets the same alpha and beta without L1/L2. The state stays valid."""
+        from ..optim import FtrlProximal
+        self.ftrl = ftrl
         self.bias_ftrl = FtrlProximal(alpha=ftrl.alpha, beta=ftrl.beta, l1=0.0, l2=0.0,
                                       initial_accumulator_value=ftrl.initial_accumulator_value)
-        self.ftrl_state["bias"] = self.bias_ftrl.init_state(1, self.dtype)
 
     # ------------------------------------------------------------------ checking
     def check_input(self, features):
