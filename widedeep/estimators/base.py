@@ -209,8 +209,8 @@ class BaseEstimator:
         check_class_weight(self.class_weight, n_classes)
         plan = SimpleNamespace(in_memory=in_memory, X=X, y=None, sample_weight=None,
                                train_rows=None, holdout=None, eval_sets=eval_sets,
-                               watch=None, metric=metric, epochs=epochs, callbacks=callbacks,
-                               class_weights=None)
+                               watch=None, monitor=None, metric=metric, epochs=epochs,
+                               callbacks=callbacks, class_weights=None)
         if in_memory:
             if y is None:
                 raise ValueError("fit(X, y): y is required when X is a feature dict")
@@ -238,6 +238,7 @@ class BaseEstimator:
             plan.watch = early
         elif early is False:
             plan.watch = None
+            plan.monitor = next(iter(eval_sets), None)   # for ReduceOnPlateau only
         elif eval_sets:
             plan.watch = next(iter(eval_sets))
         elif not in_memory:
@@ -257,6 +258,7 @@ class BaseEstimator:
             else:
                 plan.holdout = stratify
                 plan.watch = HOLDOUT_NAME
+        plan.monitor = plan.watch or plan.monitor
         return plan
 
     def _run_epochs(self, plan):
@@ -327,7 +329,7 @@ class BaseEstimator:
             self.history_.append(record)
             if self.verbose:
                 LOGGER.info(epoch_line(record))
-            watched = (metric.score(record[f"{plan.watch}_{metric.name}"]) if plan.watch
+            watched = (metric.score(record[f"{plan.monitor}_{metric.name}"]) if plan.monitor
                        else -record["train_logloss"])
             self._observe_lr_schedules(watched)
             if best is not None and best.update(watched, self.epochs_trained_,
@@ -440,6 +442,8 @@ class BaseEstimator:
                 state[f"deep/{name}"] = value
                 for key, acc in self.deep_optimizer_state_[name].items():
                     state[f"deep_optimizer/{name}/{key}"] = acc
+            for name, value in deep.statistics.items():
+                state[f"deep_statistics/{name}"] = value
         if copy:
             state = {k: v.copy() for k, v in state.items()}
         return state

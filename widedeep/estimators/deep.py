@@ -49,8 +49,10 @@ class DeepPartMixin:
         for group, state in zip(self.deep_.embeddings.groups, self._embedding_group_states):
             for vocab, offset in group.offsets.items():
                 rows = slice(offset, offset + group.sizes[vocab])
+                # per-row state is sliced; a count of the block's steps (Adam) is shared
                 self.deep_optimizer_state_[f"embedding/{vocab}"] = {
-                    key: value[rows] for key, value in state.items()}
+                    key: value[rows] if value.shape == group.table.shape else value
+                    for key, value in state.items()}
         for name, value in self.deep_.params.items():
             if name not in self.deep_optimizer_state_:
                 self.deep_optimizer_state_[name] = self._adagrad.init_state(value)
@@ -112,8 +114,8 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
                  dropout=defaults.DROPOUT, adagrad=None, deep_optimizer=None,
                  embedding_l2=defaults.EMBEDDING_L2, dense_l2=defaults.DENSE_L2,
                  embedding_init_std=None, embedding_init=None, frozen_embeddings=None,
-                 batch_norm=False, batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS, shuffle=True,
-                 early_stopping=defaults.EARLY_STOPPING,
+                 batch_norm=False, batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
+                 shuffle=True, early_stopping=defaults.EARLY_STOPPING,
                  validation_fraction=defaults.VALIDATION_FRACTION,
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,

@@ -74,7 +74,8 @@ class EpochProgress:
         parts = [f"epoch {self.epoch:>3}: {self.rows:,} rows"]
         if self.total_rows:
             approx = "~" if self.estimated else ""
-            parts[0] += f" of {approx}{self.total_rows:,} ({100 * self.rows / self.total_rows:.0f}%)"
+            share = 100 * self.rows / self.total_rows
+            parts[0] += f" of {approx}{self.total_rows:,} ({share:.0f}%)"
         parts.append(f"{speed:,.0f} ex/s")
         if self.total_rows and speed > 0 and self.rows < self.total_rows:
             parts.append(f"ETA {(self.total_rows - self.rows) / speed:,.0f} s")

@@ -85,8 +85,8 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     """
 
     def __init__(self, wide_fields, *, ftrl=None, wide_mode="batch", fit_intercept=True,
-                 batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS, shuffle=True,
-                 early_stopping=defaults.EARLY_STOPPING,
+                 batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
+                 shuffle=True, early_stopping=defaults.EARLY_STOPPING,
                  validation_fraction=defaults.VALIDATION_FRACTION,
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,

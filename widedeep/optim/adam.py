@@ -38,7 +38,7 @@ class Adam:
     eps : float, ``> 0``; added to ``sqrt(v)``.
 
     The optimizer holds hyper-parameters only; the state ``{"m", "v", "step"}`` (moments
-    shaped like the parameter, ``step`` a 0-d int64 array) belongs to the caller
+    shaped like the parameter, ``step`` an int64 array of shape [1]) belongs to the caller
     (:meth:`init_state`). Arithmetic is in the parameter's dtype.
 
     References
@@ -55,14 +55,15 @@ class Adam:
     >>> param = np.array([1.0, 2.0])
     >>> state = opt.init_state(param)
     >>> opt.update(param, np.array([3.0, -0.5]), state)
-    >>> param.round(4).tolist(), int(state["step"])
+    >>> param.round(4).tolist(), int(state["step"][0])
     ([0.9, 2.1], 1)
 
     Lazy rows: only rows 0 and 2 of the table move; row 2 appears twice (gradients summed).
 
     >>> table = np.zeros((3, 2))
     >>> state = opt.init_state(table)
-    >>> opt.update_rows(table, np.array([2, 0, 2]), np.array([[1.0, 1.0], [-1.0, 0.0], [1.0, -2.0]]), state)
+    >>> grads = np.array([[1.0, 1.0], [-1.0, 0.0], [1.0, -2.0]])
+    >>> opt.update_rows(table, np.array([2, 0, 2]), grads, state)
     >>> table.round(4).tolist()
     [[0.1, 0.0], [0.0, 0.0], [-0.1, 0.1]]
     """
@@ -88,13 +89,13 @@ class Adam:
         return cls(lr=learning_rate, beta1=beta_1, beta2=beta_2, eps=epsilon)
 
     def init_state(self, param):
-        """``{"m": zeros, "v": zeros}`` shaped and typed like ``param``, ``"step"``: 0-d int64."""
+        """``{"m": zeros, "v": zeros}`` shaped and typed like ``param``, ``"step"``: int64 [1]."""
         return {"m": np.zeros_like(param), "v": np.zeros_like(param),
-                "step": np.zeros((), dtype=np.int64)}
+                "step": np.zeros(1, dtype=np.int64)}
 
     def _step_size(self, step, dtype):
         """``lr * sqrt(1 - beta2**t) / (1 - beta1**t)`` in float64, cast to ``dtype``."""
-        t = float(step)
+        t = float(step[0])
         return dtype.type(self.lr * np.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t))
 
     def update(self, param, grad, state, check=True):

@@ -112,8 +112,8 @@ class EpochFunction(_Schedule):
 class ReduceOnPlateau(_Schedule):
     """Multiply by ``factor`` after ``patience`` consecutive epochs whose monitored score is
     not better than the best so far (then count again); never below ``min_multiplier``.
-    The score is the one early stopping watches (or minus the training loss without an
-    evaluation set)."""
+    The score is ``eval_metric`` on the set early stopping watches (the first eval set when
+    early stopping is off), or minus the training loss without an evaluation set."""
 
     def __init__(self, factor=0.1, patience=2, min_multiplier=0.0):
         self.factor = float(_positive("factor", factor, "ReduceOnPlateau", upper=1.0))
