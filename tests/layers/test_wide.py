@@ -105,7 +105,7 @@ def test_missing_field_and_bad_ids_are_named():
     layer = WideLayer({"country": 3}, FtrlProximal())
     with pytest.raises(ValueError, match="missing wide field 'country'"):
         layer.check_input({})
-    with pytest.raises(ValueError, match="'country'.*out of range for 3"):
+    with pytest.raises(ValueError, match="'country'.*out of range for a vocabulary of size 3"):
         layer.check_input({"country": SparseInput.from_ids(np.array([4]))})
 
 

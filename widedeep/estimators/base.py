@@ -466,6 +466,30 @@ class BaseEstimator:
             target[...] = state[key]
         return self
 
+    def bind_state(self, state):
+        """Use the parameter arrays of ``state`` (keys of `get_state`) by reference instead
+        of copying them, e.g. read-only memory maps that several server processes share
+        (`widedeep.io.load_model(path, mmap=True)`); the optimizer state is bound too, so
+        the arrays allocated before are freed. The model then predicts from those arrays;
+        it cannot be trained further (load it without ``mmap`` for that)."""
+        current = self.get_state()
+        missing = sorted(set(current) - set(state))
+        if missing:
+            raise ValueError(f"state does not match the model: missing {missing[:5]}")
+        wide = getattr(self, "wide_", None)
+        if wide is not None:
+            wide.bind_params({name: state[f"wide/{name}/w"] for name in wide.params})
+            wide.ftrl_state = {name: {key: state[f"wide/{name}/{key}"] for key in accumulators}
+                               for name, accumulators in wide.ftrl_state.items()}
+        deep = getattr(self, "deep_", None)
+        if deep is not None:
+            deep.bind_params({name: state[f"deep/{name}"] for name in deep.params})
+            self.deep_optimizer_state_ = {
+                name: {key: state[f"deep_optimizer/{name}/{key}"] for key in accumulators}
+                for name, accumulators in self.deep_optimizer_state_.items()}
+            self._embedding_group_states = None   # blocks of the unbound tables: dropped
+        return self
+
     def get_training_state(self):
         """JSON-able counters and RNG state needed to resume training exactly."""
         self.check_is_fitted()

@@ -33,6 +33,7 @@ import os
 import re
 import secrets
 import shutil
+import struct
 import zipfile
 
 import numpy as np
@@ -246,7 +247,7 @@ def read_manifest(path, verify=True):
     return manifest
 
 
-def load_model(path, verify=True):
+def load_model(path, verify=True, mmap=False):
     """The estimator saved in ``path``, fitted and ready to predict.
 
     To continue training exactly where the saved run stopped (same shuffles, same dropout
@@ -255,6 +256,11 @@ def load_model(path, verify=True):
     from fresh parameters, as for any estimator. ``verify=False`` skips the size and SHA-256
     checks of the files (keys, shapes, dtypes and contents are still checked), e.g. to load
     a model whose JSON was edited by hand.
+
+    ``mmap=True`` (for serving): the parameter arrays are read-only memory maps of
+    ``arrays.npz`` (stored uncompressed), bound to the model without a copy
+    (`bind_state`), so several processes serving one model share one copy of its tables in
+    the page cache; the model predicts but cannot be trained.
     """
     path = os.fspath(path)
     manifest = read_manifest(path, verify)
@@ -281,7 +287,11 @@ def load_model(path, verify=True):
         if (record["shape"], record["dtype"]) != (shape, dtype):
             raise ValueError(f"{where}: array {key!r} is {record['dtype']}{record['shape']} but "
                              f"the model of {config_file} needs {dtype}{shape}")
-    estimator.set_state(_read_arrays(os.path.join(snapshot, "arrays.npz"), records))
+    arrays_file = os.path.join(snapshot, "arrays.npz")
+    if mmap:
+        estimator.bind_state(_map_arrays(arrays_file, records))
+    else:
+        estimator.set_state(_read_arrays(arrays_file, records))
     training_file = os.path.join(snapshot, "training_state.json")
     _set_training_state(estimator, _read_json(training_file), training_file)
     return estimator
@@ -366,6 +376,38 @@ def _read_arrays(filename, records):
             raise
         # NumPy refuses object arrays without allow_pickle, or a damaged .npy header
         raise ValueError(f"{filename}: cannot read arrays ({error})") from None
+    return arrays
+
+
+def _map_arrays(filename, records):
+    """``{key: read-only np.memmap}`` of the arrays inside the uncompressed ``.npz``: each
+    member's data starts after its zip local header and its ``.npy`` header."""
+    arrays = {}
+    try:
+        with zipfile.ZipFile(filename) as archive, open(filename, "rb") as handle:
+            for key, record in records.items():
+                info = archive.getinfo(record["member"] + ".npy")
+                if info.compress_type != zipfile.ZIP_STORED:
+                    raise ValueError(f"{filename}: member {record['member']!r} is compressed; "
+                                     f"only stored members can be memory-mapped")
+                handle.seek(info.header_offset + 26)
+                name_length, extra_length = struct.unpack("<HH", handle.read(4))
+                handle.seek(info.header_offset + 30 + name_length + extra_length)
+                version = np.lib.format.read_magic(handle)
+                shape, fortran, dtype = (np.lib.format.read_array_header_1_0(handle)
+                                         if version == (1, 0) else
+                                         np.lib.format.read_array_header_2_0(handle))
+                if list(shape) != record["shape"] or dtype.name != record["dtype"] \
+                        or dtype.hasobject:
+                    raise ValueError(f"{filename}: array {key!r} is {dtype.name}{list(shape)}, "
+                                     f"the manifest says {record['dtype']}{record['shape']}")
+                if int(np.prod(shape)) == 0:
+                    arrays[key] = np.zeros(shape, dtype=dtype)
+                    continue
+                arrays[key] = np.memmap(filename, dtype=dtype, mode="r", offset=handle.tell(),
+                                        shape=tuple(shape), order="F" if fortran else "C")
+    except (zipfile.BadZipFile, KeyError, EOFError, OSError, struct.error) as error:
+        raise ValueError(f"{filename}: damaged or truncated archive ({error!r})") from None
     return arrays
 
 

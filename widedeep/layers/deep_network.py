@@ -133,6 +133,23 @@ class DeepNetwork:
                 out[f"layer{i}/{name}"] = value
         return out
 
+    def bind_params(self, params):
+        """Use the arrays ``params`` (keys as in `params`) by reference, without copying
+        (read-only memory maps of a saved model, for serving; see
+        `EmbeddingCombineLayer.bind_tables`)."""
+        self.embeddings.bind_tables({name[len("embedding/"):]: value
+                                     for name, value in params.items()
+                                     if name.startswith("embedding/")})
+        for i, layer in enumerate(self.layers):
+            for name, value in layer.params.items():
+                bound = params[f"layer{i}/{name}"]
+                if bound.shape != value.shape or bound.dtype != value.dtype:
+                    raise ValueError(f"layer{i}/{name}: expected {value.dtype}"
+                                     f"{list(value.shape)}, got {bound.dtype}"
+                                     f"{list(bound.shape)}")
+            for name in list(layer.params):
+                layer.params[name] = params[f"layer{i}/{name}"]
+
     @property
     def statistics(self):
         """Non-trained state updated in training (batch normalization's running mean and

@@ -105,6 +105,26 @@ class EmbeddingCombineLayer(Layer):
         self.fields = {f: EmbeddingLayer(self.params[v], combiners.get(f, "sum"), field=f)
                        for f, v in field_vocabs.items()}
 
+    def bind_tables(self, tables):
+        """Use the arrays ``tables`` (``{vocabulary: [n_rows, dim]}``, e.g. read-only memory
+        maps of a saved model) as the tables, by reference, without copying.
+
+        For serving: a block holding one vocabulary becomes that array; a block holding
+        several is dropped (``table`` None) and each field reads its own table. A bound
+        layer predicts; it cannot be trained.
+        """
+        for name, table in self.params.items():
+            bound = tables[name]
+            if bound.shape != table.shape or bound.dtype != table.dtype:
+                raise ValueError(f"vocabulary {name!r}: expected {table.dtype}"
+                                 f"{list(table.shape)}, got {bound.dtype}{list(bound.shape)}")
+        for name in self.params:
+            self.params[name] = tables[name]
+        for field, layer in self.fields.items():
+            layer.params["table"] = tables[self.field_vocabs[field]]
+        for group in self.groups:
+            group.table = tables[next(iter(group.sizes))] if len(group.sizes) == 1 else None
+
     @property
     def output_dim(self):
         return sum(layer.output_dim for layer in self.fields.values())
@@ -128,7 +148,8 @@ class EmbeddingCombineLayer(Layer):
             dtype = self.groups[0].table.dtype if self.groups else np.float32
             return np.zeros((n, 0), dtype=dtype), None
         inputs = [features[f] for f in self.fields]
-        if len(self.groups) == 1 and all(x.one_per_example for x in inputs):
+        if len(self.groups) == 1 and self.groups[0].table is not None \
+                and all(x.one_per_example for x in inputs):
             return self._forward_one_gather(inputs)
         outs, caches = [], {}
         for field, layer in self.fields.items():

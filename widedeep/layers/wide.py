@@ -94,6 +94,21 @@ class WideLayer(Layer):
         self.bias_ftrl = FtrlProximal(alpha=ftrl.alpha, beta=ftrl.beta, l1=0.0, l2=0.0,
                                       initial_accumulator_value=ftrl.initial_accumulator_value)
 
+    def bind_params(self, params):
+        """Use the arrays ``params`` (``{field: w_f [size_f], "bias": [1]}``, e.g. read-only
+        memory maps of a saved model) as the weights, by reference, without copying.
+
+        For serving: a bound layer predicts from those arrays; it cannot be trained (its
+        FTRL state is dropped), so train a loaded copy instead.
+        """
+        for name in [*self.field_sizes, "bias"]:
+            expected = (self.field_sizes.get(name, 1),)
+            if params[name].shape != expected or params[name].dtype != self.dtype:
+                raise ValueError(f"wide {name!r}: expected {self.dtype}{list(expected)}, got "
+                                 f"{params[name].dtype}{list(params[name].shape)}")
+        self.params = {name: params[name] for name in [*self.field_sizes, "bias"]}
+        self._weights = self._state = None   # training would no longer reach self.params
+
     # ------------------------------------------------------------------ checking
     def check_input(self, features):
         for field, size in self.field_sizes.items():
@@ -104,11 +119,9 @@ class WideLayer(Layer):
             if not isinstance(x, SparseInput):
                 raise TypeError(f"wide field {field!r}: expected a SparseInput, got "
                                 f"{type(x).__name__}")
-            if x.nnz and x.feature_ids.max() >= size:
-                bad = int(np.argmax(x.feature_ids))
-                raise ValueError(f"wide field {field!r}: feature id {x.feature_ids[bad]} in "
-                                 f"example {x.example_indices[bad]} is out of range for "
-                                 f"{size} coordinates")
+            # everything the updates rely on (ids in range, rows sorted, values finite):
+            # a SparseInput built with validate=False is checked here
+            x.validate(size, field=field)
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, features, training=False, rng=None):
@@ -174,6 +187,9 @@ class WideLayer(Layer):
         be in range (`check_input`) and finite gradients; the fields' ids are shifted to
         their offsets so a single vectorized update covers the whole batch.
         """
+        if self._weights is None:
+            raise RuntimeError("this WideLayer is bound to read-only arrays (a served "
+                               "model); load the model without memory mapping to train it")
         ids = [entry[0] + self.offsets[field] for field, entry in entry_grads.items()]
         grads = [entry[1] for entry in entry_grads.values()]
         if ids:
