@@ -31,6 +31,16 @@ def test_new_state_round_trips_through_save_and_load(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
+def test_memory_mapped_load_uses_the_saved_running_statistics(tmp_path):
+    X, y = synthetic()
+    model = make_model(**LOOP).fit(X, y, epochs=2)
+    save_model(model, tmp_path / "m")
+    mapped = load_model(tmp_path / "m", mmap=True)
+    statistics = mapped.deep_.statistics
+    assert statistics and all(isinstance(v, np.memmap) for v in statistics.values())
+    np.testing.assert_array_equal(mapped.predict_proba(X), model.predict_proba(X))
+
+
 def test_resume_with_adam_batch_norm_and_schedules_equals_uninterrupted(tmp_path):
     X, y = synthetic()
     uninterrupted = make_model(**LOOP).fit(X, y, eval_set=(X, y), epochs=4)

@@ -484,6 +484,8 @@ class BaseEstimator:
         deep = getattr(self, "deep_", None)
         if deep is not None:
             deep.bind_params({name: state[f"deep/{name}"] for name in deep.params})
+            deep.bind_statistics({name: state[f"deep_statistics/{name}"]
+                                  for name in deep.statistics})
             self.deep_optimizer_state_ = {
                 name: {key: state[f"deep_optimizer/{name}/{key}"] for key in accumulators}
                 for name, accumulators in self.deep_optimizer_state_.items()}

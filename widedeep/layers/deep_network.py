@@ -157,6 +157,13 @@ class DeepNetwork:
         return {f"layer{i}/{name}": value for i, layer in enumerate(self.layers)
                 for name, value in getattr(layer, "statistics", {}).items()}
 
+    def bind_statistics(self, statistics):
+        """Use the arrays ``statistics`` (keys as in `statistics`) by reference (read-only
+        memory maps of a saved model, for serving)."""
+        for i, layer in enumerate(self.layers):
+            for name in list(getattr(layer, "statistics", {})):
+                layer.statistics[name] = statistics[f"layer{i}/{name}"]
+
     def update_statistics(self, cache):
         """Fold a training forward pass (its ``cache``) into the running statistics; the
         training step calls it once per step (forward itself writes nothing)."""
