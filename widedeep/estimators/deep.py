@@ -9,8 +9,8 @@ import numpy as np
 
 from .. import defaults
 from ..layers.deep_network import DeepNetwork
-from ..layers.wide import check_finite_gradient
 from ..optim import Adagrad, Adam
+from ..training import init_deep_optimizer_state
 from .base import BaseEstimator
 
 __all__ = ["DeepEstimator"]
@@ -32,34 +32,24 @@ class DeepPartMixin:
 
     def _build_deep(self, rng, output_bias):
         self._deep_base_optimizer = self._deep_optimizer_base()
-        self._adagrad = self._deep_base_optimizer
+        self.deep_optimizer_ = self._deep_base_optimizer
         self.deep_ = DeepNetwork.build(
             vocabularies=self.vocabularies or {}, embedding_fields=self.embedding_fields or {},
             combiners=self.combiners, dense_fields=self.dense_fields or {},
             hidden_units=self.hidden_units, activation=self.activation, dropout=self.dropout,
             output_bias=output_bias, embedding_l2=self.embedding_l2, dense_l2=self.dense_l2,
             embedding_init_std=self.embedding_init_std, rng=rng, dtype=self._dtype,
-            batch_norm=self.batch_norm, embedding_init=self.embedding_init,
-            frozen_embeddings=self.frozen_embeddings)
-        # one accumulator block per embedding block (one update per block and step); each
-        # vocabulary's accumulator is a view of it, so state access stays per parameter
-        self._embedding_group_states = [self._adagrad.init_state(group.table)
-                                        for group in self.deep_.embeddings.groups]
-        self.deep_optimizer_state_ = {}
-        for group, state in zip(self.deep_.embeddings.groups, self._embedding_group_states):
-            for vocab, offset in group.offsets.items():
-                rows = slice(offset, offset + group.sizes[vocab])
-                # per-row state is sliced; a count of the block's steps (Adam) is shared
-                self.deep_optimizer_state_[f"embedding/{vocab}"] = {
-                    key: value[rows] if value.shape == group.table.shape else value
-                    for key, value in state.items()}
-        for name, value in self.deep_.params.items():
-            if name not in self.deep_optimizer_state_:
-                self.deep_optimizer_state_[name] = self._adagrad.init_state(value)
+            n_outputs=self.loss_.n_outputs, batch_norm=self.batch_norm,
+            embedding_init=self.embedding_init, frozen_embeddings=self.frozen_embeddings)
+        # one optimizer-state block per embedding block (one update per block and step);
+        # each vocabulary's state is a view of it, so state access stays per parameter
+        self._deep_block_states, self.deep_optimizer_state_ = init_deep_optimizer_state(
+            self.deep_, self.deep_optimizer_)
 
     def _scale_deep(self, multiplier):
         """The deep part's optimizer with ``lr`` times ``multiplier`` (schedules)."""
-        self._adagrad = self._deep_base_optimizer.scaled(multiplier)
+        self.deep_optimizer_ = self._deep_base_optimizer.scaled(multiplier)
+        self.step_.deep_optimizer = self.deep_optimizer_
 
     def _check_deep_input(self, features, n):
         expected = list(self.embedding_fields or {}) + list(self.dense_fields or {})
@@ -75,11 +65,6 @@ class DeepPartMixin:
 
     def _deep_fields(self):
         return list(self.embedding_fields or {}) + list(self.dense_fields or {})
-
-    def _deep_step(self, cache, grad_logits):
-        self._update_deep(self.deep_.backward(grad_logits, cache, grouped_embeddings=True))
-        self.deep_.update_statistics(cache)
-
 
 class DeepEstimator(DeepPartMixin, BaseEstimator):
     """Deep neural network over embeddings (+ dense features), trained with AdaGrad.
@@ -114,7 +99,8 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
                  dropout=defaults.DROPOUT, adagrad=None, deep_optimizer=None,
                  embedding_l2=defaults.EMBEDDING_L2, dense_l2=defaults.DENSE_L2,
                  embedding_init_std=None, embedding_init=None, frozen_embeddings=None,
-                 batch_norm=False, batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
+                 batch_norm=False, objective="binary", n_classes=None,
+                 batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
                  shuffle=True, early_stopping=defaults.EARLY_STOPPING,
                  validation_fraction=defaults.VALIDATION_FRACTION,
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
@@ -136,6 +122,8 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         self.embedding_init = embedding_init
         self.frozen_embeddings = frozen_embeddings
         self.batch_norm = batch_norm
+        self.objective = objective
+        self.n_classes = n_classes
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
@@ -159,16 +147,6 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
 
     def _check_model_input(self, features, n):
         self._check_deep_input(features, n)
-
-    def _train_batch(self, features, y, sample_weight):
-        logits, cache = self.deep_.forward(features, training=True, rng=self._dropout_rng)
-        p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-        g = p - y
-        if sample_weight is not None:
-            g = g * sample_weight
-        check_finite_gradient(g)
-        self._deep_step(cache, (g / y.shape[0]).astype(self._dtype))
-        return p
 
     def _logits(self, features):
         return self.deep_.forward(features)[0]

@@ -25,7 +25,8 @@ class WidePartMixin:
             raise ValueError(f"wide_mode must be one of {WIDE_MODES}, got {self.wide_mode!r}")
         self._ftrl_base = self.ftrl or FtrlProximal()
         self.wide_ = WideLayer(self.wide_fields, self._ftrl_base,
-                               fit_intercept=self.fit_intercept, dtype=self._dtype)
+                               fit_intercept=self.fit_intercept, dtype=self._dtype,
+                               n_outputs=self.loss_.n_outputs)
 
     def _scale_wide(self, multiplier):
         """The wide part's FTRL with ``alpha`` times ``multiplier`` (learning-rate schedule)."""
@@ -85,6 +86,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     """
 
     def __init__(self, wide_fields, *, ftrl=None, wide_mode="batch", fit_intercept=True,
+                 objective="binary", n_classes=None,
                  batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
                  shuffle=True, early_stopping=defaults.EARLY_STOPPING,
                  validation_fraction=defaults.VALIDATION_FRACTION,
@@ -96,6 +98,8 @@ class WideEstimator(WidePartMixin, BaseEstimator):
         self.ftrl = ftrl
         self.wide_mode = wide_mode
         self.fit_intercept = fit_intercept
+        self.objective = objective
+        self.n_classes = n_classes
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
@@ -119,10 +123,6 @@ class WideEstimator(WidePartMixin, BaseEstimator):
 
     def _check_model_input(self, features, n):
         self._check_wide_input(features, n)
-
-    def _train_batch(self, features, y, sample_weight):
-        return self.wide_.fit_batch(features, y, sample_weight=sample_weight,
-                                    mode=self.wide_mode)
 
     def _logits(self, features):
         return self.wide_.forward(features)[0]

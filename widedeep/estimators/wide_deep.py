@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import defaults
-from ..losses import sigmoid
 from .base import BaseEstimator
 from .deep import DeepPartMixin
 from .wide import WidePartMixin
@@ -39,7 +38,8 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
                  deep_optimizer=None, embedding_l2=defaults.EMBEDDING_L2,
                  dense_l2=defaults.DENSE_L2, embedding_init_std=None, embedding_init=None,
                  frozen_embeddings=None, batch_norm=False, ftrl=None, wide_mode="batch",
-                 fit_intercept=True, batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
+                 fit_intercept=True, objective="binary", n_classes=None,
+                 batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
                  shuffle=True, early_stopping=defaults.EARLY_STOPPING,
                  validation_fraction=defaults.VALIDATION_FRACTION,
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
@@ -65,6 +65,8 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self.ftrl = ftrl
         self.wide_mode = wide_mode
         self.fit_intercept = fit_intercept
+        self.objective = objective
+        self.n_classes = n_classes
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
@@ -90,20 +92,6 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
     def _check_model_input(self, features, n):
         self._check_wide_input(features, n)
         self._check_deep_input(features, n)
-
-    def _train_batch(self, features, y, sample_weight):
-        deep_logits, cache = self.deep_.forward(features, training=True,
-                                                rng=self._dropout_rng)
-
-        def proba_fn(example_indices, wide_logits):
-            return sigmoid(wide_logits + deep_logits[example_indices])
-
-        p = self.wide_.fit_batch(features, y, proba_fn, sample_weight, mode=self.wide_mode)
-        g = p - y
-        if sample_weight is not None:
-            g = g * sample_weight
-        self._deep_step(cache, (g / y.shape[0]).astype(self._dtype))
-        return p
 
     def _logits(self, features):
         return self.wide_.forward(features)[0] + self.deep_.forward(features)[0]

@@ -38,7 +38,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..readers.batching import concat_batches
+from ..readers.in_memory import columns_from_dataframe, is_dataframe
 from ..records import Ragged
+from .batches import SpecBatches, as_column_batches
 from .bucketized import BucketizedColumn
 from .casting import to_model_dtype
 from .columns import CategoricalColumn, FeatureColumn, HashedColumn
@@ -109,11 +112,11 @@ class FeatureSpec:
     def fit(self, batches):
         """Learn vocabularies, moments and boundaries in one pass; returns self.
 
-        ``batches``: one column batch (``dict[str, column]``) or an iterable of them (read
-        once, so a generator streaming a file works).
+        ``batches``: one column batch (``dict[str, column]``), a pandas DataFrame, or an
+        iterable of batches such as a reader (read once, so a generator streaming a file
+        works; ``(columns, labels)`` pairs from a reader made with ``label=`` are fine).
         """
-        if isinstance(batches, Mapping):
-            batches = [batches]
+        batches = as_column_batches(batches)
         self.n_rows_seen_ = None  # a fit that fails half-way leaves the spec unfitted
         for vocabulary in self._vocabularies.values():
             vocabulary.start_fit()
@@ -122,6 +125,8 @@ class FeatureSpec:
         n_rows_seen = 0
         n_batches = 0
         for batch_number, batch in enumerate(batches):
+            if isinstance(batch, tuple):      # (columns, labels[, weights]) from a reader
+                batch = batch[0]
             parsed = self._parse(batch, f"fit batch {batch_number}")
             for column in self.columns:
                 column.observe(parsed)
@@ -155,8 +160,20 @@ class FeatureSpec:
 
     # ------------------------------------------------------------------ transforming
     def transform(self, columns):
-        """The feature dict of one column batch: ``{field: SparseInput | float32 [n, w]}``."""
+        """The feature dict of one column batch: ``{field: SparseInput | float32 [n, w]}``.
+
+        ``columns``: a dict of columns or a pandas DataFrame; or a reader, whose rows (one
+        pass, labels dropped) are transformed batch by batch and concatenated (for data
+        that fits in memory; stream with `batches` otherwise)."""
         self._require_fitted("transform")
+        if not isinstance(columns, Mapping) and not is_dataframe(columns):
+            parts = [self.transform(batch[0] if isinstance(batch, tuple) else batch)
+                     for batch in as_column_batches(columns)]
+            if not parts:
+                raise ValueError("FeatureSpec.transform: the reader yielded no rows")
+            return concat_batches(parts)
+        if is_dataframe(columns):
+            columns = columns_from_dataframe(columns)
         parsed = self._parse(columns, "transform")
         features = {}
         for column in self.columns:
@@ -180,6 +197,18 @@ class FeatureSpec:
                              f"is missing from the batch; it has {sorted(batch)[:20]}"
                              + (f"; also missing: {missing[1:]}" if len(missing) > 1 else ""))
         return ParsedBatch({source: batch[source] for source in self._sources})
+
+    def batches(self, source, label=None, weight=None, batch_size=1024, *, shuffle=False,
+                random_state=None, positive=None):
+        """The re-iterable ``(features, labels[, weights])`` batch source that estimators'
+        ``fit``, ``evaluate`` and ``eval_set`` take, from a reader, a DataFrame or a dict
+        of columns (`widedeep.features.batches.SpecBatches`)::
+
+            model.fit(spec.batches(CsvReader("train.csv"), label="clicked"))
+        """
+        self._require_fitted("batches")
+        return SpecBatches(self, source, label=label, weight=weight, batch_size=batch_size,
+                           shuffle=shuffle, random_state=random_state, positive=positive)
 
     def raw_columns(self):
         """``{raw column: "number" | "category"}``: every raw column `transform` reads, in

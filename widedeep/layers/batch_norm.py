@@ -16,13 +16,17 @@ Backward (training)::
     dx = gamma / sqrt(var + eps) * (dy - mean_n(dy) - x_hat * mean_n(dy * x_hat))
 
 Running statistics are *not* touched by `forward` (which writes nothing, so predicting is
-stateless and a gradient check may run forward many times): the training step calls
-`update_statistics(cache)` once per step, with the cache of that step's forward pass::
+stateless and a gradient check may run forward many times): the training step takes the
+batch's statistics from the forward cache (`batch_statistics`) and, in its apply phase,
+calls `update_statistics(n, mu, var)` once::
 
     running_mean = momentum * running_mean + (1 - momentum) * mu
     running_var  = momentum * running_var  + (1 - momentum) * var * n / (n - 1)
 
 (the unbiased batch variance, as PyTorch; with n = 1 the variance update is skipped).
+When a step's batch is computed in shards, each shard normalizes by its own statistics (as
+PyTorch's BatchNorm under data parallelism without synchronization) and the running
+statistics are updated from the pooled mean and variance of the whole batch.
 ``gamma``/``beta`` are trainable (``params``); the running statistics are ``statistics``.
 """
 from __future__ import annotations
@@ -79,7 +83,8 @@ class BatchNorm(Layer):
         x_hat = centered * inv_std
         return x_hat * gamma + beta, ("training", x_hat, inv_std, mean, var)
 
-    def backward(self, grad_out, cache):
+    def backward(self, grad_out, cache, penalty=True):
+        """``penalty`` is accepted for the layer protocol; batch norm has no penalty."""
         x_hat, inv_std = cache[1], cache[2]
         grads = {"gamma": np.sum(grad_out * x_hat, axis=0), "beta": grad_out.sum(axis=0)}
         if cache[0] == "inference":   # a fixed affine map of x
@@ -88,12 +93,17 @@ class BatchNorm(Layer):
                    - x_hat * np.mean(grad_out * x_hat, axis=0)) * (self.params["gamma"] * inv_std)
         return grad_in, grads
 
-    def update_statistics(self, cache):
-        """Fold one training forward pass's batch statistics into the running ones."""
-        if cache[0] != "training":
-            return
+    @staticmethod
+    def batch_statistics(cache):
+        """``(n, mean, biased var)`` (float64) of a training forward pass; None otherwise."""
+        if cache is None or cache[0] != "training":
+            return None
         _, x_hat, _, mean, var = cache
-        n = x_hat.shape[0]
+        return x_hat.shape[0], mean.astype(np.float64), var.astype(np.float64)
+
+    def update_statistics(self, n, mean, var):
+        """Fold a batch's statistics (``n`` rows, ``mean``, biased ``var``) into the running
+        ones."""
         stats, keep = self.statistics, self.momentum
         stats["running_mean"] *= keep
         stats["running_mean"] += (1.0 - keep) * mean

@@ -10,13 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import defaults
-from ..segments import sum_duplicates
-from .adagrad import _check_finite, _check_rows
+from .base import Optimizer
 
 __all__ = ["Adam"]
 
 
-class Adam:
+class Adam(Optimizer):
     """Adam in TensorFlow's epsilon-hat form, per coordinate; ``t`` counts this state's steps::
 
         t     += 1
@@ -37,6 +36,8 @@ class Adam:
     beta1, beta2 : float in ``[0, 1)``; decay of the first and second moment.
     eps : float, ``> 0``; added to ``sqrt(v)``.
 
+    Follows the optimizer protocol of `widedeep.optim.base` (``update``, ``update_rows``,
+    ``prepare``, ``prepare_rows``; ``step`` is a per-parameter counter).
     The optimizer holds hyper-parameters only; the state ``{"m", "v", "step"}`` (moments
     shaped like the parameter, ``step`` an int64 array of shape [1]) belongs to the caller
     (:meth:`init_state`). Arithmetic is in the parameter's dtype.
@@ -68,6 +69,8 @@ class Adam:
     [[0.1, 0.0], [0.0, 0.0], [-0.1, 0.1]]
     """
 
+    counters = ("step",)   # t: one per parameter, not gathered by rows
+
     def __init__(self, lr=defaults.ADAM_LR, beta1=defaults.ADAM_BETA1,
                  beta2=defaults.ADAM_BETA2, eps=defaults.ADAM_EPS):
         if not (np.isfinite(lr) and lr > 0):
@@ -93,55 +96,16 @@ class Adam:
         return {"m": np.zeros_like(param), "v": np.zeros_like(param),
                 "step": np.zeros(1, dtype=np.int64)}
 
-    def _step_size(self, step, dtype):
-        """``lr * sqrt(1 - beta2**t) / (1 - beta1**t)`` in float64, cast to ``dtype``."""
+    def _new_values(self, param, grad, state):
+        """The rule on gathered entries (``step`` whole, see `Optimizer.counters`)."""
+        step = state["step"] + 1
+        m = self.beta1 * state["m"] + (1.0 - self.beta1) * grad
+        v = self.beta2 * state["v"] + (1.0 - self.beta2) * (grad * grad)
         t = float(step[0])
-        return dtype.type(self.lr * np.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t))
-
-    def update(self, param, grad, state, check=True):
-        """Dense step on every coordinate, in place on ``param`` and the state."""
-        m, v = state["m"], state["v"]
-        if check:
-            grad = np.asarray(grad)
-            if not (grad.shape == param.shape == m.shape == v.shape):
-                raise ValueError(f"Adam.update: param, grad, m and v must have the same "
-                                 f"shape, got {param.shape}, {grad.shape}, {m.shape} and "
-                                 f"{v.shape}")
-            _check_finite(grad, "Adam.update")
-        grad = grad.astype(param.dtype, copy=False)
-        state["step"][...] += 1
-        m *= self.beta1
-        m += (1.0 - self.beta1) * grad
-        v *= self.beta2
-        v += (1.0 - self.beta2) * (grad * grad)
-        param -= self._step_size(state["step"], param.dtype) * m / (np.sqrt(v) + self.eps)
-
-    def update_rows(self, param, rows, grad_rows, state, assume_unique=False, check=True):
-        """Lazy row-sparse step: only ``param[rows]`` and their moments change.
-
-        ``rows`` [k] may repeat (gradients summed first unless ``assume_unique``);
-        ``grad_rows`` is ``[k, *param.shape[1:]]``. Cost O(k log k * row size). Bad input
-        raises ``ValueError`` before anything (including ``step``) changes. An empty ``rows``
-        changes nothing.
-        """
-        m, v = state["m"], state["v"]
-        if check:
-            if v.shape != param.shape:
-                raise ValueError(f"Adam.update_rows: v shape {v.shape} differs from param "
-                                 f"shape {param.shape}")
-            rows, grad_rows = _check_rows(param, m, rows, grad_rows)
-        if rows.shape[0] == 0:
-            return
-        if not assume_unique:
-            rows, grad_rows = sum_duplicates(rows, grad_rows)
-        grad_rows = grad_rows.astype(param.dtype, copy=False)
-        state["step"][...] += 1
-        m_rows = self.beta1 * m[rows] + (1.0 - self.beta1) * grad_rows
-        v_rows = self.beta2 * v[rows] + (1.0 - self.beta2) * (grad_rows * grad_rows)
-        m[rows] = m_rows
-        v[rows] = v_rows
-        param[rows] -= (self._step_size(state["step"], param.dtype) * m_rows
-                        / (np.sqrt(v_rows) + self.eps))
+        # lr * sqrt(1 - beta2^t) / (1 - beta1^t) in float64, cast to the parameter's dtype
+        step_size = param.dtype.type(self.lr * np.sqrt(1.0 - self.beta2 ** t)
+                                     / (1.0 - self.beta1 ** t))
+        return param - step_size * m / (np.sqrt(v) + self.eps), {"m": m, "v": v, "step": step}
 
     def scaled(self, factor):
         """A copy whose learning rate is ``factor`` times this one's (schedules)."""
@@ -150,11 +114,3 @@ class Adam:
     def get_config(self):
         """Constructor parameters as a JSON-able dict: ``Adam(**opt.get_config())``."""
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        return (f"Adam(lr={self.lr!r}, beta1={self.beta1!r}, beta2={self.beta2!r}, "
-                f"eps={self.eps!r})")

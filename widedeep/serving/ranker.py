@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..losses import sigmoid
+from ..threads import limit_blas_threads
 from .request import request_features
 from .shared_scoring import RequestScorer
 
@@ -115,7 +116,14 @@ class Ranker:
         return request_features(request, self.spec)
 
     def score(self, request, sub_batches=None):
-        """The logit of every candidate, float [N], in the request's order."""
+        """The logit of every candidate, float [N], in the request's order.
+
+        Runs with the BLAS pool limited to one thread: the ranker's parallelism is its own
+        ``n_threads`` workers (see `widedeep.threads`)."""
+        with limit_blas_threads(1):
+            return self._score(request, sub_batches)
+
+    def _score(self, request, sub_batches):
         query, candidates = self.features(request)
         prepared = self.scorer.prepare(query, candidates)
         n = prepared.n_candidates
