@@ -42,7 +42,8 @@ def test_schedules_per_part_leave_the_other_part_alone(world, small_data):
                               early_stopping=False, random_state=0).fit(X, y)
     assert [h["lr_multiplier_deep"] for h in model.history_] == [1.0, 0.5, 0.25]
     assert "lr_multiplier_wide" not in model.history_[0]
-    assert model._adagrad.lr == pytest.approx(0.05)
+    assert model.deep_optimizer_.lr == pytest.approx(0.05)
+    assert model.step_.deep_optimizer is model.deep_optimizer_
 
 
 def test_a_decayed_schedule_changes_training_and_a_constant_one_does_not(world, small_data):

@@ -60,7 +60,7 @@ def test_forward_writes_nothing_and_update_statistics_follows_the_formula():
     layer.forward(x, training=False)
     for key, value in layer.statistics.items():
         np.testing.assert_array_equal(value, before[key])
-    layer.update_statistics(cache)
+    layer.update_statistics(*BatchNorm.batch_statistics(cache))
     np.testing.assert_allclose(layer.statistics["running_mean"],
                                0.8 * before["running_mean"] + 0.2 * x.mean(axis=0),
                                rtol=1e-12)
