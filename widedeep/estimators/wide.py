@@ -23,10 +23,33 @@ class WidePartMixin:
             raise ValueError("wide_fields is empty: give {field name: number of coordinates}")
         if self.wide_mode not in WIDE_MODES:
             raise ValueError(f"wide_mode must be one of {WIDE_MODES}, got {self.wide_mode!r}")
-        self._ftrl_base = self.ftrl or FtrlProximal()
-        self.wide_ = WideLayer(self.wide_fields, self._ftrl_base,
+        self.wide_ = WideLayer(self.wide_fields, self.ftrl or FtrlProximal(),
                                fit_intercept=self.fit_intercept, dtype=self._dtype,
-                               n_outputs=self.loss_.n_outputs)
+                               n_outputs=self.loss_.n_outputs,
+                               field_ftrl=self._field_ftrl(self.ftrl or FtrlProximal()))
+        self._ftrl_base = self.wide_.ftrl
+
+    def _field_ftrl(self, base):
+        """``ftrl_per_field`` as ``{field: FtrlProximal}``: ``base``'s settings with the
+        field's overrides (e.g. ``{"user_x_item": {"l1": 0.01}}``)."""
+        per_field = self.ftrl_per_field or {}
+        if not isinstance(per_field, dict):
+            raise ValueError(f"ftrl_per_field must be a dict {{field: {{setting: value}}}}, "
+                             f"got {type(per_field).__name__}")
+        out = {}
+        for field, overrides in per_field.items():
+            if field not in self.wide_fields:
+                raise ValueError(f"ftrl_per_field: {field!r} is not a wide field; wide "
+                                 f"fields: {list(self.wide_fields)}")
+            config = base.get_config()
+            if not isinstance(overrides, dict) or set(overrides) - set(config):
+                raise ValueError(f"ftrl_per_field[{field!r}] must be a dict with keys among "
+                                 f"{sorted(config)}, got {overrides!r}")
+            try:
+                out[field] = FtrlProximal(**{**config, **overrides})
+            except ValueError as error:
+                raise ValueError(f"ftrl_per_field[{field!r}]: {error}") from None
+        return out
 
     def _scale_wide(self, multiplier):
         """The wide part's FTRL with ``alpha`` times ``multiplier`` (learning-rate schedule)."""
@@ -52,6 +75,9 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     wide_fields : dict[str, int]
         Sparse field name -> number of coordinates.
     ftrl : FtrlProximal, optional (default ``FtrlProximal()``: `widedeep.defaults`)
+    ftrl_per_field : dict field -> {setting: value}, optional; fields whose FTRL settings
+        differ from ``ftrl`` (e.g. ``{"user_x_item": {"l1": 0.01}}`` for a stronger L1 on a
+        cross); still one vectorized step over every field
     wide_mode : "batch" (one vectorized step per mini-batch) or "online" (example by example)
     fit_intercept : bool
     batch_size, shuffle : in-memory training loop settings
@@ -85,8 +111,8 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, wide_fields, *, ftrl=None, wide_mode="batch", fit_intercept=True,
-                 objective="binary", n_classes=None,
+    def __init__(self, wide_fields, *, ftrl=None, ftrl_per_field=None, wide_mode="batch",
+                 fit_intercept=True, objective="binary", n_classes=None,
                  batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
                  shuffle=True, early_stopping=defaults.EARLY_STOPPING,
                  validation_fraction=defaults.VALIDATION_FRACTION,
@@ -96,6 +122,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
                  random_state=None, verbose=0):
         self.wide_fields = wide_fields
         self.ftrl = ftrl
+        self.ftrl_per_field = ftrl_per_field
         self.wide_mode = wide_mode
         self.fit_intercept = fit_intercept
         self.objective = objective

@@ -37,8 +37,8 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
                  activation="relu", dropout=defaults.DROPOUT, adagrad=None,
                  deep_optimizer=None, embedding_l2=defaults.EMBEDDING_L2,
                  dense_l2=defaults.DENSE_L2, embedding_init_std=None, embedding_init=None,
-                 frozen_embeddings=None, batch_norm=False, ftrl=None, wide_mode="batch",
-                 fit_intercept=True, objective="binary", n_classes=None,
+                 frozen_embeddings=None, batch_norm=False, ftrl=None, ftrl_per_field=None,
+                 wide_mode="batch", fit_intercept=True, objective="binary", n_classes=None,
                  batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
                  shuffle=True, early_stopping=defaults.EARLY_STOPPING,
                  validation_fraction=defaults.VALIDATION_FRACTION,
@@ -63,6 +63,7 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self.frozen_embeddings = frozen_embeddings
         self.batch_norm = batch_norm
         self.ftrl = ftrl
+        self.ftrl_per_field = ftrl_per_field
         self.wide_mode = wide_mode
         self.fit_intercept = fit_intercept
         self.objective = objective

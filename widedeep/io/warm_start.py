@@ -111,8 +111,8 @@ def warm_start(model, source, *, old_spec=None, new_spec=None, old_tokens=None,
                 continue
             new_rows, old_rows, record = _match(old_ids.wide(field), new_ids.wide(field),
                                                 matches)
-            _carry_wide(new_wide, new_wide.ftrl, old_wide.ftrl, field, old_state, new_state,
-                        old_rows, new_rows, copy_opt)
+            _carry_wide(new_wide, new_wide.field_ftrl(field), old_wide.field_ftrl(field),
+                        field, old_state, new_state, old_rows, new_rows, copy_opt)
             report.wide[field] = record
         if old_wide is not None and model.fit_intercept:
             rows = np.zeros(1, dtype=np.int64)
