@@ -70,3 +70,13 @@ def test_balanced_is_refused_for_a_stream(world, small_data):
     (X, y), _ = small_data
     with pytest.raises(ValueError, match="'balanced' needs the class counts"):
         wide(world, class_weight="balanced").fit([(wide_X(X), y)])
+
+
+def test_partial_fit_folds_a_dict_class_weight_and_refuses_balanced(world, small_data):
+    (X, y), _ = small_data
+    X = wide_X(X)
+    weighted = wide(world, class_weight={0: 0.25}).partial_fit(X, y)
+    explicit = wide(world).partial_fit(X, y, sample_weight=np.where(y == 0, 0.25, 1.0))
+    assert_same_state(weighted, explicit)
+    with pytest.raises(ValueError, match="'balanced' needs the class counts"):
+        wide(world, class_weight="balanced").partial_fit(X, y)

@@ -112,3 +112,23 @@ def test_wide_deep_with_batch_norm_and_adam_lowers_the_training_loss(world, smal
                               early_stopping=False).fit(X, y)
     losses = [h["train_logloss"] for h in model.history_]
     assert losses[2] < losses[1] < losses[0]
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(batch_norm="yes"), "batch_norm must be True or False"),
+    (dict(frozen_embeddings="item"), "frozen_embeddings must be a list"),
+    (dict(deep_optimizer="adam"), "deep_optimizer must be an Adagrad or Adam"),
+    (dict(embedding_init={"item": np.full((60, 8), np.nan)}), "values must be finite"),
+    (dict(lr_schedule="cosine"), "lr_schedule must be None, a schedule"),
+])
+def test_a_bad_option_leaves_a_fitted_model_exactly_as_it_was(world, small_data, params,
+                                                              message):
+    (X, y), _ = small_data
+    model = deep(world, epochs=1).fit(X, y)
+    before = model.get_state(copy=True)
+    training = model.get_training_state()
+    with pytest.raises(ValueError, match=message):
+        model.set_params(**params).fit(X, y)
+    after = model.get_state()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert model.get_training_state() == training

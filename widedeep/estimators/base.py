@@ -178,10 +178,21 @@ class BaseEstimator:
 
     @with_blas_limit
     def partial_fit(self, features, y, sample_weight=None):
-        """One optimization step on one batch (initializing the model on first call)."""
+        """One optimization step on one batch (initializing the model on first call).
+        A dict ``class_weight`` is folded into the sample weights as in `fit`; "balanced"
+        needs the whole data's class counts, so it is refused here."""
+        n_classes = self._n_label_classes()
+        check_class_weight(self.class_weight, n_classes)
+        if self.class_weight == "balanced":
+            raise ValueError("class_weight='balanced' needs the class counts of the whole "
+                             "data (fit); for partial_fit give a dict {class: weight}")
         if not hasattr(self, "steps_trained_"):
             self._initialize()
         y, sample_weight = self._check_batch(features, y, sample_weight)
+        if self.class_weight is not None:
+            sample_weight = apply_class_weight(
+                class_weights_of(self.class_weight, None, n_classes), y, sample_weight,
+                self._dtype)
         self._train_batch(features, y, sample_weight)
         self.steps_trained_ += 1
         return self
