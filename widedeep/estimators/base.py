@@ -22,7 +22,6 @@ import numpy as np
 from ..defaults import PROGRESS_SECONDS
 from ..losses import get_loss, sigmoid
 from ..training import TrainingStep
-from ..metrics import accuracy, auc, logloss
 from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
                        n_examples, slice_rows, take_rows)
@@ -124,9 +123,18 @@ class BaseEstimator:
         self.lr_schedule_state_ = self._lr_schedules().init_state()
         return self
 
+    def _fit_loss(self):
+        """The loss object of this estimator's objective (the fitted one when fitted)."""
+        if hasattr(self, "loss_"):
+            return self.loss_
+        return get_loss(getattr(self, "objective", "binary"), getattr(self, "n_classes", None))
+
     def _n_label_classes(self):
         """Number of label classes (None for a regression)."""
-        return 2
+        loss = self._fit_loss()
+        if loss.name == "regression":
+            return None
+        return getattr(loss, "n_classes", 2)
 
     def _model_parts(self):
         return tuple(part for part in ("wide", "deep") if hasattr(self, f"_scale_{part}"))
@@ -230,13 +238,15 @@ class BaseEstimator:
         """Check everything the loop needs and decide how it runs; changes nothing."""
         epochs = self.epochs if epochs is None else epochs
         check_loop_params(self, epochs)
-        metric = resolve_eval_metric(self.eval_metric)
+        loss = self._fit_loss()
+        metric = resolve_eval_metric(self.eval_metric, default=loss.metric_names[0],
+                                     available=loss.metric_names)
         callbacks = check_callbacks(callbacks)
         eval_sets = named_eval_sets(eval_set)
         in_memory = isinstance(X, dict)
         n_classes = self._n_label_classes()
         check_class_weight(self.class_weight, n_classes)
-        plan = SimpleNamespace(in_memory=in_memory, X=X, y=None, sample_weight=None,
+        plan = SimpleNamespace(loss=loss, in_memory=in_memory, X=X, y=None, sample_weight=None,
                                train_rows=None, holdout=None, eval_sets=eval_sets,
                                watch=None, monitor=None, metric=metric, epochs=epochs,
                                callbacks=callbacks, class_weights=None)
@@ -244,7 +254,7 @@ class BaseEstimator:
             if y is None:
                 raise ValueError("fit(X, y): y is required when X is a feature dict")
             n = n_examples(X)
-            plan.y = check_labels(y, n, np.float64)
+            plan.y = _labels(loss, y, n)
             plan.sample_weight = check_sample_weight(sample_weight, n, np.float64)
             if self.class_weight is not None:
                 plan.class_weights = class_weights_of(self.class_weight, plan.y, n_classes)
@@ -309,6 +319,7 @@ class BaseEstimator:
             "epochs": plan.epochs, "rows": n_train, "eval_sets": list(eval_sets),
             "early_stopping": best is not None})
         stopped_by, previous_rows, first_epoch = "epochs", None, self.epochs_trained_
+        train_key = f"train_{plan.loss.train_metric}"
         for _ in range(plan.epochs):
             epoch = self.epochs_trained_ + 1
             multipliers = self._apply_lr_schedules()
@@ -332,9 +343,11 @@ class BaseEstimator:
                 p = self._train_batch(features, yb, swb)
                 self.steps_trained_ += 1
                 batch_weight = float(yb.shape[0] if swb is None else swb.sum())
-                batch_loss = logloss(yb, p, swb) if batch_weight > 0 else float("nan")
+                batch_loss = float("nan")
                 if batch_weight > 0:   # weighted mean over the epoch; all-zero batches add 0
-                    loss_sum += batch_loss * batch_weight
+                    metric_sum = plan.loss.train_metric_sum(p, yb, swb)
+                    batch_loss = metric_sum / batch_weight
+                    loss_sum += metric_sum
                     weight_sum += batch_weight
                 progress.batch_done(yb.shape[0])
                 if callbacks and call_hooks(callbacks, "on_batch_end", self, {
@@ -347,7 +360,7 @@ class BaseEstimator:
             previous_rows = progress.rows
             self.epochs_trained_ += 1
             record = {"epoch": self.epochs_trained_,
-                      "train_logloss": loss_sum / weight_sum if weight_sum else float("nan"),
+                      train_key: loss_sum / weight_sum if weight_sum else float("nan"),
                       "examples": progress.rows, "seconds": seconds,
                       "examples_per_second": (progress.rows / seconds if seconds > 0
                                               else float("inf"))}
@@ -359,7 +372,7 @@ class BaseEstimator:
             if self.verbose:
                 LOGGER.info(epoch_line(record))
             watched = (metric.score(record[f"{plan.monitor}_{metric.name}"]) if plan.monitor
-                       else -record["train_logloss"])
+                       else -record[train_key])
             self._observe_lr_schedules(watched)
             if best is not None and best.update(watched, self.epochs_trained_,
                                                 lambda: self.get_state(copy=True)):
@@ -411,14 +424,16 @@ class BaseEstimator:
         return self._evaluate_source(source)
 
     def _predictions_of(self, source):
-        """``(y, p, sample_weight or None)`` of an evaluation source, all rows at once."""
+        """``(y, p, sample_weight or None)`` of an evaluation source, all rows at once;
+        ``p`` the link of the scores (probabilities [n] or [n, K], or predicted values)."""
+        loss = self.loss_
         if isinstance(source, (tuple, list)) and len(source) in (2, 3) \
                 and isinstance(source[0], dict):
             features, y = source[0], source[1]
             sw = source[2] if len(source) == 3 else None
-            p = self.predict_proba(features)
-            return check_labels(y, p.shape[0], np.float64), p, sw
-        parts = [(self.predict_proba(f), check_labels(yb, n_examples(f), np.float64), swb)
+            p = loss.link(self.predict_logit(features))
+            return _labels(loss, y, p.shape[0]), p, sw
+        parts = [(loss.link(self.predict_logit(f)), _labels(loss, yb, n_examples(f)), swb)
                  for f, yb, swb in iter_batch_source(source)]
         p = np.concatenate([q[0] for q in parts])
         y = np.concatenate([q[1] for q in parts])
@@ -426,12 +441,10 @@ class BaseEstimator:
         return y, p, sw
 
     def _evaluate_source(self, source, metric=None):
-        """The metrics of ``source``; with a custom `EvalMetric` ``metric``, its value too."""
+        """The objective's metrics of ``source`` (`Loss.metrics`); with a custom
+        `EvalMetric` ``metric``, its value too."""
         y, p, sw = self._predictions_of(source)
-        has_both = 0 < y.sum() < y.shape[0]
-        metrics = {"logloss": logloss(y, p, sw),
-                   "auc": auc(y, p, sw) if has_both else float("nan"),
-                   "accuracy": accuracy(y, p, sample_weight=sw)}
+        metrics = self.loss_.metrics(y, p, sw)
         if metric is not None and metric.fn is not None:
             metrics[metric.name] = float(metric.fn(y, p, sw))
         return metrics
@@ -522,3 +535,11 @@ class BaseEstimator:
         self.history_ = copy.deepcopy(training_state.get("history", []))
         self.lr_schedule_state_ = copy.deepcopy(training_state.get("lr_schedule_state", {}))
         return self
+
+
+def _labels(loss, y, n):
+    """Labels ``y`` checked for ``n`` rows and the objective, as float64 [n]."""
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1 or y_arr.shape[0] != n:
+        raise ValueError(f"labels must have shape [{n}], got {y_arr.shape}")
+    return loss.check_labels(y_arr).astype(np.float64, copy=False)

@@ -29,13 +29,15 @@ class EvalMetric(NamedTuple):
         return value if self.greater_is_better else -value
 
 
-def resolve_eval_metric(eval_metric, default="logloss"):
-    """An `EvalMetric` for the ``eval_metric`` parameter; ``ValueError`` naming it."""
+def resolve_eval_metric(eval_metric, default="logloss", available=None):
+    """An `EvalMetric` for the ``eval_metric`` parameter; ``ValueError`` naming it.
+    ``available``: the names the objective reports (default all of `DIRECTIONS`)."""
     if eval_metric is None:
         eval_metric = default
+    names = sorted(DIRECTIONS if available is None else available)
     if isinstance(eval_metric, str):
-        if eval_metric not in DIRECTIONS:
-            raise ValueError(f"eval_metric must be one of {sorted(DIRECTIONS)} or a pair "
+        if eval_metric not in names:
+            raise ValueError(f"eval_metric must be one of {names} or a pair "
                              f"(fn, 'max' | 'min'), got {eval_metric!r}")
         return EvalMetric(eval_metric, None, DIRECTIONS[eval_metric])
     if isinstance(eval_metric, (tuple, list)) and len(eval_metric) == 2 \
