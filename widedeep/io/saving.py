@@ -23,6 +23,14 @@ Loading never unpickles or imports anything: the estimator class, optimizers and
 from explicit registries (`widedeep.io.config`), arrays are read with ``allow_pickle=False``,
 and every mismatch (version, checksum, size, key, shape, dtype) is a ``ValueError`` naming
 the file and the key.
+
+Loading while another process saves: a reader gets the old model or the new one, never an
+error. Every load reads one snapshot (model and spec from the same one, see
+`load_model_and_spec`); if the snapshot is deleted under it by a save that committed
+meanwhile (the manifest then names a newer one), it starts again on the new manifest, up to
+``LOAD_ATTEMPTS`` times. An error met while the manifest stays the same is a real error and
+is raised at once. Leftovers of a killed save (``.tmp-snapshot-*``, an uncommitted
+``snapshot-*``) are deleted by the next save.
 """
 from __future__ import annotations
 
@@ -33,6 +41,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 import struct
 import zipfile
 
@@ -41,8 +50,8 @@ import numpy as np
 from .. import __version__
 from .config import estimator_config, estimator_from_config, to_jsonable
 
-__all__ = ["save_model", "load_model", "load_spec", "read_manifest", "FORMAT_NAME",
-           "FORMAT_VERSION"]
+__all__ = ["save_model", "load_model", "load_spec", "load_model_and_spec", "read_manifest",
+           "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "widedeep.model"
 FORMAT_VERSION = 1
@@ -50,6 +59,8 @@ MANIFEST = "manifest.json"
 REQUIRED_FILES = ("arrays.npz", "config.json", "training_state.json")
 OPTIONAL_FILES = ("spec.json",)
 SNAPSHOT_PATTERN = re.compile(r"^snapshot-[0-9a-f]{32}$")
+LOAD_ATTEMPTS = 50
+"""Times a load starts again when concurrent saves replace the snapshot under it."""
 TRAINING_STATE_KEYS = {"seed": int, "epochs_trained": int, "steps_trained": int,
                        "dropout_rng": dict, "history": list}
 
@@ -247,6 +258,33 @@ def read_manifest(path, verify=True):
     return manifest
 
 
+def _committed_snapshot(path):
+    """The snapshot ``manifest.json`` names now, or None if it cannot be read."""
+    try:
+        with open(os.path.join(path, MANIFEST), encoding="utf-8") as handle:
+            return json.load(handle).get("snapshot")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _read_consistently(path, read):
+    """``read(manifest)`` on one committed snapshot; started again when a concurrent save
+    replaced the snapshot while it was being read (see the module docstring)."""
+    path = os.fspath(path)
+    for attempt in range(LOAD_ATTEMPTS):
+        before = _committed_snapshot(path)
+        try:
+            return read(path)
+        except (OSError, ValueError) as error:
+            after = _committed_snapshot(path)
+            if after is None or after == before or attempt == LOAD_ATTEMPTS - 1:
+                if isinstance(error, FileNotFoundError):
+                    raise ValueError(f"{error.filename}: missing ({error.strerror})") \
+                        from None
+                raise
+            time.sleep(0.001 * attempt)   # a save committed meanwhile: read the new one
+
+
 def load_model(path, verify=True, mmap=False):
     """The estimator saved in ``path``, fitted and ready to predict.
 
@@ -261,9 +299,24 @@ def load_model(path, verify=True, mmap=False):
     ``arrays.npz`` (stored uncompressed), bound to the model without a copy
     (`bind_state`), so several processes serving one model share one copy of its tables in
     the page cache; the model predicts but cannot be trained.
+
+    Safe while another process saves into ``path``: the old model or the new one is
+    returned (module docstring).
     """
-    path = os.fspath(path)
-    manifest = read_manifest(path, verify)
+    return _read_consistently(path, lambda p: _load_model(p, read_manifest(p, verify), mmap))
+
+
+def load_model_and_spec(path, verify=True, mmap=False):
+    """``(estimator, spec or None)`` from the same snapshot: unlike `load_model` then
+    `load_spec`, a save committed between the two calls cannot pair one model's estimator
+    with another's spec."""
+    def read(p):
+        manifest = read_manifest(p, verify)
+        return _load_model(p, manifest, mmap), _load_spec(p, manifest)
+    return _read_consistently(path, read)
+
+
+def _load_model(path, manifest, mmap):
     snapshot = os.path.join(path, manifest["snapshot"])
     config_file = os.path.join(snapshot, "config.json")
     estimator = estimator_from_config(_read_json(config_file), config_file)
@@ -308,9 +361,12 @@ def _allocate(estimator):
 
 
 def load_spec(path, verify=True):
-    """The `FeatureSpec` saved with the model in ``path``, or None if none was saved."""
-    path = os.fspath(path)
-    manifest = read_manifest(path, verify)
+    """The `FeatureSpec` saved with the model in ``path``, or None if none was saved
+    (safe while another process saves, like `load_model`)."""
+    return _read_consistently(path, lambda p: _load_spec(p, read_manifest(p, verify)))
+
+
+def _load_spec(path, manifest):
     if "spec.json" not in manifest["files"]:
         return None
     from ..features import FeatureSpec   # a higher stage may import a lower one

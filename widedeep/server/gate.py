@@ -48,7 +48,7 @@ class GateSettings:
     """``latency_budget_ms``: p99 of the warm-up requests (generous by default: the gate runs
     while the server serves); ``max_auc_drop`` / ``max_logloss_increase``: tolerated quality
     loss against the serving version on the holdout; ``warmup``: untimed calls first."""
-    latency_budget_ms: float = 100.0
+    latency_budget_ms: float = 250.0
     max_auc_drop: float = 0.005
     max_logloss_increase: float = 0.01
     warmup: int = 2

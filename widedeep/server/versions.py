@@ -30,7 +30,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from ..io import load_model, load_spec, read_manifest
+from ..io import load_model_and_spec, read_manifest
 from ..serving import Ranker
 from .gate import GateSettings, read_gate_data, run_gate
 from .limits import ServerLimits, check_name
@@ -288,8 +288,9 @@ class ModelRepository:
         return True
 
     def _load(self, name, version, path):
-        estimator = load_model(path, mmap=True)   # processes share the tables
-        spec = load_spec(path)
+        # one snapshot for both, even if the version is re-saved meanwhile; mapped so
+        # processes share the tables
+        estimator, spec = load_model_and_spec(path, mmap=True)
         if spec is None:
             raise ValueError(f"{path}: no feature spec saved with the model; the server "
                              f"needs save_model(model, path, spec=spec)")
