@@ -17,15 +17,17 @@ def free_port():
 class ServerProcess:
     """``with ServerProcess(base, "--poll-seconds", "0.2") as server: server.url``."""
 
-    def __init__(self, base, *options, ready_timeout=90):
+    def __init__(self, base, *options, ready_timeout=90,
+                 command=("-m", "widedeep.server")):
         self.base, self.options, self.ready_timeout = str(base), options, ready_timeout
+        self.command = command
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
 
     def __enter__(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "widedeep.server", self.base, "--port", str(self.port),
+            [sys.executable, *self.command, self.base, "--port", str(self.port),
              "--log-level", "warning", *self.options],
             env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.ready_timeout

@@ -79,7 +79,9 @@ def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("model_base")
     spec, model = train(seed=0, epochs=2)
     save_version(base, "apps", 1, spec, model)
-    with ServerProcess(base, "--poll-seconds", "0.2", "--max-body-bytes", "50000") as running:
+    # started through the command line: ``widedeep serve``
+    with ServerProcess(base, "--poll-seconds", "0.2", "--max-body-bytes", "50000",
+                       command=("-m", "widedeep", "serve")) as running:
         running.model = (spec, model)
         yield running
 
