@@ -51,8 +51,8 @@ def test_batch_mode_is_one_ftrl_step_on_the_mean_gradient():
     reference = FtrlProximal(alpha=0.5, beta=1.0, l1=0.01, l2=0.1)
     w = np.zeros(8)
     state = reference.init_state(8, np.float64)
-    reference.update_dense(w, state, np.bincount([3, 3, 7, 1, 0], minlength=8,
-                                                 weights=[g[0], 0.5 * g[0], 2 * g[2], g[3], g[3]]))
+    reference.update(w, np.bincount([3, 3, 7, 1, 0], minlength=8,
+                                    weights=[g[0], 0.5 * g[0], 2 * g[2], g[3], g[3]]), state)
     np.testing.assert_allclose(layer.params["cross"], w)
 
 

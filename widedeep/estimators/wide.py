@@ -23,7 +23,8 @@ class WidePartMixin:
         if self.wide_mode not in WIDE_MODES:
             raise ValueError(f"wide_mode must be one of {WIDE_MODES}, got {self.wide_mode!r}")
         self.wide_ = WideLayer(self.wide_fields, self.ftrl or FtrlProximal(),
-                               fit_intercept=self.fit_intercept, dtype=self._dtype)
+                               fit_intercept=self.fit_intercept, dtype=self._dtype,
+                               n_outputs=self.loss_.n_outputs)
 
     def _check_wide_input(self, features, n):
         missing = [f for f in self.wide_fields if f not in features]
@@ -69,13 +70,16 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     """
 
     def __init__(self, wide_fields, *, ftrl=None, wide_mode="batch", fit_intercept=True,
-                 batch_size=256, epochs=10, shuffle=True, early_stopping_rounds=None,
+                 objective="binary", n_classes=None, batch_size=256, epochs=10,
+                 shuffle=True, early_stopping_rounds=None,
                  eval_metric="logloss", warm_start=False, predict_batch_size=65536,
                  dtype=np.float32, random_state=None, verbose=0):
         self.wide_fields = wide_fields
         self.ftrl = ftrl
         self.wide_mode = wide_mode
         self.fit_intercept = fit_intercept
+        self.objective = objective
+        self.n_classes = n_classes
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
@@ -95,10 +99,6 @@ class WideEstimator(WidePartMixin, BaseEstimator):
 
     def _check_model_input(self, features, n):
         self._check_wide_input(features, n)
-
-    def _train_batch(self, features, y, sample_weight):
-        return self.wide_.fit_batch(features, y, sample_weight=sample_weight,
-                                    mode=self.wide_mode)
 
     def _logits(self, features):
         return self.wide_.forward(features)[0]

@@ -94,15 +94,21 @@ class DenseLayer(Layer):
             out += self.params["b"]
         return out
 
-    def backward(self, grad_out, cache):
+    def backward(self, grad_out, cache, penalty=True):
+        """``penalty=False`` leaves out the L2 term (a training step adds it once per step,
+        see `penalty_gradients`)."""
         x = cache
         W = self.params["W"]
         grads = {"W": x.T @ grad_out}
-        if self.l2:
+        if self.l2 and penalty:
             grads["W"] += self.l2 * W
         if "b" in self.params:
             grads["b"] = grad_out.sum(axis=0)
         return grad_out @ W.T, grads
+
+    def penalty_gradients(self):
+        """Gradient of `penalty`: ``{"W": l2 W}`` ({} without L2)."""
+        return {"W": self.l2 * self.params["W"]} if self.l2 else {}
 
     def penalty(self):
         if not self.l2:

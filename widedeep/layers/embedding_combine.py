@@ -164,9 +164,10 @@ class EmbeddingCombineLayer(Layer):
         return gathered.reshape(n, -1), ("gather", rows, None if unit else coefs)
 
     # ------------------------------------------------------------------ backward
-    def backward_groups(self, grad_out, cache):
+    def backward_groups(self, grad_out, cache, penalty=True):
         """Gradient per block: ``[RowSparseGrad or None]`` aligned with ``self.groups``,
-        rows numbered within the block (all vocabularies of a block in one sort)."""
+        rows numbered within the block (all vocabularies of a block in one sort).
+        ``penalty=False`` leaves out the lazy L2 (see `penalty_gradient_of_rows`)."""
         entries = [([], []) for _ in self.groups]
         if cache[0] == "gather":
             _, rows, coefs = cache
@@ -193,7 +194,7 @@ class EmbeddingCombineLayer(Layer):
             rows, summed = sum_duplicates(ids[0] if len(ids) == 1 else np.concatenate(ids),
                                           values[0] if len(values) == 1
                                           else np.concatenate(values))
-            if self.embedding_l2:
+            if self.embedding_l2 and penalty:
                 summed = summed + self.embedding_l2 * group.table[rows]
             out.append(RowSparseGrad(rows, summed))
         return out
@@ -209,6 +210,13 @@ class EmbeddingCombineLayer(Layer):
                 if hi > lo:
                     grads[vocab] = RowSparseGrad(grad.rows[lo:hi] - offset, grad.values[lo:hi])
         return None, grads
+
+    def penalty_gradient_of_rows(self, group_index, rows):
+        """Gradient of the lazy L2 on ``rows`` of block ``group_index``: ``l2 * E[rows]``
+        (None without L2)."""
+        if not self.embedding_l2:
+            return None
+        return self.embedding_l2 * self.groups[group_index].table[rows]
 
     def penalty_of_batch(self, features):
         """The lazy L2 term of a batch: ``l2/2 * sum of ||E[r]||^2`` over its unique rows."""
