@@ -58,7 +58,9 @@ class DaskTrainer:
     ----------
     estimator : WideEstimator | DeepEstimator | WideDeepEstimator
         Trained in place (``wide_mode="batch"``); its ``random_state``, ``warm_start``,
-        ``shuffle`` and ``batch_size`` apply as in its own ``fit``.
+        ``shuffle`` and ``batch_size`` apply as in its own ``fit``; early stopping,
+        ``lr_schedule``, ``class_weight`` and callbacks are not applied (an error when set,
+        ``early_stopping="auto"`` is simply off).
     client : distributed.Client
     n_workers : int, optional
         Replicas to start (default: every worker of the cluster, one each).
@@ -113,9 +115,15 @@ class DaskTrainer:
         epochs = estimator.epochs if epochs is None else int(epochs)
         if estimator.get_params().get("wide_mode", "batch") != "batch":
             raise ValueError("DaskTrainer needs wide_mode='batch'")
-        if estimator.early_stopping_rounds:
+        params = estimator.get_params()
+        if params.get("early_stopping") not in (None, False, "auto"):
             raise ValueError("DaskTrainer does not do early stopping yet: set "
-                             "early_stopping_rounds=None and use eval_set to watch quality")
+                             "early_stopping=False (or 'auto', off here) and use eval_set "
+                             "to watch quality")
+        for name in ("lr_schedule", "class_weight"):
+            if params.get(name) is not None:
+                raise ValueError(f"DaskTrainer does not apply {name} yet; set {name}=None "
+                                 f"(or fold class weights into a sample_weight column)")
         fitted = hasattr(estimator, "steps_trained_")
         start_snapshot = estimator_snapshot(estimator) if fitted else None
         if not (estimator.warm_start and fitted):
