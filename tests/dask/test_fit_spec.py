@@ -7,8 +7,8 @@ pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 
 from widedeep.dask import fit_spec  # noqa: E402
-from widedeep.features import (BucketizedColumn, CategoricalColumn, FeatureSpec,  # noqa: E402
-                               NumericColumn)
+from widedeep.features import (BucketizedColumn, CategoricalColumn,  # noqa: E402
+                               CrossedColumn, FeatureSpec, NumericColumn)
 from widedeep.features.quantiles import QuantileSummary  # noqa: E402
 from frames import uneven_dask_frame  # noqa: E402
 
@@ -32,7 +32,8 @@ def make_spec():
                       summary_size=500, seed=4),
         NumericColumn("log_price", source="price", normalization="log1p", default=0.0),
         NumericColumn("age", normalization="standardize"),
-        BucketizedColumn("age_bucket", source="age", n_buckets=7, summary_size=300)])
+        BucketizedColumn("age_bucket", source="age", n_buckets=7, summary_size=300),
+        CrossedColumn(["city", "tag"], hash_buckets=97)])     # collisions: 1200 -> 97
 
 
 def test_fit_spec_on_dask_equals_one_process_fit(client):
@@ -55,6 +56,9 @@ def test_fit_spec_on_dask_equals_one_process_fit(client):
         assert ours[name]["mean"] == pytest.approx(theirs[name]["mean"], rel=1e-12)
         assert ours[name]["std"] == pytest.approx(theirs[name]["std"], rel=1e-12)
     assert ours["price"]["n_missing_at_fit"] == theirs["price"]["n_missing_at_fit"] > 0
+    cross = distributed_spec.columns[-1].state()["origins"]
+    assert cross == reference.columns[-1].state()["origins"]     # labels, keys, collisions
+    assert len(cross["ids"]) > 90 and cross["collided"]
 
 
 def test_quantile_summaries_of_stream_parts_merge_into_the_whole_stream_sample():
