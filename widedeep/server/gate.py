@@ -171,6 +171,9 @@ def _parameters(estimator):
         yield from ((f"wide/{name}", value) for name, value in wide.params.items())
     if deep is not None:
         yield from ((f"deep/{name}", value) for name, value in deep.params.items())
+        # batch normalization's running statistics are used to score too
+        yield from ((f"deep_statistics/{name}", value)
+                    for name, value in deep.statistics.items())
 
 
 def _dry_run(candidate, requests, settings, n_threads, details):
