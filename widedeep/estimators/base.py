@@ -1,10 +1,19 @@
 """The training loop shared by `WideEstimator`, `DeepEstimator` and `WideDeepEstimator`.
 
-Loss: the batch mean of the weighted binary log-loss,
-``L = (1/n) sum_i s_i [softplus(f_i) - y_i f_i]`` with ``f`` the model's logit, so
-``dL/df_i = s_i (p_i - y_i) / n`` and learning rates act on a mean gradient (the step size
-does not grow with the batch size). Subclasses implement ``_build(rng)`` (create ``wide_``
-and/or ``deep_``), ``_check_model_input(features, n)``, ``_train_batch`` and ``_logits``.
+Loss: the batch mean of the objective's weighted per-example loss (`widedeep.losses`:
+"binary" log-loss, "regression" squared error, "multiclass" softmax cross-entropy),
+``L = (1/n) sum_i s_i l(f_i, y_i)``, so ``dL/df_i = s_i (p_i - y_i) / n`` and learning rates
+act on a mean gradient (the step size does not grow with the batch size). One step is the
+`widedeep.training.TrainingStep` of ``step_`` (compute, combine, apply). Subclasses
+implement ``_build(rng)`` (create ``wide_`` and/or ``deep_``), ``_check_model_input`` and
+``_logits``.
+
+A failed call leaves the model as it was: `fit` checks every hyper-parameter
+(`validation.check_hyperparameters`) and the whole in-memory input (features, labels,
+weights, eval sets) before the first array changes, and builds a fresh model aside,
+adopting it only once those checks passed. A streamed batch is checked before its step
+(errors name the global row), and a step whose new values would not be finite raises
+before writing anything, with the dropout generator rewound, so training can continue.
 
 Randomness: everything derives from one integer seed (``random_state``, or fresh entropy
 recorded in ``seed_``): parameter initialization from ``[seed, 0]``, dropout masks from a
@@ -20,16 +29,18 @@ import time
 
 import numpy as np
 
-from ..losses import get_loss, sigmoid
+from ..losses import get_loss
 from ..training import TrainingStep
-from ..metrics import accuracy, auc, logloss
 from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
                        n_examples, slice_rows)
+from . import validation
+from .validation import check_hyperparameters
 
 __all__ = ["BaseEstimator", "NotFittedError"]
 
-EVAL_METRICS = {"logloss": -1, "auc": +1, "accuracy": +1}   # +1: larger is better
+EVAL_METRICS = {"logloss": -1, "auc": +1, "accuracy": +1,    # +1: larger is better
+                "rmse": -1, "mae": -1}
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -69,6 +80,8 @@ class BaseEstimator:
             elif isinstance(value, tuple):
                 value = list(value)
             config[name] = value
+        if config.get("n_classes") is None and hasattr(self, "n_classes_"):
+            config["n_classes"] = self.n_classes_   # inferred at fit: saved models keep it
         return {"class": type(self).__name__, "params": config}
 
     def __repr__(self):
@@ -83,10 +96,17 @@ class BaseEstimator:
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         return dtype
 
-    def _initialize(self, allocate_only=False):
-        """Create fresh parameters and optimizer state from the seed. ``allocate_only``:
-        embedding tables are zeros instead of random draws, for a caller that overwrites
-        every array with `set_state` (e.g. `widedeep.io.load_model`)."""
+    def initialize(self, n_classes=None, allocate_only=False):
+        """Create fresh parameters and optimizer state from the seed (the model then counts
+        as fitted, with 0 steps); returns self. A public hook for trainers that run the step
+        themselves (``step_``) and for loaders. ``n_classes``: the number of classes of a
+        multiclass model whose ``n_classes`` parameter is None. ``allocate_only``: embedding
+        tables are zeros instead of random draws, for a caller that overwrites every array
+        with `set_state` (e.g. `widedeep.io.load_model`)."""
+        return self._initialize(allocate_only=allocate_only, n_classes=n_classes)
+
+    def _initialize(self, allocate_only=False, n_classes=None):
+        """See `initialize`."""
         if self.random_state is None:
             self.seed_ = int(np.random.SeedSequence().entropy % (2 ** 63))
         elif isinstance(self.random_state, (int, np.integer)):
@@ -94,8 +114,16 @@ class BaseEstimator:
         else:
             raise TypeError(f"random_state must be an int or None, got "
                             f"{type(self.random_state).__name__}")
-        self.loss_ = get_loss(getattr(self, "objective", "binary"),
-                              getattr(self, "n_classes", None))
+        objective = getattr(self, "objective", "binary")
+        if objective == "multiclass":
+            n_classes = self.n_classes if self.n_classes is not None else n_classes
+            if n_classes is None:
+                raise ValueError("objective='multiclass' needs n_classes: give it to the "
+                                 "estimator (required for partial_fit and streamed data), or "
+                                 "fit in-memory labels 0 .. K-1 to infer it")
+        self.loss_ = get_loss(objective, n_classes)
+        if objective == "multiclass":
+            self.n_classes_ = self.loss_.n_classes
         self._build(None if allocate_only else np.random.default_rng([self.seed_, 0]))
         deep = getattr(self, "deep_", None)
         self.step_ = TrainingStep(
@@ -115,13 +143,79 @@ class BaseEstimator:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit() or "
                                  f"partial_fit() (or load a saved model) before predicting.")
 
-    def _check_batch(self, features, y, sample_weight):
-        """Validate one batch completely before any parameter is touched."""
+    def _check_batch(self, features, y, sample_weight, first_row=0):
+        """Validate one batch completely before any parameter is touched; ``first_row``
+        (the global row of its first example) numbers rows in the messages."""
         n = n_examples(features)
-        y = check_labels(y, n, self._dtype)
-        sample_weight = check_sample_weight(sample_weight, n, self._dtype)
+        y = check_labels(y, n, self._dtype, self.loss_, first_row)
+        sample_weight = check_sample_weight(sample_weight, n, self._dtype, first_row)
         self._check_model_input(features, n)
         return y, sample_weight
+
+    # ------------------------------------------------------------------ transactional set-up
+    def _fresh_model(self, y=None):
+        """A new, initialized estimator with this one's parameters (nothing of ``self``
+        changes); a multiclass model without ``n_classes`` takes it from labels ``y``."""
+        fresh = type(self)(**self.get_params())
+        n_classes = None
+        if getattr(self, "objective", "binary") == "multiclass" and self.n_classes is None \
+                and y is not None:
+            y = np.asarray(y)
+            if y.size and y.dtype.kind in "biuf" and np.isfinite(y).all():
+                n_classes = max(int(np.max(y)) + 1, 2)
+        return fresh._initialize(n_classes=n_classes)
+
+    def _adopt(self, other):
+        """Take every learned attribute of ``other`` (a model built by `_fresh_model`),
+        dropping this one's."""
+        params = set(self._param_names())
+        for key in [k for k in vars(self) if k not in params]:
+            delattr(self, key)
+        for key, value in vars(other).items():
+            if key not in params:
+                setattr(self, key, value)
+
+    def _model_for_fit(self, y=None):
+        """``self`` when training continues (``warm_start`` on a fitted model), otherwise a
+        fresh model to validate the input with and adopt afterwards."""
+        if self.warm_start and hasattr(self, "steps_trained_"):
+            return self
+        return self._fresh_model(y)
+
+    def _start_from_label_mean(self, y, sample_weight):
+        """A fresh regression model starts at the (weighted) label mean: its intercept (the
+        wide bias, else the deep output bias) is set to it, as LightGBM's boost_from_average,
+        so learning rates need not cover the labels' offset."""
+        if self.loss_.name != "regression" or not self._has_intercept():
+            return
+        total = y.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        if total <= 0:
+            return
+        mean = float(np.mean(y) if sample_weight is None else np.dot(sample_weight, y) / total)
+        wide = getattr(self, "wide_", None)
+        if wide is not None:
+            wide.set_bias([mean])
+        else:
+            self.deep_.layers[-1].params["b"][...] = mean
+
+    def _has_intercept(self):
+        wide = getattr(self, "wide_", None)
+        return wide.fit_intercept if wide is not None else "b" in self.deep_.layers[-1].params
+
+    def _check_eval_sets(self, eval_set):
+        """Check every in-memory eval set ``(features, y[, sample_weight])`` completely (a
+        dict of named ones too); streamed eval sets are checked as they are read."""
+        sets = eval_set.items() if isinstance(eval_set, dict) and not any(
+            hasattr(v, "n_examples") or isinstance(v, np.ndarray)
+            for v in eval_set.values()) else [("eval_set", eval_set)]
+        for name, source in sets:
+            if isinstance(source, (tuple, list)) and len(source) in (2, 3) \
+                    and isinstance(source[0], dict):
+                try:
+                    self._check_batch(source[0], source[1],
+                                      source[2] if len(source) == 3 else None)
+                except (ValueError, TypeError) as error:
+                    raise type(error)(f"{name}: {error}") from None
 
     def _missing_field_hint(self, features, expected):
         unknown = sorted(set(features) - set(expected))
@@ -133,14 +227,21 @@ class BaseEstimator:
         if self.step_ is None:
             raise RuntimeError("this model is bound to read-only arrays (a served model); "
                                "load it without mmap to train it")
-        return self.step_.train_batch(features, y, sample_weight, rng=self._dropout_rng)
+        rng_state = self._dropout_rng.bit_generator.state
+        try:
+            return self.step_.train_batch(features, y, sample_weight, rng=self._dropout_rng)
+        except BaseException:
+            self._dropout_rng.bit_generator.state = rng_state   # the step wrote nothing
+            raise
 
     @with_blas_limit
     def partial_fit(self, features, y, sample_weight=None):
         """One optimization step on one batch (initializing the model on first call)."""
-        if not hasattr(self, "steps_trained_"):
-            self._initialize()
-        y, sample_weight = self._check_batch(features, y, sample_weight)
+        check_hyperparameters(self)
+        model = self if hasattr(self, "steps_trained_") else self._fresh_model()
+        y, sample_weight = model._check_batch(features, y, sample_weight)
+        if model is not self:
+            self._adopt(model)
         self._train_batch(features, y, sample_weight)
         self.steps_trained_ += 1
         return self
@@ -158,27 +259,39 @@ class BaseEstimator:
         after that many epochs without improvement of ``eval_metric`` and restores the
         best epoch's parameters. Returns self.
         """
-        if not (self.warm_start and hasattr(self, "steps_trained_")):
-            self._initialize()
+        # every check comes before the first change to the model (see the module doc)
+        check_hyperparameters(self)
         epochs = self.epochs if epochs is None else epochs
+        check_epochs = validation.CHECKS["epochs"]
+        check_epochs("epochs", epochs)
         if self.early_stopping_rounds and eval_set is None:
             raise ValueError("early_stopping_rounds needs an eval_set")
-        if self.eval_metric not in EVAL_METRICS:
-            raise ValueError(f"eval_metric must be one of {sorted(EVAL_METRICS)}, got "
-                             f"{self.eval_metric!r}")
         in_memory = isinstance(X, dict)
         if in_memory:
             if y is None:
                 raise ValueError("fit(X, y): y is required when X is a feature dict")
-            n = n_examples(X)
-            y_all, sw_all = np.asarray(y), sample_weight
         elif y is not None:
             raise ValueError("fit(X, y): give y only with an in-memory feature dict X")
         elif iter(X) is X and epochs > 1:
             raise TypeError("X is a one-shot iterator; pass a re-iterable (list, reader) or a "
                             "callable returning a fresh iterator for several epochs")
+        model = self._model_for_fit(y)
+        metrics = model.loss_.metric_names
+        eval_metric = metrics[0] if self.eval_metric is None else self.eval_metric
+        if eval_metric not in metrics:
+            raise ValueError(f"eval_metric must be one of {list(metrics)} for objective="
+                             f"{model.loss_.name!r} (None: {metrics[0]!r}), got "
+                             f"{self.eval_metric!r}")
+        if in_memory:
+            y_all, sw_all = model._check_batch(X, y, sample_weight)
+        if eval_set is not None:
+            model._check_eval_sets(eval_set)
+        if model is not self:
+            if in_memory:
+                model._start_from_label_mean(y_all, sw_all)
+            self._adopt(model)
         best = None
-        sign = EVAL_METRICS[self.eval_metric]
+        sign = EVAL_METRICS[eval_metric]
         for _ in range(epochs):
             epoch = self.epochs_trained_
             start = time.perf_counter()
@@ -188,19 +301,20 @@ class BaseEstimator:
             else:
                 batches = iter_batch_source(X)
             seen, loss_sum, weight_sum = 0, 0.0, 0.0
-            for features, yb, swb in batches:
-                yb, swb = self._check_batch(features, yb, swb)
+            for number, (features, yb, swb) in enumerate(batches):
+                yb, swb = self._check_stream_batch(features, yb, swb, number, seen) \
+                    if not in_memory else self._check_batch(features, yb, swb)
                 p = self._train_batch(features, yb, swb)
                 self.steps_trained_ += 1
-                batch_weight = float(yb.shape[0] if swb is None else swb.sum())
-                if batch_weight > 0:   # weighted mean over the epoch; all-zero batches add 0
-                    loss_sum += logloss(yb, p, swb) * batch_weight
-                    weight_sum += batch_weight
+                # weighted mean of the training metric over the epoch
+                loss_sum += self.loss_.train_metric_sum(p, yb, swb)
+                weight_sum += float(yb.shape[0] if swb is None else swb.sum())
                 seen += yb.shape[0]
             seconds = time.perf_counter() - start
             self.epochs_trained_ += 1
             record = {"epoch": self.epochs_trained_,
-                      "train_logloss": loss_sum / weight_sum if weight_sum else float("nan"),
+                      f"train_{self.loss_.train_metric}":
+                          loss_sum / weight_sum if weight_sum else float("nan"),
                       "examples": seen, "seconds": seconds,
                       "examples_per_second": seen / seconds if seconds > 0 else float("inf")}
             if eval_set is not None:
@@ -209,7 +323,7 @@ class BaseEstimator:
             if self.verbose:
                 print(_progress_line(record, epochs), file=sys.stdout, flush=True)
             if self.early_stopping_rounds:
-                score = sign * record[f"eval_{self.eval_metric}"]
+                score = sign * record[f"eval_{eval_metric}"]
                 if best is None or score > best[0]:
                     best = (score, self.epochs_trained_, self.get_state(copy=True))
                 elif self.epochs_trained_ - best[1] >= self.early_stopping_rounds:
@@ -220,6 +334,21 @@ class BaseEstimator:
         elif best is not None:
             self.best_epoch_ = best[1]
         return self
+
+    def _check_stream_batch(self, features, y, sample_weight, number, first_row):
+        """`_check_batch` for batch ``number`` of a stream whose first row is the epoch's
+        row ``first_row``: errors name the batch and the global rows."""
+        try:
+            return self._check_batch(features, y, sample_weight, first_row=first_row)
+        except (ValueError, TypeError) as error:
+            try:
+                size = n_examples(features)
+                rows = f"rows {first_row} .. {first_row + size - 1}"
+            except (ValueError, TypeError):
+                rows = f"from row {first_row}"
+            raise type(error)(f"batch {number} of the stream ({rows} of this epoch): "
+                              f"{error}; the model is as after the previous batch "
+                              f"(steps_trained_={self.steps_trained_})") from None
 
     # ------------------------------------------------------------------ inference
     @with_blas_limit
@@ -235,36 +364,54 @@ class BaseEstimator:
                                for s in range(0, n, batch_size)])
 
     def predict_proba(self, features, batch_size=None):
-        """P(y = 1 | x) for each example, [n]."""
-        return sigmoid(self.predict_logit(features, batch_size))
+        """Class probabilities: ``P(y = 1 | x)`` [n] for "binary", ``[n, K]`` for
+        "multiclass"; a "regression" model has none (use `predict`)."""
+        self.check_is_fitted()
+        if self.loss_.name == "regression":
+            raise AttributeError("predict_proba: a regression model predicts values, not "
+                                 "probabilities; use predict()")
+        return self.loss_.link(self.predict_logit(features, batch_size))
 
     def predict(self, features, threshold=0.5):
+        """"binary": 0/1 by ``threshold``; "regression": the predicted values [n];
+        "multiclass": the most probable class [n]."""
+        self.check_is_fitted()
+        if self.loss_.name == "regression":
+            return self.predict_logit(features).astype(np.float64)
+        if self.loss_.name == "multiclass":
+            return np.argmax(self.predict_logit(features), axis=1).astype(np.int64)
         return (self.predict_proba(features) >= threshold).astype(np.int64)
+
+    def predict_value(self, features, batch_size=None):
+        """The link's output ``link(f)``: probabilities ([n] or [n, K]) or regression
+        values [n]."""
+        self.check_is_fitted()
+        return self.loss_.link(self.predict_logit(features, batch_size))
 
     @with_blas_limit
     def evaluate(self, features, y=None, sample_weight=None):
-        """``{"logloss", "auc", "accuracy"}`` on a feature dict with labels, or on a batch
-        source (as in `fit`). AUC is NaN when only one class is present."""
+        """The objective's metrics on a feature dict with labels, or on a batch source (as
+        in `fit`): "binary" ``{"logloss", "auc", "accuracy"}`` (AUC NaN with one class),
+        "regression" ``{"rmse", "mae"}``, "multiclass" ``{"logloss", "accuracy"}``."""
         source = (features, y, sample_weight) if y is not None else features
         return self._evaluate_source(source)
 
     def _evaluate_source(self, source):
+        self.check_is_fitted()
+        dtype = np.float64
         if isinstance(source, (tuple, list)) and len(source) in (2, 3) \
                 and isinstance(source[0], dict):
             features, y = source[0], source[1]
             sw = source[2] if len(source) == 3 else None
-            p = self.predict_proba(features)
-            y = check_labels(y, p.shape[0], np.float64)
+            p = self.predict_value(features)
+            y = check_labels(y, p.shape[0], dtype, self.loss_)
         else:
-            parts = [(self.predict_proba(f), check_labels(yb, n_examples(f), np.float64), swb)
-                     for f, yb, swb in iter_batch_source(source)]
+            parts = [(self.predict_value(f), check_labels(yb, n_examples(f), dtype, self.loss_),
+                      swb) for f, yb, swb in iter_batch_source(source)]
             p = np.concatenate([q[0] for q in parts])
             y = np.concatenate([q[1] for q in parts])
             sw = None if parts[0][2] is None else np.concatenate([q[2] for q in parts])
-        has_both = 0 < y.sum() < y.shape[0]
-        return {"logloss": logloss(y, p, sw),
-                "auc": auc(y, p, sw) if has_both else float("nan"),
-                "accuracy": accuracy(y, p, sample_weight=sw)}
+        return self.loss_.metrics(y, p, sw)
 
     # ------------------------------------------------------------------ state
     def get_state(self, copy=False):
@@ -349,8 +496,9 @@ class BaseEstimator:
 
 
 def _progress_line(record, epochs):
-    parts = [f"epoch {record['epoch']:>3}", f"train logloss {record['train_logloss']:.4f}"]
-    for key in ("eval_logloss", "eval_auc", "eval_accuracy"):
+    parts = [f"epoch {record['epoch']:>3}"]
+    for key in ("train_logloss", "train_mse", "eval_logloss", "eval_auc", "eval_accuracy",
+                "eval_rmse", "eval_mae"):
         if key in record:
             parts.append(f"{key.replace('_', ' ')} {record[key]:.4f}")
     parts.append(f"{record['examples_per_second']:,.0f} ex/s")

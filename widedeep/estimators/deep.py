@@ -74,7 +74,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
                  adagrad=None, embedding_l2=0.0, dense_l2=0.0, embedding_init_std=None,
                  objective="binary", n_classes=None, batch_size=256, epochs=10,
                  shuffle=True, early_stopping_rounds=None,
-                 eval_metric="logloss", warm_start=False, predict_batch_size=65536,
+                 eval_metric=None, warm_start=False, predict_batch_size=65536,
                  dtype=np.float32, random_state=None, verbose=0):
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields

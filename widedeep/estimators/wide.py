@@ -49,7 +49,10 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     wide_mode : "batch" (one vectorized step per mini-batch) or "online" (example by example)
     fit_intercept : bool
     batch_size, epochs, shuffle : in-memory training loop settings
-    early_stopping_rounds, eval_metric : early stopping on the eval set ("logloss", "auc",
+    objective : "binary" (logistic), "regression" (squared error) or "multiclass" (softmax)
+    n_classes : classes of a multiclass model (None: inferred from in-memory labels 0..K-1)
+    early_stopping_rounds, eval_metric : early stopping on the eval set (None: the
+        objective's first metric, logloss or rmse; or one of "logloss", "auc",
         "accuracy"), restoring the best epoch
     warm_start : keep the learned state across `fit` calls
     predict_batch_size : rows per block when predicting
@@ -72,7 +75,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     def __init__(self, wide_fields, *, ftrl=None, wide_mode="batch", fit_intercept=True,
                  objective="binary", n_classes=None, batch_size=256, epochs=10,
                  shuffle=True, early_stopping_rounds=None,
-                 eval_metric="logloss", warm_start=False, predict_batch_size=65536,
+                 eval_metric=None, warm_start=False, predict_batch_size=65536,
                  dtype=np.float32, random_state=None, verbose=0):
         self.wide_fields = wide_fields
         self.ftrl = ftrl

@@ -37,7 +37,7 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
                  dense_l2=0.0, embedding_init_std=None, ftrl=None, wide_mode="batch",
                  fit_intercept=True, objective="binary", n_classes=None, batch_size=256, epochs=10,
                  shuffle=True,
-                 early_stopping_rounds=None, eval_metric="logloss", warm_start=False,
+                 early_stopping_rounds=None, eval_metric=None, warm_start=False,
                  predict_batch_size=65536, dtype=np.float32, random_state=None, verbose=0):
         self.wide_fields = wide_fields
         self.vocabularies = vocabularies
