@@ -117,3 +117,46 @@ def test_save_load_and_warm_start_keep_the_objective(tmp_path, objective):
     np.testing.assert_array_equal(new.predict_logit(X), model.predict_logit(X))
     new.fit(X, y)   # continues with the carried weights
     assert new.steps_trained_ > 0
+
+
+@pytest.mark.parametrize("objective", ["binary", "regression", "multiclass"])
+def test_explain_decomposes_the_logit_per_objective_and_class(objective):
+    from widedeep.serving import explain
+    X, y = data("multiclass" if objective != "regression" else "regression", n=400)
+    if objective == "binary":
+        y = (y > 0).astype(float)
+    model = make("wide_deep", objective, epochs=2, dtype=np.float64).fit(X, y)
+    one = {k: v.slice(0, 1) for k, v in X.items()}
+    logits = model.predict_logit(one)[0]
+    classes = range(3) if objective == "multiclass" else [None]
+    for c in classes:
+        e = explain(model, one, class_index=c)
+        expected = logits if c is None else logits[c]
+        assert e.logit == pytest.approx(float(expected), rel=1e-9)
+        assert e.wide_logit + e.deep_logit == pytest.approx(e.logit, rel=1e-9)
+        if objective == "multiclass":
+            assert e.probability == pytest.approx(model.predict_proba(one)[0, c], rel=1e-9)
+        if objective == "regression":
+            assert e.probability == pytest.approx(model.predict(one)[0], rel=1e-9)
+
+
+@pytest.mark.parametrize("objective", ["binary", "regression", "multiclass"])
+def test_ranker_ranks_by_probability_value_or_the_chosen_class(objective):
+    from widedeep.serving import Ranker
+    X, y = data("multiclass" if objective != "regression" else "regression", n=400)
+    if objective == "binary":
+        y = (y > 0).astype(float)
+    model = make("wide_deep", objective, epochs=2).fit(X, y)
+    candidates = {k: v.slice(0, 25) for k, v in X.items()}
+    request = {"query": {}, "candidates": candidates}
+    if objective == "multiclass":
+        with pytest.raises(ValueError, match="target_class"):
+            Ranker(model)
+        result = Ranker(model, target_class=2).rank(request)
+        expected = model.predict_proba(candidates)[:, 2]
+        np.testing.assert_allclose(result.probabilities, expected, rtol=1e-5)
+    else:
+        result = Ranker(model).rank(request)
+        expected = model.predict_logit(candidates)
+        np.testing.assert_allclose(result.scores, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(result.order[:5], np.argsort(-expected, kind="stable")[:5])
