@@ -25,7 +25,8 @@ def model(**extra):
     params = dict(wide_fields={"user": N_USERS, "item": N_ITEMS},
                   vocabularies={"user": (N_USERS, 3), "item": (N_ITEMS, 3)},
                   embedding_fields={"user": "user", "item": "item"}, dense_fields={"num": 2},
-                  hidden_units=(6,), dropout=0.2, epochs=2, batch_size=64, random_state=0)
+                  hidden_units=(6,), dropout=0.2, epochs=2, batch_size=64, random_state=0,
+        early_stopping=False)
     params.update(extra)
     return WideDeepEstimator(**params)
 
@@ -53,7 +54,8 @@ BAD_PARAMS = {
     "batch_size": 0, "epochs": -1, "hidden_units": (8, 0), "dropout": 1.0,
     "embedding_l2": -0.1, "dense_l2": float("nan"), "activation": "gelu",
     "objective": "poisson", "n_classes": 3, "wide_mode": "stream", "shuffle": "yes",
-    "dtype": np.int32, "embedding_init_std": 0.0, "adagrad": "adagrad",
+    "dtype": np.int32, "embedding_init_std": 0.0, "deep_optimizer": "adam",
+    "validation_fraction": 1.5, "n_iter_no_change": 0, "early_stopping": 3,
     "vocabularies": {"user": (0, 3), "item": (N_ITEMS, 3)}, "eval_metric": "rmse",
     "predict_batch_size": 0, "combiners": "max",
 }
@@ -89,7 +91,7 @@ def bad_inputs():
         "missing_field": (({k: v for k, v in X.items() if k != "num"}, y), {}, "num"),
         "id_out_of_range": ((out_of_range, y), {}, "user"),
         "short_labels": ((X, y[:10]), {}, "shape"),
-        "bad_eval_set": ((X, y), {"eval_set": (Xe, ye)}, "eval_set"),
+        "bad_eval_set": ((X, y), {"eval_set": (Xe, ye)}, "eval set .eval.: .*row 3 has nan"),
     }
 
 
@@ -126,7 +128,7 @@ def stream(bad_batch=None):
 
 def test_a_bad_streamed_batch_names_its_global_row_and_keeps_the_good_batches():
     bad = model(epochs=1)
-    with pytest.raises(ValueError, match=r"batch 2 of the stream \(rows 100 \.\. 149.*row 107 has 5"):
+    with pytest.raises(ValueError, match=r"batch 3 of the stream \(rows 100 \.\. 149.*row 107 has 5"):
         bad.fit(stream(bad_batch=2))
     # exactly as after the two good batches, counters and dropout generator included
     good = model(epochs=1)

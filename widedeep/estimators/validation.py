@@ -5,7 +5,8 @@ object) naming the parameter, the value found and what was expected. It reads on
 constructor parameters, so `fit` can call it before the first array is touched: a bad
 setting never damages a fitted model. Each check is one entry of `CHECKS`, looked up by
 parameter name (an estimator without that parameter skips it), so a new parameter adds one
-line here.
+line here. The training loop's own options (epochs, early stopping, schedules, class
+weights, optimizers, embedding options) are checked by `loop_params.check_loop_params`.
 """
 from __future__ import annotations
 
@@ -91,15 +92,6 @@ def _vocabularies(name, value):
                              f"integers, got {shape!r}")
 
 
-def _optimizer(*method_names):
-    def check(name, value):
-        if not all(callable(getattr(value, m, None)) for m in method_names):
-            raise TypeError(f"{name} must be an optimizer object (e.g. "
-                            f"{'FtrlProximal' if name == 'ftrl' else 'Adagrad'}(...)), got "
-                            f"{type(value).__name__}")
-    return _optional(check)
-
-
 def _dtype(name, value):
     try:
         dtype = np.dtype(value)
@@ -125,9 +117,7 @@ def _combiners(name, value):
 
 CHECKS = {
     "batch_size": _int_at_least(1),
-    "epochs": _int_at_least(1),
     "predict_batch_size": _int_at_least(1),
-    "early_stopping_rounds": _optional(_int_at_least(1)),
     "hidden_units": _hidden_units,
     "dropout": _dropout,
     "embedding_l2": _finite_at_least(0.0),
@@ -146,8 +136,6 @@ CHECKS = {
     "wide_fields": _sizes,
     "dense_fields": _optional(_sizes),
     "vocabularies": _optional(_vocabularies),
-    "adagrad": _optimizer("init_state", "prepare", "prepare_rows"),
-    "ftrl": _optimizer("init_state", "prepare", "prepare_rows", "weights"),
 }
 
 
