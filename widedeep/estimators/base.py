@@ -193,13 +193,6 @@ class BaseEstimator:
         if schedules:
             self.lr_schedule_state_ = schedules.observe(self.lr_schedule_state_, score)
 
-    def initialize(self, allocate_only=False):
-        """Fresh parameters and optimizer state from the seed, as `fit` starts with, for a
-        caller that drives the step itself (``step_``; e.g. `widedeep.dask`). Returns self.
-        ``allocate_only``: zero tables instead of random draws, for a caller that then
-        overwrites every array with `set_state`."""
-        return self._initialize(allocate_only=allocate_only)
-
     def check_batch(self, features, y, sample_weight=None):
         """Validate one batch as `fit` does before a step (fields, ids, labels, weights):
         ``(y, sample_weight)`` converted for ``step_.compute``, or a ``ValueError`` naming
