@@ -5,20 +5,20 @@
 
 Two views of the same steps (warm-up excluded):
 
-1. a phase breakdown: the step of `WideDeepEstimator._train_batch` replayed phase by phase
-   with the library's own objects (input checks, each embedding field's pooling, each dense
-   layer forward/backward, the wide forward, the wide FTRL update per field, the embedding
-   gradient aggregation, AdaGrad dense and row-sparse updates) -- median ms per step;
-2. cProfile of `partial_fit` itself (top functions by total/internal time).
+1. a phase breakdown: the real phases of the step, called one by one on the estimator's
+   own `TrainingStep` (``est.step_``): batch validation (``_check_batch``), ``compute``
+   (forward, loss, backward), ``combine`` (sum + regularizers) and ``apply`` (FTRL and
+   AdaGrad) -- median ms per step; ``train_batch`` is exactly these three calls;
+2. cProfile of `partial_fit` itself (top functions by total/internal time), which shows
+   the layers and optimizers inside each phase.
 
 On a shared, loaded machine wall-clock medians mostly measure the other processes; with
 ``OPENBLAS_NUM_THREADS=1`` the default clock is the process CPU time (``--clock cpu``),
 which counts only this process's own work (with 2 BLAS threads it would add both threads'
 time, so the default there is wall time).
 
-The replay mirrors `estimators/wide_deep.py`, `layers/deep_network.py` and
-`estimators/base.py::_update_deep`; if those change, check that the "sum of phases" still
-matches the "partial_fit" line.
+The phases are the library's own calls (nothing is replayed), so the "sum of phases" line
+matches the "partial_fit" line up to the step counter and timer overhead.
 """
 from __future__ import annotations
 
@@ -43,8 +43,6 @@ import numpy as np  # noqa: E402
 
 import widedeep_bench as wb  # noqa: E402  (puts the repo and ../shared/bench on sys.path)
 import common  # noqa: E402
-from widedeep.layers.base import RowSparseGrad  # noqa: E402
-from widedeep.losses import sigmoid  # noqa: E402
 
 
 CLOCK = time.perf_counter
@@ -76,73 +74,17 @@ class _Phase:
         cur[self.name] = cur.get(self.name, 0.0) + CLOCK() - self.t0
 
 
-def replay_step(est, features, y, ph):
-    """`WideDeepEstimator.partial_fit` (batch mode, no dropout, no sample weights) phase by
-    phase, with the estimator's own layers and optimizers."""
-    with ph("check: input validation (_check_batch)"):
+def timed_step(est, features, y, ph):
+    """One `partial_fit` step, its real phases timed one by one."""
+    with ph("validate batch (_check_batch)"):
         y, sw = est._check_batch(features, y, None)
-    deep = est.deep_
-    emb = deep.embeddings
-    with ph("deep fwd: embedding pooling (all fields)"):
-        outs, ecache = [], {}
-        for field, layer in emb.fields.items():
-            out, ecache[field] = layer.forward(features[field])
-            outs.append(out)
-        e = np.concatenate(outs, axis=1)
-    with ph("deep fwd: dense input + concat"):
-        dense, _ = deep.dense_input.forward(features)
-        a = np.concatenate([dense, e], axis=1)
-    caches = []
-    for i, layer in enumerate(deep.layers):
-        with ph(f"deep fwd: layer{i} {type(layer).__name__}"):
-            a, c = layer.forward(a, training=True, rng=est._dropout_rng)
-        caches.append(c)
-    deep_logits = a[:, 0]
-    wide = est.wide_
-    n = y.shape[0]
-    with ph("wide: forward (gather + bincount per field)"):
-        logits, wcache = wide.forward(features)
-    with ph("wide: loss gradient"):
-        p = np.asarray(sigmoid(logits + deep_logits[np.arange(n)]), dtype=wide.dtype)
-        g = (p - y) / max(n, 1)
-    with ph("wide: entry gradients"):
-        eg = wide.entry_gradients(g, wcache)
-    with ph("wide: FTRL update (unique + bincount + step, per field)"):
-        wide.apply_gradients(eg, g.sum())
-    gl = ((p - y) / n).astype(est._dtype)
-    grads = {}
-    gcur = gl[:, None]
-    for i in range(len(deep.layers) - 1, -1, -1):
-        with ph(f"deep bwd: layer{i} {type(deep.layers[i]).__name__}"):
-            gcur, lg = deep.layers[i].backward(gcur, caches[i])
-        for name, value in lg.items():
-            grads[f"layer{i}/{name}"] = value
-    with ph("deep bwd: embedding entry gradients (all fields)"):
-        g_emb = np.ascontiguousarray(gcur[:, deep.dense_input.output_dim:])
-        per_vocab, start = {}, 0
-        for field, layer in emb.fields.items():
-            stop = start + layer.output_dim
-            per_vocab.setdefault(emb.field_vocabs[field], []).append(
-                layer.entry_gradients(g_emb[:, start:stop], ecache[field]))
-            start = stop
-    with ph("deep bwd: sum_rows_by_id (np.unique + sparse sum, per table)"):
-        from widedeep.layers.base import sum_rows_by_id
-        for vocab, parts in per_vocab.items():
-            if len(parts) == 1:
-                grads[f"embedding/{vocab}"] = sum_rows_by_id(*parts[0])
-            else:
-                grads[f"embedding/{vocab}"] = sum_rows_by_id(
-                    np.concatenate([q[0] for q in parts]), np.concatenate([q[1] for q in parts]))
-    params = deep.params
-    for name, grad in grads.items():
-        state = est.deep_optimizer_state_[name]
-        if isinstance(grad, RowSparseGrad):
-            with ph("adagrad: row-sparse (embedding tables)"):
-                est._adagrad.update_rows(params[name], grad.rows, grad.values, state,
-                                         assume_unique=True)
-        else:
-            with ph("adagrad: dense (MLP weights)"):
-                est._adagrad.update(params[name], grad, state)
+    step = est.step_
+    with ph("compute (forward, loss, backward)"):
+        gradient = step.compute(features, y, sw, rng=est._dropout_rng)
+    with ph("combine (sum + regularizers)"):
+        combined = step.combine([gradient])
+    with ph("apply (FTRL + AdaGrad)"):
+        step.apply(combined)
     est.steps_trained_ += 1
     ph.end_step()
 
@@ -189,11 +131,11 @@ def main(argv=None):
         t0 = CLOCK()
         est.partial_fit(x, b.label)
         whole.append(CLOCK() - t0)
-    # 2) phase replay on the following batches
+    # 2) the real phases, timed one by one, on the following batches
     ph = Phases()
     for k in range(a.warmup + a.steps, a.warmup + 2 * a.steps):
         b = raw(k)
-        replay_step(est, wb.batch_features(b, ds.schema, wide), b.label, ph)
+        timed_step(est, wb.batch_features(b, ds.schema, wide), b.label, ph)
     med = {k: float(np.median(v)) * 1e3 for k, v in ph.times.items()}
     total = sum(med.values())
     step_ms = float(np.median(whole)) * 1e3
@@ -204,7 +146,7 @@ def main(argv=None):
     print(f"prepare (numpy batch -> feature dict): {prep_ms:7.2f} ms")
     print(f"partial_fit (median):                  {step_ms:7.2f} ms  "
           f"-> {batch / (step_ms + prep_ms) * 1e3:,.0f} ex/s incl. prepare")
-    print(f"sum of phase medians (replay):         {total:7.2f} ms\n")
+    print(f"sum of phase medians:                  {total:7.2f} ms\n")
     print("| phase | ms / step | share |\n|---|---|---|")
     for k, v in sorted(med.items(), key=lambda kv: -kv[1]):
         print(f"| {k} | {v:.2f} | {100 * v / total:.1f}% |")

@@ -57,16 +57,19 @@ class SparseInput:
     def __init__(self, example_indices, feature_ids, feature_values=None, *, n_examples,
                  field=None, vocab_size=None, dtype=np.float32, validate=True):
         self.field = field
-        self.example_indices = np.asarray(example_indices, dtype=np.int64).reshape(-1) \
-            if np.ndim(example_indices) <= 1 else _raise_ndim(field, "example_indices")
-        self.feature_ids = np.asarray(feature_ids, dtype=np.int64).reshape(-1) \
-            if np.ndim(feature_ids) <= 1 else _raise_ndim(field, "feature_ids")
+        self.example_indices = _int64_array(example_indices, field, "example_indices")
+        self.feature_ids = _int64_array(feature_ids, field, "feature_ids")
         if feature_values is None:
             self.feature_values = np.ones(self.feature_ids.shape[0], dtype=dtype)
         else:
             if np.ndim(feature_values) > 1:
                 _raise_ndim(field, "feature_values")
-            self.feature_values = np.asarray(feature_values, dtype=dtype).reshape(-1)
+            try:
+                with np.errstate(over="ignore"):   # an overflow to inf is caught by validate
+                    self.feature_values = np.asarray(feature_values, dtype=dtype).reshape(-1)
+            except (TypeError, ValueError):
+                raise TypeError(f"{_where(field)}: feature_values must be numbers, got "
+                                f"{np.asarray(feature_values).dtype}") from None
         if isinstance(n_examples, (bool, np.bool_)) or int(n_examples) != n_examples \
                 or n_examples < 0:
             raise ValueError(f"{self._where()}: n_examples must be a non-negative integer, "
@@ -168,8 +171,15 @@ class SparseInput:
                             vocab_size=csr.shape[1], dtype=dtype)
 
     # ------------------------------------------------------------------ validation
-    def validate(self, vocab_size=None):
-        """Raise ``ValueError`` naming the field if the triplet is malformed; return self."""
+    def validate(self, vocab_size=None, field=None):
+        """Raise ``ValueError`` naming the field (``field``, default ``self.field``) if the
+        triplet is malformed: lengths differ, an example index outside ``[0, n_examples)``
+        or out of order, a negative id or one ``>= vocab_size``, a non-finite value.
+        Returns self. This is everything the layers rely on; the estimators call it on
+        every sparse field they read (`check_input` of the layers), so a `SparseInput`
+        built with ``validate=False`` cannot reach a model unchecked."""
+        if field is not None and field != self.field:
+            return _renamed(self, field).validate(vocab_size)
         nnz = self.feature_ids.shape[0]
         if self.example_indices.shape[0] != nnz or self.feature_values.shape[0] != nnz:
             raise ValueError(
@@ -178,15 +188,15 @@ class SparseInput:
                 f"{self.feature_values.shape[0]}")
         if nnz:
             ex = self.example_indices
-            if ex[0] < 0 or ex[-1] >= self.n_examples or ex.min() < 0:
-                bad = int(np.flatnonzero((ex < 0) | (ex >= self.n_examples))[0])
-                raise ValueError(f"{self._where()}: entry {bad} has example index {ex[bad]}, "
-                                 f"outside [0, {self.n_examples})")
-            steps = np.diff(ex)
-            if np.any(steps < 0):
-                bad = int(np.flatnonzero(steps < 0)[0]) + 1
+            descending = ex[1:] < ex[:-1]
+            if descending.any():
+                bad = int(np.flatnonzero(descending)[0]) + 1
                 raise ValueError(f"{self._where()}: example_indices must be sorted; entry "
                                  f"{bad} (example {ex[bad]}) follows example {ex[bad - 1]}")
+            if ex[0] < 0 or ex[-1] >= self.n_examples:   # sorted: the ends bound the rest
+                bad = 0 if ex[0] < 0 else nnz - 1
+                raise ValueError(f"{self._where()}: entry {bad} has example index {ex[bad]}, "
+                                 f"outside [0, {self.n_examples})")
             if self.feature_ids.min() < 0:
                 bad = int(np.argmin(self.feature_ids))
                 raise ValueError(f"{self._where()}: negative feature id "
@@ -196,7 +206,10 @@ class SparseInput:
                 raise ValueError(f"{self._where()}: feature id {self.feature_ids[bad]} in "
                                  f"example {ex[bad]} is out of range for a vocabulary of "
                                  f"size {vocab_size}")
-            if not np.all(np.isfinite(self.feature_values)):
+            # one pass without a temporary: the float64 sum is finite iff every value is
+            # (barring an overflow of the sum itself, which the exact check then clears)
+            if not np.isfinite(np.add.reduce(self.feature_values, dtype=np.float64)) \
+                    and not np.all(np.isfinite(self.feature_values)):
                 bad = int(np.flatnonzero(~np.isfinite(self.feature_values))[0])
                 raise ValueError(f"{self._where()}: non-finite feature value "
                                  f"{self.feature_values[bad]} in example {ex[bad]}")
@@ -309,3 +322,54 @@ def _where(field):
 
 def _raise_ndim(field, what):
     raise ValueError(f"{_where(field)}: {what} must be 1-d")
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _int64_array(values, field, what):
+    """``values`` as a 1-d int64 array: integers as they are (uint64 above the int64 range
+    is an error), integral floats converted, anything else (1.7, strings, objects) a
+    ``TypeError`` naming the field; never truncated."""
+    if np.ndim(values) > 1:
+        _raise_ndim(field, what)
+    array = np.asarray(values)
+    kind = array.dtype.kind
+    if kind == "i":
+        return array.astype(np.int64, copy=False).reshape(-1)
+    if kind == "u":
+        if array.size and array.max() > _INT64_MAX:
+            bad = int(np.argmax(array))
+            raise ValueError(f"{_where(field)}: {what}[{bad}] = {array[bad]} does not fit in "
+                             f"int64")
+        return array.astype(np.int64).reshape(-1)
+    if kind == "f" or (kind == "O" and array.size == 0):
+        as_float = array.astype(np.float64).reshape(-1)
+        integral = np.isfinite(as_float) & (as_float == np.round(as_float)) \
+            & (np.abs(as_float) < 2.0 ** 63)
+        if not integral.all():
+            bad = int(np.flatnonzero(~integral)[0])
+            raise TypeError(f"{_where(field)}: {what} must be integers; {what}[{bad}] is "
+                            f"{float(as_float[bad])!r}")
+        return as_float.astype(np.int64)
+    if kind == "O":
+        items = array.reshape(-1).tolist()
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            if all(-_INT64_MAX - 1 <= v <= _INT64_MAX for v in items):
+                return np.array(items, dtype=np.int64)
+            bad = next(k for k, v in enumerate(items) if not -_INT64_MAX - 1 <= v <= _INT64_MAX)
+            raise ValueError(f"{_where(field)}: {what}[{bad}] = {items[bad]} does not fit in "
+                             f"int64")
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items):
+            return _int64_array(np.array(items, dtype=np.float64), field, what)
+    raise TypeError(f"{_where(field)}: {what} must be integers, got dtype {array.dtype}"
+                    + (f" (e.g. {array.reshape(-1)[:1].tolist()[0]!r})" if array.size else ""))
+
+
+def _renamed(x, field):
+    """The same arrays under another field name (for error messages)."""
+    out = SparseInput.__new__(SparseInput)
+    for name in SparseInput.__slots__:
+        setattr(out, name, getattr(x, name))
+    out.field = field
+    return out

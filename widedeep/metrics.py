@@ -1,6 +1,7 @@
-"""Evaluation metrics for binary classification: ``auc``, ``logloss``, ``accuracy``.
+"""Evaluation metrics: binary ``auc``, ``logloss``, ``accuracy``; regression ``rmse``,
+``mae``; multiclass ``multiclass_logloss``, ``multiclass_accuracy``.
 
-All three take 1-d arrays of equal length ``n``: labels in {0, 1} (int, float or bool),
+The binary metrics take 1-d arrays of equal length ``n``: labels in {0, 1} (int, float or bool),
 scores or probabilities (finite), and optional non-negative ``sample_weight``. With weights,
 each metric is the weighted version (an example of weight 2 counts as two copies of it);
 inputs are converted to float64. Bad input raises ``ValueError`` saying what was wrong.
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["auc", "logloss", "accuracy"]
+__all__ = ["auc", "logloss", "accuracy", "rmse", "mae", "multiclass_logloss",
+           "multiclass_accuracy"]
 
 
 def auc(y_true, y_score, sample_weight=None):
@@ -101,6 +103,75 @@ def accuracy(y_true, y_prob, threshold=0.5, sample_weight=None):
     return _mean((predicted == y_true).astype(np.float64), sample_weight, "accuracy")
 
 
+def rmse(y_true, y_pred, sample_weight=None):
+    """Root of the (weighted) mean squared error ``sqrt(sum s (y - f)^2 / sum s)``.
+
+    >>> rmse([1.0, 3.0], [2.0, 3.0])   # sqrt(1 / 2)
+    0.7071067811865476
+    """
+    y_true, y_pred, sample_weight = _check_inputs(y_true, y_pred, sample_weight, "rmse",
+                                                  "y_pred", binary=False)
+    diff = y_true - y_pred
+    return float(np.sqrt(_mean(diff * diff, sample_weight, "rmse")))
+
+
+def mae(y_true, y_pred, sample_weight=None):
+    """(Weighted) mean absolute error ``sum s |y - f| / sum s``.
+
+    >>> mae([1.0, 3.0], [2.0, 3.5])
+    0.75
+    """
+    y_true, y_pred, sample_weight = _check_inputs(y_true, y_pred, sample_weight, "mae",
+                                                  "y_pred", binary=False)
+    return _mean(np.abs(y_true - y_pred), sample_weight, "mae")
+
+
+def multiclass_logloss(y_true, y_prob, sample_weight=None, eps=1e-7):
+    """Mean ``-log p[y]`` over examples (weighted with ``sample_weight``), ``y_true`` class
+    numbers [n] in ``[0, K)``, ``y_prob`` [n, K] rows of class probabilities, clipped to
+    ``[eps, 1]``.
+
+    >>> round(multiclass_logloss([0, 2], [[0.5, 0.25, 0.25], [0.25, 0.25, 0.5]]), 6)
+    0.693147
+    """
+    y_true, y_prob, sample_weight = _check_multiclass(y_true, y_prob, sample_weight,
+                                                      "multiclass_logloss")
+    p = np.clip(y_prob[np.arange(y_true.shape[0]), y_true], eps, 1.0)
+    return _mean(-np.log(p), sample_weight, "multiclass_logloss")
+
+
+def multiclass_accuracy(y_true, y_prob, sample_weight=None):
+    """(Weighted) fraction of examples whose most probable class (first on ties) is the label.
+
+    >>> multiclass_accuracy([0, 2], [[0.5, 0.25, 0.25], [0.5, 0.25, 0.25]])
+    0.5
+    """
+    y_true, y_prob, sample_weight = _check_multiclass(y_true, y_prob, sample_weight,
+                                                      "multiclass_accuracy")
+    correct = (np.argmax(y_prob, axis=1) == y_true).astype(np.float64)
+    return _mean(correct, sample_weight, "multiclass_accuracy")
+
+
+def _check_multiclass(y_true, y_prob, sample_weight, where):
+    y_prob = np.asarray(y_prob, dtype=np.float64)
+    if y_prob.ndim != 2:
+        raise ValueError(f"{where}: y_prob must be [n, n_classes], got shape {y_prob.shape}")
+    y_true = np.asarray(y_true)
+    if y_true.ndim != 1 or y_true.shape[0] != y_prob.shape[0] or y_true.shape[0] == 0:
+        raise ValueError(f"{where}: y_true must be 1-d with {y_prob.shape[0]} (> 0) entries, "
+                         f"got shape {y_true.shape}")
+    labels = y_true.astype(np.int64)
+    bad = np.flatnonzero((labels != y_true) | (labels < 0) | (labels >= y_prob.shape[1]))
+    if bad.size:
+        raise ValueError(f"{where}: labels must be class numbers 0 .. {y_prob.shape[1] - 1}, "
+                         f"got {y_true[bad[0]]} at position {int(bad[0])}")
+    if not np.isfinite(y_prob).all():
+        raise ValueError(f"{where}: y_prob must be finite")
+    _, _, sample_weight = _check_inputs(np.zeros(labels.shape[0]), np.zeros(labels.shape[0]),
+                                        sample_weight, where, "y_prob")
+    return labels, y_prob, sample_weight
+
+
 def _mean(values, sample_weight, where):
     if sample_weight is None:
         return float(values.mean())
@@ -110,7 +181,7 @@ def _mean(values, sample_weight, where):
     return float(np.dot(sample_weight, values) / total)
 
 
-def _check_inputs(y_true, y_score, sample_weight, where, score_name):
+def _check_inputs(y_true, y_score, sample_weight, where, score_name, binary=True):
     """Validate and convert to float64 1-d arrays; O(n)."""
     y_true = np.asarray(y_true)
     y_score = np.asarray(y_score)
@@ -127,10 +198,11 @@ def _check_inputs(y_true, y_score, sample_weight, where, score_name):
                          f"{y_true.dtype} and {y_score.dtype}")
     y_true = y_true.astype(np.float64)
     y_score = y_score.astype(np.float64)
-    not_label = (y_true != 0) & (y_true != 1)
+    not_label = ((y_true != 0) & (y_true != 1)) if binary else ~np.isfinite(y_true)
     if not_label.any():
         bad = int(np.flatnonzero(not_label)[0])
-        raise ValueError(f"{where}: labels must be 0 or 1, got {y_true[bad]} at position {bad}")
+        raise ValueError(f"{where}: labels must be {'0 or 1' if binary else 'finite'}, got "
+                         f"{y_true[bad]} at position {bad}")
     finite = np.isfinite(y_score)
     if not finite.all():
         bad = int(np.flatnonzero(~finite)[0])

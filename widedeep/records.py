@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Ragged", "n_rows"]
+__all__ = ["Ragged", "n_rows", "column_array"]
 
 
 class Ragged:
@@ -52,7 +52,7 @@ class Ragged:
         lists = list(lists)
         lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
         flat = [v for x in lists for v in x]
-        values = np.asarray(flat) if flat else np.asarray([], dtype=object)
+        values = column_array(flat)
         w = None
         if weights is not None:
             w = np.asarray([v for x in weights for v in x], dtype=np.float64)
@@ -90,6 +90,22 @@ class Ragged:
 
     def __repr__(self):
         return f"Ragged(n_rows={len(self)}, total={self.values.shape[0]})"
+
+
+_MAX_FIXED_WIDTH_BYTES = 1 << 26
+
+
+def column_array(flat):
+    """A list of raw values as a 1-d array; strings that would make a fixed-width array over 64 MB (every
+    item as wide as the longest) stay Python objects."""
+    if not flat:
+        return np.asarray([], dtype=object)
+    lengths = [len(v) for v in flat if isinstance(v, (str, bytes))]
+    if lengths and max(lengths) * 4 * len(flat) > _MAX_FIXED_WIDTH_BYTES:
+        values = np.empty(len(flat), dtype=object)
+        values[:] = flat
+        return values
+    return np.asarray(flat)
 
 
 def n_rows(columns):

@@ -73,7 +73,7 @@ def test_without_optimizer_state_accumulators_start_fresh():
     new = make_model(random_state=123)
     warm_start(new, old)
     acc = new.deep_optimizer_state_["embedding/va"]["accumulator"]
-    assert np.all(acc == new._adagrad.initial_accumulator_value)
+    assert np.all(acc == new.deep_optimizer_.initial_accumulator_value)
     assert np.array_equal(new.deep_.params["embedding/va"], old.deep_.params["embedding/va"])
 
 

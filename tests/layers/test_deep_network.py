@@ -65,3 +65,17 @@ def test_joint_wide_deep_loss_gradient_wrt_deep_parameters_and_wide_weights():
     grads = {**{f"deep/{k}": v for k, v in net.backward(g, deep_cache).items()},
              **{f"wide/{k}": v for k, v in wide.backward(g, wide_cache)[1].items()}}
     check_gradients(loss, params, grads).assert_passed()
+
+
+def test_input_layout_and_blocks_rebuild_the_first_layers_input():
+    net = network()
+    x = features()
+    layout = net.input_layout()
+    assert [(b.field, b.kind) for b in layout] == [("numeric", "dense"),
+                                                   ("installed", "embedding"),
+                                                   ("impression", "embedding")]
+    assert [(b.start, b.stop) for b in layout] == [(0, 2), (2, 5), (5, 8)]
+    a0 = np.concatenate([net.input_block(b, x) for b in layout], axis=1)
+    # the first dense layer's cache is its input a_0
+    _, (_, caches) = net.forward(x)
+    np.testing.assert_array_equal(a0, caches[0])

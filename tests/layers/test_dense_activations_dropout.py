@@ -62,3 +62,24 @@ def test_inplace_relu_equals_relu_and_reuses_buffers():
     np.testing.assert_array_equal(out, expected_out)
     np.testing.assert_array_equal(grad, expected_grad)
     assert out is x_buffer and grad is g_buffer
+
+
+def test_dense_product_of_column_ranges_adds_up_to_the_full_product():
+    rng = np.random.default_rng(1)
+    layer = DenseLayer.create(7, 3, rng, dtype=np.float64)
+    x = rng.standard_normal((5, 7))
+    shares = layer.product(x[:, :4], slice(0, 4)) + layer.product(x[:, 4:], slice(4, 7))
+    np.testing.assert_allclose(shares, x @ layer.params["W"], rtol=1e-12)
+    np.testing.assert_allclose(layer.add_bias(shares.copy()),
+                               x @ layer.params["W"] + layer.params["b"], rtol=1e-12)
+
+
+def test_dense_product_in_blocks_equals_one_product_and_pads_the_last_block():
+    rng = np.random.default_rng(2)
+    layer = DenseLayer.create(6, 4, rng, dtype=np.float64)
+    x = rng.standard_normal((11, 6))
+    np.testing.assert_allclose(layer.product(x, block_rows=4), x @ layer.params["W"],
+                               rtol=1e-12)
+    # a row's bits are those of a block of 4 whatever the total height
+    np.testing.assert_array_equal(layer.product(x[8:9], block_rows=4)[0],
+                                  layer.product(x[8:11], block_rows=4)[0])

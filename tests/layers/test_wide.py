@@ -51,8 +51,8 @@ def test_batch_mode_is_one_ftrl_step_on_the_mean_gradient():
     reference = FtrlProximal(alpha=0.5, beta=1.0, l1=0.01, l2=0.1)
     w = np.zeros(8)
     state = reference.init_state(8, np.float64)
-    reference.update_dense(w, state, np.bincount([3, 3, 7, 1, 0], minlength=8,
-                                                 weights=[g[0], 0.5 * g[0], 2 * g[2], g[3], g[3]]))
+    reference.update(w, np.bincount([3, 3, 7, 1, 0], minlength=8,
+                                    weights=[g[0], 0.5 * g[0], 2 * g[2], g[3], g[3]]), state)
     np.testing.assert_allclose(layer.params["cross"], w)
 
 
@@ -105,5 +105,24 @@ def test_missing_field_and_bad_ids_are_named():
     layer = WideLayer({"country": 3}, FtrlProximal())
     with pytest.raises(ValueError, match="missing wide field 'country'"):
         layer.check_input({})
-    with pytest.raises(ValueError, match="'country'.*out of range for 3"):
+    with pytest.raises(ValueError, match="'country'.*out of range for a vocabulary of size 3"):
         layer.check_input({"country": SparseInput.from_ids(np.array([4]))})
+
+
+def test_field_logits_is_one_fields_weighted_sum_by_hand():
+    layer = WideLayer({"country": 3, "cross": 8}, FtrlProximal(), dtype=np.float64)
+    layer.params["cross"][:] = np.arange(8) / 10
+    layer.params["bias"][:] = -1.0
+    # rows: [3, 3] weights [1, .5]; []; [7] weight 2; [1, 0]
+    np.testing.assert_allclose(layer.field_logits("cross", wide_batch()["cross"]),
+                               [0.3 * 1.5, 0.0, 1.4, 0.1])
+    assert layer.bias == -1.0
+
+
+def test_field_logits_with_out_adds_in_place():
+    layer = WideLayer({"country": 3}, FtrlProximal(), dtype=np.float64)
+    layer.params["country"][:] = [0.1, 0.2, 0.3]
+    out = np.full(4, 10.0)
+    returned = layer.field_logits("country", wide_batch()["country"], out=out)
+    assert returned is out
+    np.testing.assert_allclose(out, [10.1, 10.3, 10.3, 10.2])

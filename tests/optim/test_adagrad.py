@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import widedeep.optim.adagrad as adagrad_module
+from widedeep import defaults
 from widedeep.optim import Adagrad
 
 
@@ -38,7 +39,7 @@ def test_matches_tensorflow_published_values():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_is_preserved(dtype):
-    opt = Adagrad()
+    opt = Adagrad(initial_accumulator_value=0.1)
     param = np.ones((3, 2), dtype=dtype)
     state = opt.init_state(param)
     assert state["accumulator"].dtype == dtype
@@ -74,7 +75,7 @@ def test_update_rows_equals_dense_update_restricted_to_rows(dtype):
 
 def test_duplicate_rows_are_summed():
     rng = np.random.default_rng(1)
-    opt = Adagrad(lr=0.2)
+    opt = Adagrad(lr=0.2, initial_accumulator_value=0.1)
     table = rng.normal(size=(6, 3))
     a, b = table.copy(), table.copy()
     state_a, state_b = opt.init_state(a), opt.init_state(b)
@@ -99,7 +100,7 @@ def test_update_rows_on_a_1d_param():
 
 
 def test_update_rows_with_no_rows_changes_nothing():
-    opt = Adagrad()
+    opt = Adagrad(initial_accumulator_value=0.1)
     param = np.ones((3, 2))
     state = opt.init_state(param)
     opt.update_rows(param, np.array([], dtype=np.int64), np.zeros((0, 2)), state)
@@ -117,7 +118,7 @@ def test_update_rows_with_no_rows_changes_nothing():
     ([[0, 1]], np.ones((2, 2)), "1-d"),
 ])
 def test_bad_rows_raise_and_leave_state_unchanged(rows, grad_rows, message):
-    opt = Adagrad()
+    opt = Adagrad(initial_accumulator_value=0.1)
     param = np.arange(10, dtype=np.float64).reshape(5, 2)
     state = opt.init_state(param)
     with pytest.raises(ValueError, match=message):
@@ -127,7 +128,7 @@ def test_bad_rows_raise_and_leave_state_unchanged(rows, grad_rows, message):
 
 
 def test_bad_dense_gradient_raises_and_leaves_state_unchanged():
-    opt = Adagrad()
+    opt = Adagrad(initial_accumulator_value=0.1)
     param = np.ones(3)
     state = opt.init_state(param)
     with pytest.raises(ValueError, match="same shape"):
@@ -143,6 +144,27 @@ def test_bad_dense_gradient_raises_and_leaves_state_unchanged():
 def test_bad_hyperparameters_raise(kwargs):
     with pytest.raises(ValueError, match="Adagrad"):
         Adagrad(**kwargs)
+
+
+def test_class_defaults_are_the_shared_defaults():
+    assert Adagrad().get_config() == {"lr": defaults.ADAGRAD_LR,
+                                      "initial_accumulator_value":
+                                          defaults.ADAGRAD_INITIAL_ACCUMULATOR,
+                                      "eps": defaults.ADAGRAD_EPS}
+
+
+def test_passing_only_lr_keeps_the_shared_accumulator_not_tensorflows():
+    # the trap of issue 8: Adagrad(lr=0.1) used to start at TF's accumulator 0.1
+    assert Adagrad(lr=0.1).initial_accumulator_value == defaults.ADAGRAD_INITIAL_ACCUMULATOR
+
+
+def test_from_tensorflow_uses_tensorflows_defaults():
+    # tf.keras.optimizers.Adagrad(learning_rate=0.001, initial_accumulator_value=0.1,
+    # epsilon=1e-07)
+    assert Adagrad.from_tensorflow().get_config() == {
+        "lr": 0.001, "initial_accumulator_value": 0.1, "eps": 1e-7}
+    assert Adagrad.from_tensorflow(3.0, epsilon=0.0).get_config() == {
+        "lr": 3.0, "initial_accumulator_value": 0.1, "eps": 0.0}
 
 
 def test_get_config_is_json_and_round_trips():

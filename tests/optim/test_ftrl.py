@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import widedeep.optim.ftrl as ftrl_module
+from widedeep import defaults
 from widedeep.optim import FtrlProximal
 
 
@@ -70,9 +71,9 @@ def run_tf_case(name, dtype, sparse):
         grad = np.array(grad, dtype=dtype)
         for _ in range(steps):
             if sparse:
-                opt.update(weights, state, np.array([0, 1]), grad)
+                opt.update_rows(weights, np.array([0, 1]), grad, state)
             else:
-                opt.update_dense(weights, state, grad)
+                opt.update(weights, grad, state)
         results.append(weights)
     return results
 
@@ -110,7 +111,7 @@ def test_one_step_by_hand():
     opt = FtrlProximal(alpha=2.0, beta=1.0, l1=0.5, l2=1.0)
     state = opt.init_state(1, dtype=np.float64)
     weights = np.zeros(1)
-    opt.update(weights, state, np.array([0]), np.array([3.0]))
+    opt.update_rows(weights, np.array([0]), np.array([3.0]), state)
     assert state["z"][0] == 3.0 and state["n"][0] == 9.0
     assert weights[0] == pytest.approx(-2.5 / 3.0, rel=1e-15)
 
@@ -130,7 +131,7 @@ def test_matches_reference_loop_on_random_sparse_batches(l1, l2, beta, n0):
         coords = rng.integers(0, size, size=k)     # repeats are likely with k ~ size
         saw_duplicates |= np.unique(coords).size < k
         grads = rng.normal(size=k)
-        opt.update(weights, state, coords, grads)
+        opt.update_rows(weights, coords, grads, state)
         ref_w, ref_z, ref_n = reference_ftrl(ref_w, ref_z, ref_n, coords, grads,
                                              alpha, beta, l1, l2)
         np.testing.assert_allclose(weights, ref_w, rtol=1e-12, atol=1e-14)
@@ -143,8 +144,8 @@ def test_duplicates_are_summed_before_the_update():
     opt = FtrlProximal(alpha=0.5, beta=1.0, l1=0.01)
     state_dup, state_sum = opt.init_state(4, np.float64), opt.init_state(4, np.float64)
     w_dup, w_sum = np.zeros(4), np.zeros(4)
-    opt.update(w_dup, state_dup, np.array([2, 0, 2, 2]), np.array([0.5, 1.0, 0.25, -0.125]))
-    opt.update(w_sum, state_sum, np.array([0, 2]), np.array([1.0, 0.625]))
+    opt.update_rows(w_dup, np.array([2, 0, 2, 2]), np.array([0.5, 1.0, 0.25, -0.125]), state_dup)
+    opt.update_rows(w_sum, np.array([0, 2]), np.array([1.0, 0.625]), state_sum)
     np.testing.assert_array_equal(w_dup, w_sum)
     np.testing.assert_array_equal(state_dup["z"], state_sum["z"])
     np.testing.assert_array_equal(state_dup["n"], state_sum["n"])
@@ -159,7 +160,7 @@ def test_weights_are_exactly_zero_where_abs_z_at_most_l1():
     weights = np.zeros(500, dtype=np.float32)
     for _ in range(20):
         coords = rng.integers(0, 500, size=100)
-        opt.update(weights, state, coords, rng.normal(scale=0.5, size=100).astype(np.float32))
+        opt.update_rows(weights, coords, rng.normal(scale=0.5, size=100).astype(np.float32), state)
     inactive = np.abs(state["z"]) <= opt.l1
     assert 0 < inactive.sum() < 500          # both regimes occur
     assert np.all(weights[inactive] == 0.0)
@@ -188,10 +189,10 @@ def test_update_touches_only_the_given_coordinates():
     opt = FtrlProximal(alpha=0.1, beta=1.0, l1=0.001, l2=0.01, initial_accumulator_value=0.1)
     state = opt.init_state(100)
     weights = np.zeros(100, dtype=np.float32)
-    opt.update_dense(weights, state, rng.normal(size=100).astype(np.float32))
+    opt.update(weights, rng.normal(size=100).astype(np.float32), state)
     before = {"w": weights.copy(), "z": state["z"].copy(), "n": state["n"].copy()}
     coords = np.array([5, 17, 17, 80])
-    opt.update(weights, state, coords, rng.normal(size=4).astype(np.float32))
+    opt.update_rows(weights, coords, rng.normal(size=4).astype(np.float32), state)
     untouched = np.setdiff1d(np.arange(100), coords)
     for name, array in (("w", weights), ("z", state["z"]), ("n", state["n"])):
         assert array[untouched].tobytes() == before[name][untouched].tobytes(), name
@@ -206,8 +207,8 @@ def test_update_dense_equals_update_with_all_coordinates(dtype):
     w_a, w_b = np.zeros(64, dtype), np.zeros(64, dtype)
     for _ in range(5):
         grad = rng.normal(size=64).astype(dtype)
-        opt.update_dense(w_a, state_a, grad)
-        opt.update(w_b, state_b, np.arange(64), grad)
+        opt.update(w_a, grad, state_a)
+        opt.update_rows(w_b, np.arange(64), grad, state_b)
     assert w_a.dtype == dtype and state_a["z"].dtype == dtype
     assert w_a.tobytes() == w_b.tobytes()
     assert state_a["z"].tobytes() == state_b["z"].tobytes()
@@ -223,7 +224,7 @@ def test_init_state_dtype_and_values():
 
 
 @pytest.mark.parametrize("coords,grads,message", [
-    ([0, 1], [0.1], "same length"),
+    ([0, 1], [0.1], "must have shape"),
     ([0, -1], [0.1, 0.2], "outside"),
     ([0, 10], [0.1, 0.2], "outside"),
     ([0.0, 1.0], [0.1, 0.2], "integers"),
@@ -235,10 +236,10 @@ def test_bad_sparse_input_raises_and_leaves_state_unchanged(coords, grads, messa
     opt = FtrlProximal(alpha=0.1, l1=0.01)
     state = opt.init_state(10)
     weights = np.zeros(10, dtype=np.float32)
-    opt.update(weights, state, np.array([0, 3]), np.array([0.5, -0.5], dtype=np.float32))
+    opt.update_rows(weights, np.array([0, 3]), np.array([0.5, -0.5], dtype=np.float32), state)
     before = (weights.copy(), state["z"].copy(), state["n"].copy())
     with pytest.raises(ValueError, match=message):
-        opt.update(weights, state, np.array(coords), np.array(grads))
+        opt.update_rows(weights, np.array(coords), np.array(grads), state)
     for array, old in zip((weights, state["z"], state["n"]), before):
         np.testing.assert_array_equal(array, old)
 
@@ -247,10 +248,10 @@ def test_bad_dense_input_raises_and_leaves_state_unchanged():
     opt = FtrlProximal()
     state = opt.init_state(3)
     weights = np.zeros(3, dtype=np.float32)
-    with pytest.raises(ValueError, match="same length"):
-        opt.update_dense(weights, state, np.zeros(4))
+    with pytest.raises(ValueError, match="same shape"):
+        opt.update(weights, np.zeros(4), state)
     with pytest.raises(ValueError, match="non-finite"):
-        opt.update_dense(weights, state, np.array([0.1, np.nan, 0.2]))
+        opt.update(weights, np.array([0.1, np.nan, 0.2]), state)
     assert not weights.any() and not state["z"].any() and not state["n"].any()
 
 
@@ -260,6 +261,26 @@ def test_bad_dense_input_raises_and_leaves_state_unchanged():
 def test_bad_hyperparameters_raise(kwargs):
     with pytest.raises(ValueError, match="FtrlProximal"):
         FtrlProximal(**kwargs)
+
+
+def test_class_defaults_are_the_shared_defaults():
+    assert FtrlProximal().get_config() == {
+        "alpha": defaults.FTRL_ALPHA, "beta": defaults.FTRL_BETA, "l1": defaults.FTRL_L1,
+        "l2": defaults.FTRL_L2, "initial_accumulator_value": defaults.FTRL_INITIAL_ACCUMULATOR}
+
+
+def test_passing_only_alpha_keeps_the_shared_beta_l1_l2():
+    # the trap of issue 8: FtrlProximal(alpha=...) used to fall back to beta 1, no L1/L2
+    opt = FtrlProximal(alpha=0.3)
+    assert (opt.beta, opt.l1, opt.l2) == (defaults.FTRL_BETA, defaults.FTRL_L1,
+                                          defaults.FTRL_L2)
+
+
+def test_from_tensorflow_uses_tensorflows_defaults():
+    # tf.keras.optimizers.Ftrl(learning_rate=0.001, initial_accumulator_value=0.1, l1=0,
+    # l2=0, beta=0)
+    assert FtrlProximal.from_tensorflow().get_config() == {
+        "alpha": 0.001, "beta": 0.0, "l1": 0.0, "l2": 0.0, "initial_accumulator_value": 0.1}
 
 
 def test_get_config_is_json_and_round_trips():

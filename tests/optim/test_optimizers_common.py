@@ -38,10 +38,10 @@ class FtrlCase:
         return opt, np.zeros(size, dtype=dtype), opt.init_state(size, dtype=dtype)
 
     def dense(self, opt, param, state, grad):
-        opt.update_dense(param, state, grad)
+        opt.update(param, grad, state)
 
     def sparse(self, opt, param, state, indices, grads, assume_unique=False):
-        opt.update(param, state, indices, grads, assume_unique=assume_unique)
+        opt.update_rows(param, indices, grads, state, assume_unique=assume_unique)
 
     def arrays(self, param, state):
         return {"weights": param, "z": state["z"], "n": state["n"]}

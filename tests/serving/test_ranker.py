@@ -193,3 +193,27 @@ def test_rank_rejects_bad_arguments(trained_model, requests_):
 def test_unfitted_estimator_is_refused():
     with pytest.raises(ValueError, match="not fitted"):
         Ranker(build_model())
+
+
+@pytest.mark.parametrize("first_layer", ["factorized", "tiled"])
+def test_ranker_scores_the_new_weights_after_a_refit(training_data, requests_, first_layer):
+    features, labels = training_data
+    model = build_model(epochs=1).fit(features, labels)
+    ranker = Ranker(model, first_layer=first_layer)
+    before = ranker.score(requests_[2])
+    model.set_params(random_state=7, hidden_units=(12,)).fit(features, labels)
+    after = ranker.score(requests_[2])
+    expected = model.predict_logit(expand(requests_[2]))
+    np.testing.assert_allclose(after, expected, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(before, after, atol=1e-3)
+
+
+def test_ranker_scores_weights_changed_in_place_by_partial_fit(training_data, requests_):
+    features, labels = training_data
+    model = build_model(epochs=1).fit(features, labels)
+    ranker = Ranker(model)
+    before = ranker.score(requests_[3])
+    model.partial_fit(features, labels)
+    np.testing.assert_allclose(ranker.score(requests_[3]),
+                               model.predict_logit(expand(requests_[3])), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(before, ranker.score(requests_[3]), atol=1e-4)

@@ -20,9 +20,10 @@ import time
 
 import numpy as np
 
-from ..layers.base import RowSparseGrad
-from ..losses import sigmoid
+from ..losses import get_loss, sigmoid
+from ..training import TrainingStep
 from ..metrics import accuracy, auc, logloss
+from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
                        n_examples, slice_rows)
 
@@ -93,7 +94,15 @@ class BaseEstimator:
         else:
             raise TypeError(f"random_state must be an int or None, got "
                             f"{type(self.random_state).__name__}")
+        self.loss_ = get_loss(getattr(self, "objective", "binary"),
+                              getattr(self, "n_classes", None))
         self._build(None if allocate_only else np.random.default_rng([self.seed_, 0]))
+        deep = getattr(self, "deep_", None)
+        self.step_ = TrainingStep(
+            self.loss_, wide=getattr(self, "wide_", None), deep=deep,
+            deep_optimizer=getattr(self, "deep_optimizer_", None),
+            deep_state=(self._deep_block_states, self.deep_optimizer_state_) if deep else None,
+            wide_mode=getattr(self, "wide_mode", "batch"))
         self._dropout_rng = np.random.default_rng([self.seed_, 2])
         self.epochs_trained_ = 0
         self.steps_trained_ = 0
@@ -119,6 +128,14 @@ class BaseEstimator:
         return f"; the batch has fields the model does not use: {unknown}" if unknown else ""
 
     # ------------------------------------------------------------------ training
+    def _train_batch(self, features, y, sample_weight):
+        """One step (`step_`: compute, combine, apply); returns the batch's predictions."""
+        if self.step_ is None:
+            raise RuntimeError("this model is bound to read-only arrays (a served model); "
+                               "load it without mmap to train it")
+        return self.step_.train_batch(features, y, sample_weight, rng=self._dropout_rng)
+
+    @with_blas_limit
     def partial_fit(self, features, y, sample_weight=None):
         """One optimization step on one batch (initializing the model on first call)."""
         if not hasattr(self, "steps_trained_"):
@@ -128,6 +145,7 @@ class BaseEstimator:
         self.steps_trained_ += 1
         return self
 
+    @with_blas_limit
     def fit(self, X, y=None, sample_weight=None, *, eval_set=None, epochs=None):
         """Train for ``epochs`` (default ``self.epochs``) passes over the data.
 
@@ -204,6 +222,7 @@ class BaseEstimator:
         return self
 
     # ------------------------------------------------------------------ inference
+    @with_blas_limit
     def predict_logit(self, features, batch_size=None):
         """The model's logit for each example, [n] (stateless: safe from many threads)."""
         self.check_is_fitted()
@@ -222,6 +241,7 @@ class BaseEstimator:
     def predict(self, features, threshold=0.5):
         return (self.predict_proba(features) >= threshold).astype(np.int64)
 
+    @with_blas_limit
     def evaluate(self, features, y=None, sample_weight=None):
         """``{"logloss", "auc", "accuracy"}`` on a feature dict with labels, or on a batch
         source (as in `fit`). AUC is NaN when only one class is present."""
@@ -245,26 +265,6 @@ class BaseEstimator:
         return {"logloss": logloss(y, p, sw),
                 "auc": auc(y, p, sw) if has_both else float("nan"),
                 "accuracy": accuracy(y, p, sample_weight=sw)}
-
-    # ------------------------------------------------------------------ deep-part updates
-    def _update_deep(self, grads):
-        """AdaGrad on every deep parameter: row-sparse on each embedding block (all tables
-        of one width at once), dense on the layers' weights."""
-        params = self.deep_.params
-        groups = self.deep_.embeddings.groups
-        for name, grad in grads.items():
-            # the batch was validated and the loss gradient checked finite: unchecked paths
-            if isinstance(grad, RowSparseGrad):
-                if name.startswith("embedding_group/"):
-                    index = int(name.rsplit("/", 1)[1])
-                    param, state = groups[index].table, self._embedding_group_states[index]
-                else:
-                    param, state = params[name], self.deep_optimizer_state_[name]
-                self._adagrad.update_rows(param, grad.rows, grad.values, state,
-                                          assume_unique=True, check=False)
-            else:
-                self._adagrad.update(params[name], grad, self.deep_optimizer_state_[name],
-                                     check=False)
 
     # ------------------------------------------------------------------ state
     def get_state(self, copy=False):
@@ -303,6 +303,31 @@ class BaseEstimator:
                                  f"got {value.dtype}{list(value.shape)}")
         for key, target in current.items():
             target[...] = state[key]
+        return self
+
+    def bind_state(self, state):
+        """Use the parameter arrays of ``state`` (keys of `get_state`) by reference instead
+        of copying them, e.g. read-only memory maps that several server processes share
+        (`widedeep.io.load_model(path, mmap=True)`); the optimizer state is bound too, so
+        the arrays allocated before are freed. The model then predicts from those arrays;
+        it cannot be trained further (load it without ``mmap`` for that)."""
+        current = self.get_state()
+        missing = sorted(set(current) - set(state))
+        if missing:
+            raise ValueError(f"state does not match the model: missing {missing[:5]}")
+        wide = getattr(self, "wide_", None)
+        if wide is not None:
+            wide.bind_params({name: state[f"wide/{name}/w"] for name in wide.params})
+            wide.ftrl_state = {name: {key: state[f"wide/{name}/{key}"] for key in accumulators}
+                               for name, accumulators in wide.ftrl_state.items()}
+        deep = getattr(self, "deep_", None)
+        if deep is not None:
+            deep.bind_params({name: state[f"deep/{name}"] for name in deep.params})
+            self.deep_optimizer_state_ = {
+                name: {key: state[f"deep_optimizer/{name}/{key}"] for key in accumulators}
+                for name, accumulators in self.deep_optimizer_state_.items()}
+            self._deep_block_states = None   # blocks of the unbound tables: dropped
+        self.step_ = None   # a bound model is not trained (`_train_batch` says so)
         return self
 
     def get_training_state(self):

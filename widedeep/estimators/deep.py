@@ -8,48 +8,29 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers.deep_network import DeepNetwork
-from ..layers.wide import check_finite_gradient
 from ..optim import Adagrad
+from ..training import init_deep_optimizer_state
 from .base import BaseEstimator
 
-__all__ = ["DeepEstimator", "default_adagrad"]
-
-
-def default_adagrad():
-    """The estimators' AdaGrad: lr 0.1, initial accumulator 1e-3, eps 1e-7.
-
-    TensorFlow's initial accumulator 0.1 (the `Adagrad` class default) assumes summed
-    losses; with the batch-mean loss used here it dominates ``sqrt(acc)`` for rarely seen
-    embedding rows and shrinks their steps ~30x. 1e-3 keeps the step close to scale-free
-    (UCI Adult validation AUC 0.910 vs 0.907).
-    """
-    return Adagrad(lr=0.1, initial_accumulator_value=1e-3, eps=1e-7)
+__all__ = ["DeepEstimator"]
 
 
 class DeepPartMixin:
     """Builds, checks and trains the deep part (`deep_`); shared by Deep and Wide & Deep."""
 
     def _build_deep(self, rng, output_bias):
-        self._adagrad = self.adagrad or default_adagrad()
+        self.deep_optimizer_ = self.adagrad or Adagrad()
         self.deep_ = DeepNetwork.build(
             vocabularies=self.vocabularies or {}, embedding_fields=self.embedding_fields or {},
             combiners=self.combiners, dense_fields=self.dense_fields or {},
             hidden_units=self.hidden_units, activation=self.activation, dropout=self.dropout,
             output_bias=output_bias, embedding_l2=self.embedding_l2, dense_l2=self.dense_l2,
-            embedding_init_std=self.embedding_init_std, rng=rng, dtype=self._dtype)
+            embedding_init_std=self.embedding_init_std, rng=rng, dtype=self._dtype,
+            n_outputs=self.loss_.n_outputs)
         # one accumulator block per embedding block (one update per block and step); each
         # vocabulary's accumulator is a view of it, so state access stays per parameter
-        self._embedding_group_states = [self._adagrad.init_state(group.table)
-                                        for group in self.deep_.embeddings.groups]
-        self.deep_optimizer_state_ = {}
-        for group, state in zip(self.deep_.embeddings.groups, self._embedding_group_states):
-            for vocab, offset in group.offsets.items():
-                rows = slice(offset, offset + group.sizes[vocab])
-                self.deep_optimizer_state_[f"embedding/{vocab}"] = {
-                    key: value[rows] for key, value in state.items()}
-        for name, value in self.deep_.params.items():
-            if name not in self.deep_optimizer_state_:
-                self.deep_optimizer_state_[name] = self._adagrad.init_state(value)
+        self._deep_block_states, self.deep_optimizer_state_ = init_deep_optimizer_state(
+            self.deep_, self.deep_optimizer_)
 
     def _check_deep_input(self, features, n):
         expected = list(self.embedding_fields or {}) + list(self.dense_fields or {})
@@ -66,10 +47,6 @@ class DeepPartMixin:
     def _deep_fields(self):
         return list(self.embedding_fields or {}) + list(self.dense_fields or {})
 
-    def _deep_step(self, cache, grad_logits):
-        self._update_deep(self.deep_.backward(grad_logits, cache, grouped_embeddings=True))
-
-
 class DeepEstimator(DeepPartMixin, BaseEstimator):
     """Deep neural network over embeddings (+ dense features), trained with AdaGrad.
 
@@ -85,7 +62,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
     hidden_units : sequence of int (ReLU layers by default)
     activation : "relu" | "tanh" | "sigmoid"
     dropout : float, inverted dropout after each hidden activation (training only)
-    adagrad : Adagrad, optional (default `default_adagrad()`)
+    adagrad : Adagrad, optional (default ``Adagrad()``: `widedeep.defaults`)
     embedding_l2 : lazy L2 on the embedding rows used in a batch
     dense_l2 : L2 on dense weights
     embedding_init_std : std of the truncated-normal init (default 1/sqrt(dim))
@@ -95,7 +72,8 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
     def __init__(self, *, vocabularies=None, embedding_fields=None, combiners="sum",
                  dense_fields=None, hidden_units=(100, 50), activation="relu", dropout=0.0,
                  adagrad=None, embedding_l2=0.0, dense_l2=0.0, embedding_init_std=None,
-                 batch_size=256, epochs=10, shuffle=True, early_stopping_rounds=None,
+                 objective="binary", n_classes=None, batch_size=256, epochs=10,
+                 shuffle=True, early_stopping_rounds=None,
                  eval_metric="logloss", warm_start=False, predict_batch_size=65536,
                  dtype=np.float32, random_state=None, verbose=0):
         self.vocabularies = vocabularies
@@ -109,6 +87,8 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         self.embedding_l2 = embedding_l2
         self.dense_l2 = dense_l2
         self.embedding_init_std = embedding_init_std
+        self.objective = objective
+        self.n_classes = n_classes
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
@@ -128,16 +108,6 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
 
     def _check_model_input(self, features, n):
         self._check_deep_input(features, n)
-
-    def _train_batch(self, features, y, sample_weight):
-        logits, cache = self.deep_.forward(features, training=True, rng=self._dropout_rng)
-        p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-        g = p - y
-        if sample_weight is not None:
-            g = g * sample_weight
-        check_finite_gradient(g)
-        self._deep_step(cache, (g / y.shape[0]).astype(self._dtype))
-        return p
 
     def _logits(self, features):
         return self.deep_.forward(features)[0]

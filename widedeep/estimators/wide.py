@@ -11,19 +11,7 @@ from ..layers.wide import WIDE_MODES, WideLayer
 from ..optim import FtrlProximal
 from .base import BaseEstimator
 
-__all__ = ["WideEstimator", "default_ftrl"]
-
-
-def default_ftrl():
-    """The estimators' FTRL-Proximal: alpha 0.05, beta 0.01, L1 1e-4, L2 1e-3.
-
-    Why a small beta: the loss is a batch *mean*, so a coordinate's gradient is about 1/n of
-    a per-example one. Its step ``alpha / (beta + sqrt(n_i))`` with McMahan's beta = 1 (tuned
-    for per-example gradients) is then ~beta-dominated and tiny; with beta << sqrt(n_i) the
-    step is nearly scale-free, as in AdaGrad. On UCI Adult (validation split) beta 0.01 gave
-    wide-only AUC 0.887 vs 0.879 with beta 1 after 6 epochs.
-    """
-    return FtrlProximal(alpha=0.05, beta=0.01, l1=1e-4, l2=1e-3)
+__all__ = ["WideEstimator"]
 
 
 class WidePartMixin:
@@ -34,8 +22,9 @@ class WidePartMixin:
             raise ValueError("wide_fields is empty: give {field name: number of coordinates}")
         if self.wide_mode not in WIDE_MODES:
             raise ValueError(f"wide_mode must be one of {WIDE_MODES}, got {self.wide_mode!r}")
-        self.wide_ = WideLayer(self.wide_fields, self.ftrl or default_ftrl(),
-                               fit_intercept=self.fit_intercept, dtype=self._dtype)
+        self.wide_ = WideLayer(self.wide_fields, self.ftrl or FtrlProximal(),
+                               fit_intercept=self.fit_intercept, dtype=self._dtype,
+                               n_outputs=self.loss_.n_outputs)
 
     def _check_wide_input(self, features, n):
         missing = [f for f in self.wide_fields if f not in features]
@@ -56,7 +45,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     ----------
     wide_fields : dict[str, int]
         Sparse field name -> number of coordinates.
-    ftrl : FtrlProximal, optional (default `default_ftrl()`)
+    ftrl : FtrlProximal, optional (default ``FtrlProximal()``: `widedeep.defaults`)
     wide_mode : "batch" (one vectorized step per mini-batch) or "online" (example by example)
     fit_intercept : bool
     batch_size, epochs, shuffle : in-memory training loop settings
@@ -81,13 +70,16 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     """
 
     def __init__(self, wide_fields, *, ftrl=None, wide_mode="batch", fit_intercept=True,
-                 batch_size=256, epochs=10, shuffle=True, early_stopping_rounds=None,
+                 objective="binary", n_classes=None, batch_size=256, epochs=10,
+                 shuffle=True, early_stopping_rounds=None,
                  eval_metric="logloss", warm_start=False, predict_batch_size=65536,
                  dtype=np.float32, random_state=None, verbose=0):
         self.wide_fields = wide_fields
         self.ftrl = ftrl
         self.wide_mode = wide_mode
         self.fit_intercept = fit_intercept
+        self.objective = objective
+        self.n_classes = n_classes
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
@@ -107,10 +99,6 @@ class WideEstimator(WidePartMixin, BaseEstimator):
 
     def _check_model_input(self, features, n):
         self._check_wide_input(features, n)
-
-    def _train_batch(self, features, y, sample_weight):
-        return self.wide_.fit_batch(features, y, sample_weight=sample_weight,
-                                    mode=self.wide_mode)
 
     def _logits(self, features):
         return self.wide_.forward(features)[0]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import sigmoid
 from .base import BaseEstimator
 from .deep import DeepPartMixin
 from .wide import WidePartMixin
@@ -36,7 +35,8 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
                  combiners="sum", dense_fields=None, hidden_units=(100, 50),
                  activation="relu", dropout=0.0, adagrad=None, embedding_l2=0.0,
                  dense_l2=0.0, embedding_init_std=None, ftrl=None, wide_mode="batch",
-                 fit_intercept=True, batch_size=256, epochs=10, shuffle=True,
+                 fit_intercept=True, objective="binary", n_classes=None, batch_size=256, epochs=10,
+                 shuffle=True,
                  early_stopping_rounds=None, eval_metric="logloss", warm_start=False,
                  predict_batch_size=65536, dtype=np.float32, random_state=None, verbose=0):
         self.wide_fields = wide_fields
@@ -54,6 +54,8 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self.ftrl = ftrl
         self.wide_mode = wide_mode
         self.fit_intercept = fit_intercept
+        self.objective = objective
+        self.n_classes = n_classes
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
@@ -75,20 +77,6 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
     def _check_model_input(self, features, n):
         self._check_wide_input(features, n)
         self._check_deep_input(features, n)
-
-    def _train_batch(self, features, y, sample_weight):
-        deep_logits, cache = self.deep_.forward(features, training=True,
-                                                rng=self._dropout_rng)
-
-        def proba_fn(example_indices, wide_logits):
-            return sigmoid(wide_logits + deep_logits[example_indices])
-
-        p = self.wide_.fit_batch(features, y, proba_fn, sample_weight, mode=self.wide_mode)
-        g = p - y
-        if sample_weight is not None:
-            g = g * sample_weight
-        self._deep_step(cache, (g / y.shape[0]).astype(self._dtype))
-        return p
 
     def _logits(self, features):
         return self.wide_.forward(features)[0] + self.deep_.forward(features)[0]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..inputs import SparseInput
+from .casting import to_model_dtype
 from .hashing import _check_buckets, stable_hash
 from .vocabulary import Vocabulary
 
@@ -106,7 +107,10 @@ class FeatureColumn:
 
     def _sparse(self, batch, ids):
         bag = batch.bag(self.source, self.separator)
-        return SparseInput(bag.row_ids, ids, bag.weights, n_examples=bag.n_rows,
+        weights = None if bag.weights is None else to_model_dtype(bag.weights, self.name,
+                                                                  bag.row_ids)
+        # ids come from the vocabulary or the hash, rows sorted, weights checked above
+        return SparseInput(bag.row_ids, ids, weights, n_examples=bag.n_rows,
                            field=self.name, validate=False)
 
 

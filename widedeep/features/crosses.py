@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..inputs import SparseInput
+from ..limits import get_limits
 from .columns import FeatureColumn
 from .hashing import _check_buckets, combine_hashes
 
@@ -100,8 +101,9 @@ class CrossedColumn(FeatureColumn):
         return self.hash_buckets
 
     def transform(self, batch):
-        rows, keys = cross_keys(batch.n_rows,
-                                [column.cross_keys(batch) for column in self.components])
+        parts = [column.cross_keys(batch) for column in self.components]
+        check_cross_size(self.name, batch.n_rows, [rows for rows, _ in parts])
+        rows, keys = cross_keys(batch.n_rows, parts)
         ids = (keys % np.uint64(self.hash_buckets)).astype(np.int64)
         return SparseInput(rows, ids, None, n_examples=batch.n_rows, field=self.name,
                            validate=False)
@@ -118,6 +120,31 @@ class CrossedColumn(FeatureColumn):
         return {"columns": list(self.component_names), "hash_buckets": self.hash_buckets,
                 "name": self.name, "wide": self.wide, "embedding_dim": self.embedding_dim,
                 "combiner": self.combiner}
+
+
+def check_cross_size(name, n_rows, part_rows):
+    """Raise ``ValueError`` naming the column and row before a cross would produce more
+    than ``max_cross_ids_per_row`` ids in one row or ``max_cross_ids`` in the batch
+    (`widedeep.limits`): two 20k-value bags would otherwise make 4e8 ids (3 GB).
+    ``part_rows``: the sorted row of each value of each component."""
+    limits = get_limits()
+    ids_per_row = np.ones(n_rows, dtype=np.float64)   # float: a product cannot overflow
+    for rows in part_rows:
+        ids_per_row *= np.bincount(rows, minlength=n_rows)
+    if n_rows == 0:
+        return
+    worst = int(np.argmax(ids_per_row))
+    if ids_per_row[worst] > limits.max_cross_ids_per_row:
+        sizes = " x ".join(str(int(np.count_nonzero(rows == worst))) for rows in part_rows)
+        raise ValueError(f"column {name!r} row {worst}: crossing bags of {sizes} values "
+                         f"gives {int(ids_per_row[worst])} ids, more than "
+                         f"max_cross_ids_per_row={limits.max_cross_ids_per_row} (see "
+                         f"widedeep.limits)")
+    total = float(ids_per_row.sum())
+    if total > limits.max_cross_ids:
+        raise ValueError(f"column {name!r}: the batch's crosses give {int(total)} ids, more "
+                         f"than max_cross_ids={limits.max_cross_ids}; use smaller batches "
+                         f"(or see widedeep.limits)")
 
 
 def cross_keys(n_rows, parts):

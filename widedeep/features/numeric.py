@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..inputs import SparseInput
+from .casting import to_model_dtype
 from .columns import FeatureColumn, _check_source
 from .moments import RunningMoments
 from .quantiles import QuantileSummary, quantile_normalize
@@ -154,7 +155,8 @@ class NumericColumn(FeatureColumn):
         """The one-coordinate wide field (id 0, value = normalized number)."""
         n = batch.n_rows
         return SparseInput(np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
-                           self.values(batch), n_examples=n, field=self.name, validate=False)
+                           to_model_dtype(self.values(batch), self.name), n_examples=n,
+                           field=self.name, validate=False)
 
     def id_tokens(self):
         return [self.name]

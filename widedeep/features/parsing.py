@@ -8,6 +8,9 @@ Tokens
     empty token ``""``, which no vocabulary contains, so it lands in the OOV bucket(s); a
     hashed column hashes it like any other token. In a bag, missing and empty tokens are
     dropped (``"a||b"`` is the bag ``[a, b]``; ``""`` and ``None`` are the empty bag).
+    A token longer than ``max_token_chars`` (`widedeep.limits`, default 4096) is an error
+    naming the column and row: one long string would make the batch's token array as wide
+    as it in every row.
 
 Bags
     A column is a bag if it is a `Ragged`, an object array holding lists/tuples/arrays, or
@@ -24,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..records import Ragged, n_rows
+from ..limits import get_limits
+from ..records import Ragged, column_array, n_rows
 
 __all__ = ["TokenBag", "ParsedBatch", "tokens_of", "token_bag", "numbers_of", "unique_inverse"]
 
@@ -79,13 +83,37 @@ class TokenBag:
         return np.bincount(self.inverse, minlength=self.unique_tokens.shape[0])
 
 
-def tokens_of(values, column):
-    """One ``str`` token per value of a 1-d array (rules in the module docstring)."""
+def check_token_lengths(tokens, column, row_of=None):
+    """Raise ``ValueError`` naming the column and row if a token of ``tokens`` (a ``U``/
+    ``S`` array or a list of str) is longer than ``max_token_chars``; ``row_of[k]`` is the
+    row of token ``k`` (default ``k``)."""
+    limit = get_limits().max_token_chars
+    if isinstance(tokens, np.ndarray):
+        width = tokens.dtype.itemsize // (4 if tokens.dtype.kind == "U" else 1)
+        if width <= limit:
+            return
+        lengths = np.char.str_len(tokens)
+    else:
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    too_long = np.flatnonzero(lengths > limit)
+    if too_long.size:
+        k = int(too_long[0])
+        row = k if row_of is None else int(row_of[k])
+        raise ValueError(f"column {column!r} row {row}: a categorical value of "
+                         f"{int(lengths[k])} characters is longer than max_token_chars="
+                         f"{limit} (see widedeep.limits to raise it)")
+
+
+def tokens_of(values, column, row_of=None):
+    """One ``str`` token per value of a 1-d array (rules in the module docstring);
+    ``row_of[k]`` is the row of value ``k`` for error messages (default ``k``)."""
     values = np.asarray(values)
     kind = values.dtype.kind
     if kind == "U":
+        check_token_lengths(values, column, row_of)
         return values
     if kind == "S":
+        check_token_lengths(values, column, row_of)
         return np.char.decode(values, "utf-8")
     if kind in "iu":
         return values.astype(str)
@@ -99,8 +127,11 @@ def tokens_of(values, column):
         tokens[~finite] = ""
         return tokens.astype(str)
     if kind == "O":
-        return np.array([_object_token(v, column) for v in values.tolist()], dtype=str) \
-            if values.size else np.array([], dtype=str)
+        if not values.size:
+            return np.array([], dtype=str)
+        tokens = [_object_token(v, column) for v in values.tolist()]
+        check_token_lengths(tokens, column, row_of)
+        return np.array(tokens, dtype=str)
     raise TypeError(f"column {column!r}: cannot read values of dtype {values.dtype} as "
                     f"categorical tokens")
 
@@ -134,7 +165,7 @@ def token_bag(values, column, separator=None):
     """A `TokenBag` of a raw column: single-valued, `Ragged`, lists, or joined strings."""
     if isinstance(values, Ragged):
         return _bag_from_ragged(values, column)
-    values = np.asarray(values)
+    values = values if isinstance(values, np.ndarray) else column_array(list(values))
     if values.ndim != 1:
         raise ValueError(f"column {column!r}: expected a 1-d column, got shape {values.shape}")
     n = values.shape[0]
@@ -163,6 +194,7 @@ def _bag_from_joined(tokens, separator, column):
     n = tokens.shape[0]
     if n == 0:
         return TokenBag(0, np.zeros(0, np.int64), np.array([], dtype=str))
+    # every piece is a part of one checked token, so no longer than max_token_chars
     pieces = np.array(separator.join(tokens.tolist()).split(separator), dtype=str)
     pieces_per_row = np.char.count(tokens, separator).astype(np.int64) + 1
     row_ids = np.repeat(np.arange(n, dtype=np.int64), pieces_per_row)
@@ -175,7 +207,7 @@ def _bag_from_ragged(ragged, column):
     if ragged.values.dtype.kind in "iu":
         tokens = ragged.values      # never missing; unique_inverse stringifies distinct ones
     else:
-        tokens = tokens_of(ragged.values, column) if ragged.values.size \
+        tokens = tokens_of(ragged.values, column, ragged.row_ids) if ragged.values.size \
             else np.array([], str)
     row_ids = ragged.row_ids
     weights = ragged.weights

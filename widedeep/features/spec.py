@@ -33,19 +33,27 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from collections.abc import Mapping
 
 import numpy as np
 
+from ..readers.batching import concat_batches
+from ..readers.in_memory import columns_from_dataframe, is_dataframe
 from ..records import Ragged
+from .batches import SpecBatches, as_column_batches
 from .bucketized import BucketizedColumn
+from .casting import to_model_dtype
 from .columns import CategoricalColumn, FeatureColumn, HashedColumn
 from .crosses import CrossedColumn
 from .numeric import NumericColumn
 from .parsing import ParsedBatch
+from .spec_schema import check_spec_dict
 from .vocabulary import Vocabulary
 
 __all__ = ["FeatureSpec"]
+
+logger = logging.getLogger("widedeep")
 
 _FORMAT = "widedeep.FeatureSpec"
 _VERSION = 1
@@ -104,11 +112,11 @@ class FeatureSpec:
     def fit(self, batches):
         """Learn vocabularies, moments and boundaries in one pass; returns self.
 
-        ``batches``: one column batch (``dict[str, column]``) or an iterable of them (read
-        once, so a generator streaming a file works).
+        ``batches``: one column batch (``dict[str, column]``), a pandas DataFrame, or an
+        iterable of batches such as a reader (read once, so a generator streaming a file
+        works; ``(columns, labels)`` pairs from a reader made with ``label=`` are fine).
         """
-        if isinstance(batches, Mapping):
-            batches = [batches]
+        batches = as_column_batches(batches)
         self.n_rows_seen_ = None  # a fit that fails half-way leaves the spec unfitted
         for vocabulary in self._vocabularies.values():
             vocabulary.start_fit()
@@ -117,6 +125,8 @@ class FeatureSpec:
         n_rows_seen = 0
         n_batches = 0
         for batch_number, batch in enumerate(batches):
+            if isinstance(batch, tuple):      # (columns, labels[, weights]) from a reader
+                batch = batch[0]
             parsed = self._parse(batch, f"fit batch {batch_number}")
             for column in self.columns:
                 column.observe(parsed)
@@ -124,8 +134,17 @@ class FeatureSpec:
             n_batches += 1
         if n_batches == 0:
             raise ValueError("FeatureSpec.fit got no batches")
+        if n_rows_seen == 0 and self.needs_fit:
+            raise ValueError(f"FeatureSpec.fit read {n_batches} batch(es) with 0 rows: "
+                             f"there is nothing to learn vocabularies, moments or boundaries "
+                             f"from (the spec stays unfitted)")
         for vocabulary in self._vocabularies.values():
             vocabulary.finish_fit()
+            if not vocabulary.given and not vocabulary.tokens_:
+                logger.warning("FeatureSpec.fit: vocabulary %r learned no token from %d "
+                               "rows (every value missing, or min_count too high); all its "
+                               "values map to the OOV bucket(s)", vocabulary.name,
+                               n_rows_seen)
         for column in self.columns:
             column.finish_fit()
         self.n_rows_seen_ = n_rows_seen
@@ -141,8 +160,20 @@ class FeatureSpec:
 
     # ------------------------------------------------------------------ transforming
     def transform(self, columns):
-        """The feature dict of one column batch: ``{field: SparseInput | float32 [n, w]}``."""
+        """The feature dict of one column batch: ``{field: SparseInput | float32 [n, w]}``.
+
+        ``columns``: a dict of columns or a pandas DataFrame; or a reader, whose rows (one
+        pass, labels dropped) are transformed batch by batch and concatenated (for data
+        that fits in memory; stream with `batches` otherwise)."""
         self._require_fitted("transform")
+        if not isinstance(columns, Mapping) and not is_dataframe(columns):
+            parts = [self.transform(batch[0] if isinstance(batch, tuple) else batch)
+                     for batch in as_column_batches(columns)]
+            if not parts:
+                raise ValueError("FeatureSpec.transform: the reader yielded no rows")
+            return concat_batches(parts)
+        if is_dataframe(columns):
+            columns = columns_from_dataframe(columns)
         parsed = self._parse(columns, "transform")
         features = {}
         for column in self.columns:
@@ -151,7 +182,7 @@ class FeatureSpec:
         for field, group in self._dense_groups.items():
             dense = np.empty((parsed.n_rows, len(group)), dtype=np.float32)
             for position, column in enumerate(group):
-                dense[:, position] = column.values(parsed)
+                dense[:, position] = to_model_dtype(column.values(parsed), column.name)
             features[field] = dense
         return features
 
@@ -166,6 +197,29 @@ class FeatureSpec:
                              f"is missing from the batch; it has {sorted(batch)[:20]}"
                              + (f"; also missing: {missing[1:]}" if len(missing) > 1 else ""))
         return ParsedBatch({source: batch[source] for source in self._sources})
+
+    def batches(self, source, label=None, weight=None, batch_size=1024, *, shuffle=False,
+                random_state=None, positive=None):
+        """The re-iterable ``(features, labels[, weights])`` batch source that estimators'
+        ``fit``, ``evaluate`` and ``eval_set`` take, from a reader, a DataFrame or a dict
+        of columns (`widedeep.features.batches.SpecBatches`)::
+
+            model.fit(spec.batches(CsvReader("train.csv"), label="clicked"))
+        """
+        self._require_fitted("batches")
+        return SpecBatches(self, source, label=label, weight=weight, batch_size=batch_size,
+                           shuffle=shuffle, random_state=random_state, positive=positive)
+
+    def raw_columns(self):
+        """``{raw column: "number" | "category"}``: every raw column `transform` reads, in
+        first-use order, and whether a number (read by a numeric or bucketized column) or a
+        categorical value or bag (strings, integers) is expected there."""
+        kinds = dict.fromkeys(self._sources, "category")
+        for column in self.columns:
+            if isinstance(column, (NumericColumn, BucketizedColumn)):
+                for source in column.sources:
+                    kinds[source] = "number"
+        return kinds
 
     # ------------------------------------------------------------------ estimators
     def estimator_params(self):
@@ -280,25 +334,35 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, data):
-        if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
-            raise ValueError(f"not a serialized FeatureSpec (expected format {_FORMAT!r})")
-        if data.get("version") != _VERSION:
-            raise ValueError(f"unsupported FeatureSpec version {data.get('version')!r}; "
-                             f"this widedeep reads version {_VERSION}")
-        vocabularies = {v["name"]: Vocabulary.from_dict(v) for v in data["vocabularies"]}
+        """The spec of ``to_dict``. Everything is checked first (`spec_schema`): a missing,
+        unknown or mistyped key, duplicate tokens or unsorted boundaries raise
+        ``ValueError``/``TypeError`` naming the column (or vocabulary) and the key."""
+        check_spec_dict(data, _COLUMN_TYPES, _FORMAT, _VERSION)
+        vocabularies = {}
+        for k, entry in enumerate(data["vocabularies"]):
+            try:
+                vocabularies[entry["name"]] = Vocabulary.from_dict(entry)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"vocabularies[{k}] ({entry['name']!r}): {error}") from None
         columns = []
-        for entry in data["columns"]:
-            column_type = _COLUMN_TYPES.get(entry["type"])
-            if column_type is None:
-                raise ValueError(f"unknown column type {entry['type']!r} in serialized spec")
+        for k, entry in enumerate(data["columns"]):
             config = dict(entry["config"])
-            if column_type is CategoricalColumn:
+            where = f"columns[{k}] ({config.get('name', entry['type'])!r})"
+            if entry["type"] == "categorical":
                 config["vocabulary"] = vocabularies[config["vocabulary"]]
-            column = column_type(**config)
-            column.set_state(entry.get("state") or {})
+            try:
+                column = _COLUMN_TYPES[entry["type"]](**config)
+                column.set_state(entry.get("state") or {})
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{where}: {error}") from None
             columns.append(column)
-        spec = cls(columns)
+        try:
+            spec = cls(columns)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"spec: {error}") from None
         spec.n_rows_seen_ = data.get("n_rows_seen")
+        if spec.n_rows_seen_ is not None:
+            _check_learned(spec)
         return spec
 
     @classmethod
@@ -307,6 +371,20 @@ class FeatureSpec:
 
     def __repr__(self):
         return f"FeatureSpec([{', '.join(repr(c) for c in self.columns)}])"
+
+
+def _check_learned(spec):
+    """A spec marked fitted must carry what each column learned."""
+    for name, vocabulary in spec._vocabularies.items():
+        if not vocabulary.fitted:
+            raise ValueError(f"vocabulary {name!r}: key 'tokens' is null, but the spec is "
+                             f"marked fitted (n_rows_seen={spec.n_rows_seen_})")
+    for column in spec.columns:
+        if hasattr(column, "fitted") and not isinstance(column, CategoricalColumn) \
+                and not column.fitted:
+            raise ValueError(f"column {column.name!r}: key 'state' lacks what fit learned "
+                             f"(moments or boundaries), but the spec is marked fitted "
+                             f"(n_rows_seen={spec.n_rows_seen_})")
 
 
 def _collect_vocabularies(columns):

@@ -8,8 +8,9 @@ start of a new model from an old one (rows carried over by token).
 - `estimator_from_config` (``config.py``): the registries a saved config is rebuilt from.
 """
 from .config import estimator_from_config
-from .saving import FORMAT_VERSION, load_model, load_spec, read_manifest, save_model
+from .saving import (FORMAT_VERSION, load_model, load_model_and_spec, load_spec,
+                     read_manifest, save_model)
 from .warm_start import WarmStartReport, warm_start
 
-__all__ = ["save_model", "load_model", "load_spec", "read_manifest", "estimator_from_config",
-           "warm_start", "WarmStartReport", "FORMAT_VERSION"]
+__all__ = ["save_model", "load_model", "load_spec", "load_model_and_spec", "read_manifest",
+           "estimator_from_config", "warm_start", "WarmStartReport", "FORMAT_VERSION"]

@@ -23,6 +23,14 @@ Loading never unpickles or imports anything: the estimator class, optimizers and
 from explicit registries (`widedeep.io.config`), arrays are read with ``allow_pickle=False``,
 and every mismatch (version, checksum, size, key, shape, dtype) is a ``ValueError`` naming
 the file and the key.
+
+Loading while another process saves: a reader gets the old model or the new one, never an
+error. Every load reads one snapshot (model and spec from the same one, see
+`load_model_and_spec`); if the snapshot is deleted under it by a save that committed
+meanwhile (the manifest then names a newer one), it starts again on the new manifest, up to
+``LOAD_ATTEMPTS`` times. An error met while the manifest stays the same is a real error and
+is raised at once. Leftovers of a killed save (``.tmp-snapshot-*``, an uncommitted
+``snapshot-*``) are deleted by the next save.
 """
 from __future__ import annotations
 
@@ -33,6 +41,8 @@ import os
 import re
 import secrets
 import shutil
+import time
+import struct
 import zipfile
 
 import numpy as np
@@ -40,8 +50,8 @@ import numpy as np
 from .. import __version__
 from .config import estimator_config, estimator_from_config, to_jsonable
 
-__all__ = ["save_model", "load_model", "load_spec", "read_manifest", "FORMAT_NAME",
-           "FORMAT_VERSION"]
+__all__ = ["save_model", "load_model", "load_spec", "load_model_and_spec", "read_manifest",
+           "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "widedeep.model"
 FORMAT_VERSION = 1
@@ -49,6 +59,8 @@ MANIFEST = "manifest.json"
 REQUIRED_FILES = ("arrays.npz", "config.json", "training_state.json")
 OPTIONAL_FILES = ("spec.json",)
 SNAPSHOT_PATTERN = re.compile(r"^snapshot-[0-9a-f]{32}$")
+LOAD_ATTEMPTS = 50
+"""Times a load starts again when concurrent saves replace the snapshot under it."""
 TRAINING_STATE_KEYS = {"seed": int, "epochs_trained": int, "steps_trained": int,
                        "dropout_rng": dict, "history": list}
 
@@ -246,7 +258,34 @@ def read_manifest(path, verify=True):
     return manifest
 
 
-def load_model(path, verify=True):
+def _committed_snapshot(path):
+    """The snapshot ``manifest.json`` names now, or None if it cannot be read."""
+    try:
+        with open(os.path.join(path, MANIFEST), encoding="utf-8") as handle:
+            return json.load(handle).get("snapshot")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _read_consistently(path, read):
+    """``read(manifest)`` on one committed snapshot; started again when a concurrent save
+    replaced the snapshot while it was being read (see the module docstring)."""
+    path = os.fspath(path)
+    for attempt in range(LOAD_ATTEMPTS):
+        before = _committed_snapshot(path)
+        try:
+            return read(path)
+        except (OSError, ValueError) as error:
+            after = _committed_snapshot(path)
+            if after is None or after == before or attempt == LOAD_ATTEMPTS - 1:
+                if isinstance(error, FileNotFoundError):
+                    raise ValueError(f"{error.filename}: missing ({error.strerror})") \
+                        from None
+                raise
+            time.sleep(0.001 * attempt)   # a save committed meanwhile: read the new one
+
+
+def load_model(path, verify=True, mmap=False):
     """The estimator saved in ``path``, fitted and ready to predict.
 
     To continue training exactly where the saved run stopped (same shuffles, same dropout
@@ -255,9 +294,29 @@ def load_model(path, verify=True):
     from fresh parameters, as for any estimator. ``verify=False`` skips the size and SHA-256
     checks of the files (keys, shapes, dtypes and contents are still checked), e.g. to load
     a model whose JSON was edited by hand.
+
+    ``mmap=True`` (for serving): the parameter arrays are read-only memory maps of
+    ``arrays.npz`` (stored uncompressed), bound to the model without a copy
+    (`bind_state`), so several processes serving one model share one copy of its tables in
+    the page cache; the model predicts but cannot be trained.
+
+    Safe while another process saves into ``path``: the old model or the new one is
+    returned (module docstring).
     """
-    path = os.fspath(path)
-    manifest = read_manifest(path, verify)
+    return _read_consistently(path, lambda p: _load_model(p, read_manifest(p, verify), mmap))
+
+
+def load_model_and_spec(path, verify=True, mmap=False):
+    """``(estimator, spec or None)`` from the same snapshot: unlike `load_model` then
+    `load_spec`, a save committed between the two calls cannot pair one model's estimator
+    with another's spec."""
+    def read(p):
+        manifest = read_manifest(p, verify)
+        return _load_model(p, manifest, mmap), _load_spec(p, manifest)
+    return _read_consistently(path, read)
+
+
+def _load_model(path, manifest, mmap):
     snapshot = os.path.join(path, manifest["snapshot"])
     config_file = os.path.join(snapshot, "config.json")
     estimator = estimator_from_config(_read_json(config_file), config_file)
@@ -281,7 +340,11 @@ def load_model(path, verify=True):
         if (record["shape"], record["dtype"]) != (shape, dtype):
             raise ValueError(f"{where}: array {key!r} is {record['dtype']}{record['shape']} but "
                              f"the model of {config_file} needs {dtype}{shape}")
-    estimator.set_state(_read_arrays(os.path.join(snapshot, "arrays.npz"), records))
+    arrays_file = os.path.join(snapshot, "arrays.npz")
+    if mmap:
+        estimator.bind_state(_map_arrays(arrays_file, records))
+    else:
+        estimator.set_state(_read_arrays(arrays_file, records))
     training_file = os.path.join(snapshot, "training_state.json")
     _set_training_state(estimator, _read_json(training_file), training_file)
     return estimator
@@ -298,9 +361,12 @@ def _allocate(estimator):
 
 
 def load_spec(path, verify=True):
-    """The `FeatureSpec` saved with the model in ``path``, or None if none was saved."""
-    path = os.fspath(path)
-    manifest = read_manifest(path, verify)
+    """The `FeatureSpec` saved with the model in ``path``, or None if none was saved
+    (safe while another process saves, like `load_model`)."""
+    return _read_consistently(path, lambda p: _load_spec(p, read_manifest(p, verify)))
+
+
+def _load_spec(path, manifest):
     if "spec.json" not in manifest["files"]:
         return None
     from ..features import FeatureSpec   # a higher stage may import a lower one
@@ -366,6 +432,38 @@ def _read_arrays(filename, records):
             raise
         # NumPy refuses object arrays without allow_pickle, or a damaged .npy header
         raise ValueError(f"{filename}: cannot read arrays ({error})") from None
+    return arrays
+
+
+def _map_arrays(filename, records):
+    """``{key: read-only np.memmap}`` of the arrays inside the uncompressed ``.npz``: each
+    member's data starts after its zip local header and its ``.npy`` header."""
+    arrays = {}
+    try:
+        with zipfile.ZipFile(filename) as archive, open(filename, "rb") as handle:
+            for key, record in records.items():
+                info = archive.getinfo(record["member"] + ".npy")
+                if info.compress_type != zipfile.ZIP_STORED:
+                    raise ValueError(f"{filename}: member {record['member']!r} is compressed; "
+                                     f"only stored members can be memory-mapped")
+                handle.seek(info.header_offset + 26)
+                name_length, extra_length = struct.unpack("<HH", handle.read(4))
+                handle.seek(info.header_offset + 30 + name_length + extra_length)
+                version = np.lib.format.read_magic(handle)
+                shape, fortran, dtype = (np.lib.format.read_array_header_1_0(handle)
+                                         if version == (1, 0) else
+                                         np.lib.format.read_array_header_2_0(handle))
+                if list(shape) != record["shape"] or dtype.name != record["dtype"] \
+                        or dtype.hasobject:
+                    raise ValueError(f"{filename}: array {key!r} is {dtype.name}{list(shape)}, "
+                                     f"the manifest says {record['dtype']}{record['shape']}")
+                if int(np.prod(shape)) == 0:
+                    arrays[key] = np.zeros(shape, dtype=dtype)
+                    continue
+                arrays[key] = np.memmap(filename, dtype=dtype, mode="r", offset=handle.tell(),
+                                        shape=tuple(shape), order="F" if fortran else "C")
+    except (zipfile.BadZipFile, KeyError, EOFError, OSError, struct.error) as error:
+        raise ValueError(f"{filename}: damaged or truncated archive ({error!r})") from None
     return arrays
 
 

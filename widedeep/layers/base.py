@@ -53,6 +53,10 @@ class Layer:
         """Regularization term this layer adds to the loss (0 unless documented)."""
         return 0.0
 
+    def penalty_gradients(self):
+        """Gradient of `penalty` per parameter name ({} when there is none)."""
+        return {}
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 

@@ -2,23 +2,41 @@
 
     a_0 = concat(dense fields, pooled embeddings of the sparse fields)     [n, d_0]
     a_l = act(a_{l-1} W_l + b_l)          for each hidden layer (optional dropout after act)
-    deep_logit = a_L w_out (+ b_out)                                        [n]
+    deep_logit = a_L w_out (+ b_out)                 [n], or [n, K] with K outputs
 
 Parameters are exposed flat as ``"embedding/<vocabulary>"`` (tables, row-sparse gradients)
 and ``"layer<i>/W"``, ``"layer<i>/b"`` (dense gradients), ``i`` counting the layers of
 ``self.layers`` (activations and dropout have no parameters).
+
+For a training step the network exposes its storage as the optimizer needs it:
+`backward_blocks` gives the loss gradient as dense gradients keyed like `dense_params` plus
+one row-sparse gradient per embedding storage block (``embeddings.groups[i].table``), and
+`add_penalty_gradients` adds the L2 terms once per step. Dropout masks can be drawn ahead for
+a whole batch (`draw_dropout_masks`) and passed to `forward` for any subset of its rows.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from .activations import ACTIVATIONS, ReLU
+from .base import RowSparseGrad
 from .dense import DenseLayer
 from .dense_input import DenseInputLayer
 from .dropout import Dropout
 from .embedding_combine import EmbeddingCombineLayer
 
-__all__ = ["DeepNetwork", "truncated_normal"]
+__all__ = ["DeepNetwork", "InputBlock", "truncated_normal"]
+
+
+class InputBlock(NamedTuple):
+    """One field's columns ``start:stop`` of the deep input ``a_0``; ``kind`` is "dense" or
+    "embedding"."""
+    field: str
+    kind: str
+    start: int
+    stop: int
 
 
 def truncated_normal(shape, std, rng, dtype=np.float32):
@@ -34,7 +52,7 @@ def truncated_normal(shape, std, rng, dtype=np.float32):
 
 
 class DeepNetwork:
-    """Embeddings + dense inputs -> hidden layers -> one logit per example."""
+    """Embeddings + dense inputs -> hidden layers -> one logit (or K) per example."""
 
     def __init__(self, embeddings, dense_input, layers):
         self.embeddings = embeddings
@@ -45,7 +63,7 @@ class DeepNetwork:
     def build(cls, *, vocabularies, embedding_fields, combiners="sum", dense_fields=None,
               hidden_units=(100, 50), activation="relu", dropout=0.0, output_bias=True,
               embedding_l2=0.0, dense_l2=0.0, embedding_init_std=None, rng,
-              dtype=np.float32):
+              dtype=np.float32, n_outputs=1):
         """Initialize a network: embeddings truncated-normal with std ``1/sqrt(dim)``
         (or ``embedding_init_std``), dense layers Glorot-uniform, zero biases. ``rng=None``
         allocates without drawing: zero tables (for a caller that overwrites every array)."""
@@ -82,8 +100,8 @@ class DeepNetwork:
             if dropout:
                 layers.append(Dropout(dropout))
             width = int(units)
-        layers.append(DenseLayer.create(width, 1, rng, use_bias=output_bias, l2=dense_l2,
-                                        dtype=dtype))
+        layers.append(DenseLayer.create(width, int(n_outputs), rng, use_bias=output_bias,
+                                        l2=dense_l2, dtype=dtype))
         return cls(embeddings, dense_input, layers)
 
     # ------------------------------------------------------------------ parameters
@@ -95,51 +113,144 @@ class DeepNetwork:
                 out[f"layer{i}/{name}"] = value
         return out
 
+    def bind_params(self, params):
+        """Use the arrays ``params`` (keys as in `params`) by reference, without copying
+        (read-only memory maps of a saved model, for serving; see
+        `EmbeddingCombineLayer.bind_tables`)."""
+        self.embeddings.bind_tables({name[len("embedding/"):]: value
+                                     for name, value in params.items()
+                                     if name.startswith("embedding/")})
+        for i, layer in enumerate(self.layers):
+            for name, value in layer.params.items():
+                bound = params[f"layer{i}/{name}"]
+                if bound.shape != value.shape or bound.dtype != value.dtype:
+                    raise ValueError(f"layer{i}/{name}: expected {value.dtype}"
+                                     f"{list(value.shape)}, got {bound.dtype}"
+                                     f"{list(bound.shape)}")
+            for name in list(layer.params):
+                layer.params[name] = params[f"layer{i}/{name}"]
+
     @property
     def input_dim(self):
         return self.embeddings.output_dim + self.dense_input.output_dim
+
+    def input_layout(self):
+        """Where each field sits in the deep input ``a_0`` (the order `forward` concatenates
+        them: dense fields, then pooled embeddings): ``[InputBlock(field, kind, start,
+        stop), ...]`` with ``kind`` "dense" or "embedding" and columns ``start:stop``."""
+        blocks, start = [], 0
+        for field, width in self.dense_input.field_widths.items():
+            blocks.append(InputBlock(field, "dense", start, start + width))
+            start += width
+        for field, layer in self.embeddings.fields.items():
+            blocks.append(InputBlock(field, "embedding", start, start + layer.output_dim))
+            start += layer.output_dim
+        return blocks
+
+    def input_block(self, block, features):
+        """The columns of ``a_0`` that ``block`` (from `input_layout`) holds: [n, width],
+        the field's validated dense values or its pooled embedding."""
+        if block.kind == "dense":
+            return self.dense_input.field_array(features, block.field)
+        return self.embeddings.fields[block.field].forward(features[block.field])[0]
 
     def check_input(self, features, n_examples=None):
         self.embeddings.check_input(features)
         self.dense_input.check_input(features, n_examples)
 
     # ------------------------------------------------------------------ forward/backward
-    def forward(self, features, training=False, rng=None):
-        """Return ``(logits [n], cache)``; writes nothing into the network."""
+    @property
+    def n_outputs(self):
+        return self.layers[-1].output_dim
+
+    def dense_params(self):
+        """``{"layer<i>/<name>": array}``: the dense layers' parameters (dense gradients)."""
+        return {f"layer{i}/{name}": value for i, layer in enumerate(self.layers)
+                for name, value in layer.params.items()}
+
+    def draw_dropout_masks(self, n_examples, rng):
+        """One mask per dropout layer for ``n_examples`` rows, drawn from ``rng`` exactly as
+        a training `forward` of those rows would draw them (same order and shapes)."""
+        masks, width = [], self.input_dim
+        for layer in self.layers:
+            if hasattr(layer, "output_dim"):
+                width = layer.output_dim
+            if isinstance(layer, Dropout) and layer.rate:
+                masks.append(layer.draw_mask((n_examples, width),
+                                             self.layers[0].params["W"].dtype, rng))
+        return masks
+
+    def forward(self, features, training=False, rng=None, dropout_masks=None):
+        """Return ``(logits [n] (or [n, K]), cache)``; writes nothing into the network.
+        ``dropout_masks``: masks of these rows drawn ahead (`draw_dropout_masks`)."""
         emb, emb_cache = self.embeddings.forward(features)
         dense, _ = self.dense_input.forward(features)
         a = emb if dense is None else (dense if emb.shape[1] == 0 else
                                        np.concatenate([dense, emb], axis=1))
         caches = []
+        masks = iter(dropout_masks) if dropout_masks is not None else None
         for layer in self.layers:
-            a, cache = layer.forward(a, training=training, rng=rng)
+            if masks is not None and training and isinstance(layer, Dropout) and layer.rate:
+                a, cache = layer.forward(a, training=True, mask=next(masks))
+            else:
+                a, cache = layer.forward(a, training=training, rng=rng)
             caches.append(cache)
-        return a[:, 0], (emb_cache, caches)
+        return (a[:, 0] if a.shape[1] == 1 else a), (emb_cache, caches)
 
-    def backward(self, grad_logits, cache, grouped_embeddings=False):
-        """Gradients of every parameter given ``dL/dlogit`` [n] (flat dict, see module doc).
-
-        ``grouped_embeddings=True``: embedding gradients per storage block instead, keyed
-        ``"embedding_group/<i>"`` (rows of ``embeddings.groups[i].table``) — one optimizer
-        call per block, as the estimators do."""
-        emb_cache, caches = cache
+    def _backward_layers(self, grad_logits, caches, penalty):
         grads = {}
-        g = grad_logits[:, None]
+        g = grad_logits[:, None] if grad_logits.ndim == 1 else grad_logits
         for i in range(len(self.layers) - 1, -1, -1):
-            g, layer_grads = self.layers[i].backward(g, caches[i])
+            layer = self.layers[i]
+            if layer.params:
+                g, layer_grads = layer.backward(g, caches[i], penalty=penalty)
+            else:
+                g, layer_grads = layer.backward(g, caches[i])
             for name, value in layer_grads.items():
                 grads[f"layer{i}/{name}"] = value
+        return g, grads
+
+    def backward(self, grad_logits, cache):
+        """Gradients of loss + `penalty` for every parameter given ``dL/dlogit`` [n] (or
+        [n, K]): flat dict, see module doc (embedding tables as `RowSparseGrad`)."""
+        emb_cache, caches = cache
+        g, grads = self._backward_layers(grad_logits, caches, penalty=True)
         if self.embeddings.fields:
             g_emb = np.ascontiguousarray(g[:, self.dense_input.output_dim:])
-            if grouped_embeddings:
-                for i, value in enumerate(self.embeddings.backward_groups(g_emb, emb_cache)):
-                    if value is not None:
-                        grads[f"embedding_group/{i}"] = value
-            else:
-                _, emb_grads = self.embeddings.backward(g_emb, emb_cache)
-                for vocab, value in emb_grads.items():
-                    grads[f"embedding/{vocab}"] = value
+            _, emb_grads = self.embeddings.backward(g_emb, emb_cache)
+            for vocab, value in emb_grads.items():
+                grads[f"embedding/{vocab}"] = value
         return grads
+
+    def backward_blocks(self, grad_logits, cache):
+        """The loss's gradient **without** penalties, as a training step stores it:
+        ``(dense, embedding_blocks)`` with ``dense`` keyed like `dense_params` and
+        ``embedding_blocks[i]`` a `RowSparseGrad` of ``embeddings.groups[i].table`` (or
+        None when the batch touched no row of that block)."""
+        emb_cache, caches = cache
+        g, dense = self._backward_layers(grad_logits, caches, penalty=False)
+        blocks = [None] * len(self.embeddings.groups)
+        if self.embeddings.fields:
+            g_emb = np.ascontiguousarray(g[:, self.dense_input.output_dim:])
+            blocks = self.embeddings.backward_groups(g_emb, emb_cache, penalty=False)
+        return dense, blocks
+
+    def add_penalty_gradients(self, dense, embedding_blocks):
+        """The gradients plus the L2 terms, added once per step: ``dense_l2 W`` on each
+        dense ``W`` and ``embedding_l2 E[r]`` on each row ``r`` present in
+        ``embedding_blocks`` (the lazy L2 of the rows the step touched). Returns new
+        ``(dense, embedding_blocks)``; the inputs are not modified."""
+        dense = dict(dense)
+        for i, layer in enumerate(self.layers):
+            for name, value in layer.penalty_gradients().items():
+                dense[f"layer{i}/{name}"] = dense[f"layer{i}/{name}"] + value
+        blocks = list(embedding_blocks)
+        for i, grad in enumerate(blocks):
+            if grad is not None:
+                extra = self.embeddings.penalty_gradient_of_rows(i, grad.rows)
+                if extra is not None:
+                    blocks[i] = RowSparseGrad(grad.rows, grad.values + extra)
+        return dense, blocks
 
     def penalty(self, features=None):
         """Regularization added to the loss: dense L2 plus the batch's lazy embedding L2."""

@@ -62,20 +62,53 @@ class DenseLayer(Layer):
         if x.ndim != 2 or x.shape[1] != self.input_dim:
             raise ValueError(f"DenseLayer expects input of shape [n, {self.input_dim}], got "
                              f"{x.shape}")
-        out = x @ self.params["W"]
+        return self.add_bias(self.product(x)), x
+
+    def product(self, x, columns=None, block_rows=None):
+        """``x @ W[columns]``: the layer's product for some of its input columns.
+
+        ``columns``: a slice of input columns (default all), ``x`` then [n, its width]; the
+        result is [n, out_dim], the share of those columns in ``x_full W`` (the shares of
+        disjoint column ranges add up to the full product, up to float rounding).
+        ``block_rows``: multiply blocks of exactly this many rows (the last zero-padded), so
+        the bits of a row do not depend on how many rows came with it (OpenBLAS rounds a row
+        differently in matrices of different heights). Reads the current weights.
+        """
+        weights = self.params["W"] if columns is None else self.params["W"][columns]
+        n = x.shape[0]
+        if block_rows is None or n == block_rows:
+            return x @ weights
+        out = np.empty((n, weights.shape[1]), dtype=np.result_type(x, weights))
+        for start in range(0, n, block_rows):
+            rows = x[start:start + block_rows]
+            if rows.shape[0] < block_rows:
+                padding = np.zeros((block_rows - rows.shape[0], x.shape[1]), dtype=x.dtype)
+                out[start:] = (np.concatenate([rows, padding]) @ weights)[:n - start]
+            else:
+                out[start:start + block_rows] = rows @ weights
+        return out
+
+    def add_bias(self, out):
+        """``out += b`` in place when the layer has a bias; returns ``out`` ([n, out_dim])."""
         if "b" in self.params:
             out += self.params["b"]
-        return out, x
+        return out
 
-    def backward(self, grad_out, cache):
+    def backward(self, grad_out, cache, penalty=True):
+        """``penalty=False`` leaves out the L2 term (a training step adds it once per step,
+        see `penalty_gradients`)."""
         x = cache
         W = self.params["W"]
         grads = {"W": x.T @ grad_out}
-        if self.l2:
+        if self.l2 and penalty:
             grads["W"] += self.l2 * W
         if "b" in self.params:
             grads["b"] = grad_out.sum(axis=0)
         return grad_out @ W.T, grads
+
+    def penalty_gradients(self):
+        """Gradient of `penalty`: ``{"W": l2 W}`` ({} without L2)."""
+        return {"W": self.l2 * self.params["W"]} if self.l2 else {}
 
     def penalty(self):
         if not self.l2:

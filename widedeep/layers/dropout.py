@@ -18,14 +18,21 @@ class Dropout(Layer):
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
         self.rate = float(rate)
 
-    def forward(self, x, training=False, rng=None):
+    def draw_mask(self, shape, dtype, rng):
+        """The scaled mask ``m / (1 - rate)`` of ``shape``: one ``rng.random`` draw (so masks
+        drawn ahead for a whole batch equal those `forward` would draw)."""
+        scale = np.asarray(1.0 / (1.0 - self.rate), dtype=dtype)
+        mask = (rng.random(shape, dtype=np.float64) >= self.rate) * scale
+        return mask.astype(dtype, copy=False)
+
+    def forward(self, x, training=False, rng=None, mask=None):
+        """``mask``: a mask drawn ahead (e.g. a shard's rows of the whole batch's mask)."""
         if not training or self.rate == 0.0:
             return x, None
-        if rng is None:
-            raise ValueError("Dropout in training mode needs an rng (np.random.Generator)")
-        scale = np.asarray(1.0 / (1.0 - self.rate), dtype=x.dtype)
-        mask = (rng.random(x.shape, dtype=np.float64) >= self.rate) * scale
-        mask = mask.astype(x.dtype, copy=False)
+        if mask is None:
+            if rng is None:
+                raise ValueError("Dropout in training mode needs an rng (np.random.Generator)")
+            mask = self.draw_mask(x.shape, x.dtype, rng)
         return x * mask, mask
 
     def backward(self, grad_out, cache):

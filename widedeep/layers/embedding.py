@@ -63,11 +63,9 @@ class EmbeddingLayer(Layer):
         if not isinstance(x, SparseInput):
             raise TypeError(f"field {self.field!r}: expected a SparseInput, got "
                             f"{type(x).__name__}")
-        if x.nnz and (x.feature_ids.max() >= self.table.shape[0]):
-            bad = int(np.argmax(x.feature_ids))
-            raise ValueError(f"field {self.field!r}: feature id {x.feature_ids[bad]} in "
-                             f"example {x.example_indices[bad]} is out of range for a "
-                             f"vocabulary of size {self.table.shape[0]}")
+        # everything pooling relies on (ids in range, rows sorted, values finite): a
+        # SparseInput built with validate=False is checked here
+        x.validate(self.table.shape[0], field=self.field)
 
     def _coefficients(self, x):
         """Per-entry pooling coefficient ``c_k`` [nnz] for the combiner."""

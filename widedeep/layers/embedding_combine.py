@@ -95,6 +95,26 @@ class EmbeddingCombineLayer(Layer):
         self.fields = {f: EmbeddingLayer(self.params[v], combiners.get(f, "sum"), field=f)
                        for f, v in field_vocabs.items()}
 
+    def bind_tables(self, tables):
+        """Use the arrays ``tables`` (``{vocabulary: [n_rows, dim]}``, e.g. read-only memory
+        maps of a saved model) as the tables, by reference, without copying.
+
+        For serving: a block holding one vocabulary becomes that array; a block holding
+        several is dropped (``table`` None) and each field reads its own table. A bound
+        layer predicts; it cannot be trained.
+        """
+        for name, table in self.params.items():
+            bound = tables[name]
+            if bound.shape != table.shape or bound.dtype != table.dtype:
+                raise ValueError(f"vocabulary {name!r}: expected {table.dtype}"
+                                 f"{list(table.shape)}, got {bound.dtype}{list(bound.shape)}")
+        for name in self.params:
+            self.params[name] = tables[name]
+        for field, layer in self.fields.items():
+            layer.params["table"] = tables[self.field_vocabs[field]]
+        for group in self.groups:
+            group.table = tables[next(iter(group.sizes))] if len(group.sizes) == 1 else None
+
     @property
     def output_dim(self):
         return sum(layer.output_dim for layer in self.fields.values())
@@ -118,7 +138,8 @@ class EmbeddingCombineLayer(Layer):
             dtype = self.groups[0].table.dtype if self.groups else np.float32
             return np.zeros((n, 0), dtype=dtype), None
         inputs = [features[f] for f in self.fields]
-        if len(self.groups) == 1 and all(x.one_per_example for x in inputs):
+        if len(self.groups) == 1 and self.groups[0].table is not None \
+                and all(x.one_per_example for x in inputs):
             return self._forward_one_gather(inputs)
         outs, caches = [], {}
         for field, layer in self.fields.items():
@@ -143,9 +164,10 @@ class EmbeddingCombineLayer(Layer):
         return gathered.reshape(n, -1), ("gather", rows, None if unit else coefs)
 
     # ------------------------------------------------------------------ backward
-    def backward_groups(self, grad_out, cache):
+    def backward_groups(self, grad_out, cache, penalty=True):
         """Gradient per block: ``[RowSparseGrad or None]`` aligned with ``self.groups``,
-        rows numbered within the block (all vocabularies of a block in one sort)."""
+        rows numbered within the block (all vocabularies of a block in one sort).
+        ``penalty=False`` leaves out the lazy L2 (see `penalty_gradient_of_rows`)."""
         entries = [([], []) for _ in self.groups]
         if cache[0] == "gather":
             _, rows, coefs = cache
@@ -172,7 +194,7 @@ class EmbeddingCombineLayer(Layer):
             rows, summed = sum_duplicates(ids[0] if len(ids) == 1 else np.concatenate(ids),
                                           values[0] if len(values) == 1
                                           else np.concatenate(values))
-            if self.embedding_l2:
+            if self.embedding_l2 and penalty:
                 summed = summed + self.embedding_l2 * group.table[rows]
             out.append(RowSparseGrad(rows, summed))
         return out
@@ -188,6 +210,13 @@ class EmbeddingCombineLayer(Layer):
                 if hi > lo:
                     grads[vocab] = RowSparseGrad(grad.rows[lo:hi] - offset, grad.values[lo:hi])
         return None, grads
+
+    def penalty_gradient_of_rows(self, group_index, rows):
+        """Gradient of the lazy L2 on ``rows`` of block ``group_index``: ``l2 * E[rows]``
+        (None without L2)."""
+        if not self.embedding_l2:
+            return None
+        return self.embedding_l2 * self.groups[group_index].table[rows]
 
     def penalty_of_batch(self, features):
         """The lazy L2 term of a batch: ``l2/2 * sum of ||E[r]||^2`` over its unique rows."""

@@ -5,26 +5,33 @@
 ``w_f`` [size_f] are the weights of field ``f`` (a raw one-hot field or a cross-product
 field alike), ``b`` the bias. Each field is its own FTRL-Proximal model (own ``z`` and ``n``
 accumulators, same hyper-parameters); the bias is trained by FTRL without L1/L2, so it is
-never zeroed by the sparsity penalty.
+never zeroed by the sparsity penalty. With ``n_outputs = K > 1`` (multiclass) every
+coordinate holds K weights ``w_f[id, :]`` (``[size_f, K]``), each its own FTRL-L1 model, and
+the logits are ``[n, K]``.
 
-Training goes through a **probability callback**: `fit_batch` computes the wide logits of
-its examples and asks ``proba_fn(example_indices, wide_logits) -> probabilities``. Alone
-(logistic regression) the callback is ``sigmoid``; in Wide & Deep the estimator's callback
-adds the deep logits of the same examples, so the wide part sees the joint model's
-probability. The gradient of the loss w.r.t. the joint logit is ``s_i (p_i - y_i)`` and
-``dL/dw_f[r] = sum_{k: id_k = r} v_k s_{i(k)} (p_{i(k)} - y_{i(k)}) / n`` (batch mean).
+Training goes through a **probability callback**: `compute_gradients` computes the wide
+logits of its examples and asks ``proba_fn(example_indices, wide_logits) -> predictions``.
+Alone the callback is the loss's link (``sigmoid`` for logistic regression); in Wide & Deep
+the estimator's callback adds the deep logits of the same examples, so the wide part sees the
+joint model's prediction. The loss object gives ``dL/df`` (`widedeep.losses.Loss.gradient`)
+and ``dL/dw_f[r] = sum_{k: id_k = r} v_k dL/df_{i(k)}``, summed by coordinate in float64.
+Updating is two-phase (`prepare_update` computes the FTRL step, the caller commits it), so a
+training step can check every new value before anything is written.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..inputs import SparseInput
-from ..losses import sigmoid
+from ..losses import BinaryLogistic
+from ..optim.base import PendingUpdate
+from ..segments import sum_duplicates
 from .base import Layer, sum_rows_by_id
 
-__all__ = ["WideLayer", "WIDE_MODES"]
+__all__ = ["WideLayer", "WIDE_MODES", "check_finite_gradient"]
 
 WIDE_MODES = ("batch", "online")
+_BINARY = BinaryLogistic()
 
 
 def check_finite_gradient(grad_logits):
@@ -33,10 +40,6 @@ def check_finite_gradient(grad_logits):
     if not np.all(np.isfinite(grad_logits)):
         raise FloatingPointError("non-finite loss gradient: the model's scores are not "
                                  "finite (diverged?); lower the learning rates")
-
-
-def default_proba(example_indices, wide_logits):
-    return sigmoid(wide_logits)
 
 
 class WideLayer(Layer):
@@ -51,15 +54,19 @@ class WideLayer(Layer):
     fit_intercept : bool
         Learn the bias ``b`` (FTRL, no L1/L2). Otherwise ``b = 0``.
     dtype : float dtype of weights and accumulators.
+    n_outputs : int
+        1 (binary, regression: weights ``[size]``, logits ``[n]``) or K classes (weights
+        ``[size, K]``, logits ``[n, K]``).
 
-    ``params`` holds ``w_f`` under the field name and the bias under ``"bias"`` (shape [1]);
-    ``ftrl_state[name]`` holds that model's ``{"z", "n"}``. The fields' arrays are views into
-    one contiguous array each for ``w``, ``z`` and ``n`` (field ``f`` at its own offset), so
-    one vectorized FTRL step updates every field's coordinates of a batch; each coordinate
-    remains its own per-coordinate model, exactly as with separate arrays.
+    ``params`` holds ``w_f`` under the field name and the bias under ``"bias"`` (shape
+    ``[1]`` or ``[K]``); ``ftrl_state[name]`` holds that model's ``{"z", "n"}``. The fields'
+    arrays are views into one contiguous array each for ``w``, ``z`` and ``n`` (field ``f``
+    at ``offsets[f]``), so one vectorized FTRL step updates every field's coordinates of a
+    batch; each coordinate remains its own per-coordinate model, exactly as with separate
+    arrays. Coordinates of the contiguous array are what `coordinate_gradients` returns.
     """
 
-    def __init__(self, field_sizes, ftrl, fit_intercept=True, dtype=np.float32):
+    def __init__(self, field_sizes, ftrl, fit_intercept=True, dtype=np.float32, n_outputs=1):
         super().__init__()
         from ..optim import FtrlProximal
         self.field_sizes = {f: int(s) for f, s in field_sizes.items()}
@@ -71,22 +78,41 @@ class WideLayer(Layer):
         self.ftrl = ftrl
         self.fit_intercept = bool(fit_intercept)
         self.dtype = np.dtype(dtype)
+        self.n_outputs = int(n_outputs)
         self.offsets = {}
         total = 0
         for f, s in self.field_sizes.items():
             self.offsets[f] = total
             total += s
-        self._weights = np.zeros(total, dtype=self.dtype)
-        self._state = ftrl.init_state(total, self.dtype)
+        self.n_coordinates = total
+        self._trailing = () if self.n_outputs == 1 else (self.n_outputs,)
+        self._weights = np.zeros((total,) + self._trailing, dtype=self.dtype)
+        self._state = ftrl.init_state(self._weights)
         self.params, self.ftrl_state = {}, {}
         for f, s in self.field_sizes.items():
             span = slice(self.offsets[f], self.offsets[f] + s)
             self.params[f] = self._weights[span]
             self.ftrl_state[f] = {key: value[span] for key, value in self._state.items()}
-        self.params["bias"] = np.zeros(1, dtype=self.dtype)
+        self.params["bias"] = np.zeros(self.n_outputs, dtype=self.dtype)
         self.bias_ftrl = FtrlProximal(alpha=ftrl.alpha, beta=ftrl.beta, l1=0.0, l2=0.0,
                                       initial_accumulator_value=ftrl.initial_accumulator_value)
-        self.ftrl_state["bias"] = self.bias_ftrl.init_state(1, self.dtype)
+        self.ftrl_state["bias"] = self.bias_ftrl.init_state(self.params["bias"])
+
+    def bind_params(self, params):
+        """Use the arrays ``params`` (``{field: w_f [size_f], "bias": [1]}``, e.g. read-only
+        memory maps of a saved model) as the weights, by reference, without copying.
+
+        For serving: a bound layer predicts from those arrays; it cannot be trained (its
+        FTRL state is dropped), so train a loaded copy instead.
+        """
+        for name in [*self.field_sizes, "bias"]:
+            expected = (self.field_sizes[name],) + self._trailing if name != "bias" \
+                else (self.n_outputs,)
+            if params[name].shape != expected or params[name].dtype != self.dtype:
+                raise ValueError(f"wide {name!r}: expected {self.dtype}{list(expected)}, got "
+                                 f"{params[name].dtype}{list(params[name].shape)}")
+        self.params = {name: params[name] for name in [*self.field_sizes, "bias"]}
+        self._weights = self._state = None   # training would no longer reach self.params
 
     # ------------------------------------------------------------------ checking
     def check_input(self, features):
@@ -98,32 +124,63 @@ class WideLayer(Layer):
             if not isinstance(x, SparseInput):
                 raise TypeError(f"wide field {field!r}: expected a SparseInput, got "
                                 f"{type(x).__name__}")
-            if x.nnz and x.feature_ids.max() >= size:
-                bad = int(np.argmax(x.feature_ids))
-                raise ValueError(f"wide field {field!r}: feature id {x.feature_ids[bad]} in "
-                                 f"example {x.example_indices[bad]} is out of range for "
-                                 f"{size} coordinates")
+            # everything the updates rely on (ids in range, rows sorted, values finite):
+            # a SparseInput built with validate=False is checked here
+            x.validate(size, field=field)
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, features, training=False, rng=None):
+        """``(logits [n] or [n, K], cache)``; writes nothing."""
         n = None
         logits = None
         for field in self.field_sizes:
             x = features[field]
             if n is None:
                 n = x.n_examples
-                logits = np.full(n, self.params["bias"][0], dtype=np.float64)
+                logits = np.empty((n,) + self._trailing, dtype=np.float64)
+                logits[...] = self.params["bias"] if self.n_outputs > 1 else \
+                    self.params["bias"][0]
             elif x.n_examples != n:
                 raise ValueError(f"wide field {field!r} has {x.n_examples} examples, "
                                  f"expected {n}")
-            contrib = self.params[field][x.feature_ids] * x.feature_values
-            if x.one_per_example:
-                logits += contrib
-            else:
-                logits += np.bincount(x.example_indices, weights=contrib, minlength=n)
+            self.field_logits(field, x, out=logits)
         if logits is None:
             raise ValueError("WideLayer has no fields")
         return logits.astype(self.dtype), features
+
+    @property
+    def bias(self):
+        """The bias ``b`` as a Python float (read at call time)."""
+        return float(self.params["bias"][0])
+
+    def field_logits(self, field, x, out=None):
+        """Field ``field``'s term of the wide logit, ``sum_{k in bag(i)} v_k w_f[id_k]``
+        per example: float64 [n] (or [n, K] with K outputs; ``x`` a `SparseInput` of n
+        examples, ids in range).
+
+        With ``out`` (float64 [n] / [n, K]) the term is added into it in place and ``out``
+        returned: `forward` sums the fields this way in field order, so a caller adding the
+        same terms in the same order (e.g. a query's term once, then each candidate's) gets
+        bit-identical logits. Reads the current weights; writes nothing into the layer.
+        """
+        weights = self.params[field][x.feature_ids]
+        if out is None:
+            out = np.zeros((x.n_examples,) + self._trailing, dtype=np.float64)
+        if self.n_outputs == 1:
+            contrib = weights * x.feature_values
+            if x.one_per_example:
+                out += contrib
+            else:
+                out += np.bincount(x.example_indices, weights=contrib, minlength=x.n_examples)
+            return out
+        contrib = weights * x.feature_values[:, None]
+        if x.one_per_example:
+            out += contrib
+        else:
+            for k in range(self.n_outputs):   # a loop over classes, not examples
+                out[:, k] += np.bincount(x.example_indices, weights=contrib[:, k],
+                                         minlength=x.n_examples)
+        return out
 
     def entry_gradients(self, grad_logits, cache):
         """Per field, unaggregated ``(feature_ids, v_k * grad_logits[i(k)])``."""
@@ -131,39 +188,70 @@ class WideLayer(Layer):
         out = {}
         for field in self.field_sizes:
             x = features[field]
+            values = x.feature_values if self.n_outputs == 1 else x.feature_values[:, None]
             out[field] = (x.feature_ids,
-                          (x.feature_values * grad_logits[x.example_indices]).astype(self.dtype))
+                          (values * grad_logits[x.example_indices]).astype(self.dtype))
         return out
 
     def backward(self, grad_logits, cache):
+        """``(None, {field: RowSparseGrad, "bias": [1] or [K]})`` (for gradient checks)."""
         grads = {f: sum_rows_by_id(ids, g)
                  for f, (ids, g) in self.entry_gradients(grad_logits, cache).items()}
-        grads["bias"] = np.asarray([grad_logits.sum()], dtype=self.dtype)
+        grads["bias"] = np.asarray(grad_logits.sum(axis=0), dtype=self.dtype).reshape(-1)
         return None, grads
 
+    def coordinate_gradients(self, grad_logits, cache):
+        """The batch's gradient over the contiguous coordinates: ``(coords, values, bias)``
+        with ``coords`` int64 [k] distinct and ascending (field ``f``'s id ``r`` is
+        ``offsets[f] + r``), ``values`` float64 [k] (or [k, K]) the per-coordinate sums and
+        ``bias`` float64 [1] (or [K]) the bias gradient."""
+        features = cache
+        ids, grads = [], []
+        for field in self.field_sizes:
+            x = features[field]
+            values = x.feature_values if self.n_outputs == 1 else x.feature_values[:, None]
+            ids.append(x.feature_ids + self.offsets[field])
+            grads.append(values.astype(np.float64) * grad_logits[x.example_indices])
+        ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
+        grads = grads[0] if len(grads) == 1 else np.concatenate(grads)
+        coords, values = sum_duplicates(ids, grads)
+        bias = np.asarray(grad_logits.sum(axis=0, dtype=np.float64)).reshape(-1)
+        return coords, values, bias
+
     # ------------------------------------------------------------------ training
-    def apply_gradients(self, entry_grads, bias_grad):
-        """One FTRL step on unaggregated entry gradients of every field (duplicates summed).
-
-        ``entry_grads``: ``{field: (feature_ids, gradients)}`` with ids already checked to
-        be in range (`check_input`) and finite gradients; the fields' ids are shifted to
-        their offsets so a single vectorized update covers the whole batch.
-        """
-        ids = [entry[0] + self.offsets[field] for field, entry in entry_grads.items()]
-        grads = [entry[1] for entry in entry_grads.values()]
-        if ids:
-            ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
-            grads = grads[0] if len(grads) == 1 else np.concatenate(grads)
-            if ids.shape[0]:
-                self.ftrl.update(self._weights, self._state, ids, grads, check=False)
+    def prepare_update(self, coords, values, bias_grad):
+        """The FTRL step for coordinate gradients (as from `coordinate_gradients`: distinct
+        in-range coords, finite values), computed but not written: a `PendingUpdate`."""
+        if self._weights is None:
+            raise RuntimeError("this WideLayer is bound to read-only arrays (a served "
+                               "model); load the model without memory mapping to train it")
+        pending = self.ftrl.prepare_rows(self._weights, coords, values, self._state,
+                                         assume_unique=True, check=False)
         if self.fit_intercept:
-            self.bias_ftrl.update(self.params["bias"], self.ftrl_state["bias"],
-                                  np.zeros(1, dtype=np.int64),
-                                  np.asarray([bias_grad], dtype=self.dtype))
+            bias = self.params["bias"]
+            pending.writes += self.bias_ftrl.prepare(
+                bias, np.asarray(bias_grad, dtype=self.dtype).reshape(bias.shape),
+                self.ftrl_state["bias"], check=False).writes
+        return pending
 
-    def fit_batch(self, features, labels, proba_fn=default_proba, sample_weight=None,
-                  mode="batch"):
-        """Train on one batch; return the probabilities ``p`` [n] the callback gave.
+    def compute_gradients(self, features, labels, proba_fn=None, sample_weight=None,
+                          loss=_BINARY, n_total=None):
+        """Forward, callback, loss gradient, coordinate sums: ``(coords, values, bias,
+        predictions, grad_logits)``. ``n_total``: the whole batch's size for the 1/n."""
+        logits, cache = self.forward(features)
+        n = logits.shape[0]
+        if proba_fn is None:
+            p = loss.link(logits)
+        else:
+            p = np.asarray(proba_fn(np.arange(n), logits), dtype=self.dtype)
+        g = loss.gradient(p, labels, sample_weight, n=n if n_total is None else n_total)
+        check_finite_gradient(g)
+        coords, values, bias = self.coordinate_gradients(g, cache)
+        return coords, values, bias, p, g
+
+    def fit_batch(self, features, labels, proba_fn=None, sample_weight=None, mode="batch",
+                  loss=_BINARY):
+        """Train on one batch; return the predictions ``p`` the callback gave.
 
         ``mode="batch"``: one vectorized FTRL step on the batch-mean gradient (the paper's
         mini-batch joint training). ``mode="online"``: examples in order, each a step of its
@@ -171,41 +259,47 @@ class WideLayer(Layer):
         classic online FTRL. This per-example loop is the library's one documented Python
         loop over examples; use it for fidelity to online learning, not speed.
         """
-        labels = np.asarray(labels, dtype=self.dtype)
-        n = labels.shape[0]
+        labels = np.asarray(labels)
         weights = None if sample_weight is None else np.asarray(sample_weight, self.dtype)
         if mode == "batch":
-            logits, cache = self.forward(features)
-            p = np.asarray(proba_fn(np.arange(n), logits), dtype=self.dtype)
-            g = p - labels
-            if weights is not None:
-                g = g * weights
-            g /= max(n, 1)
-            check_finite_gradient(g)
-            self.apply_gradients(self.entry_gradients(g, cache), g.sum())
+            coords, values, bias, p, _ = self.compute_gradients(features, labels, proba_fn,
+                                                                weights, loss)
+            self.prepare_update(coords, values, bias).commit()
             return p
         if mode == "online":
-            return self._fit_online(features, labels, proba_fn, weights)
+            return self.fit_online(features, labels, proba_fn, weights, loss)
         raise ValueError(f"wide mode must be one of {WIDE_MODES}, got {mode!r}")
 
-    def _fit_online(self, features, labels, proba_fn, weights):
+    def fit_online(self, features, labels, proba_fn=None, sample_weight=None, loss=_BINARY):
+        """Online FTRL, example by example (the documented per-example loop): each example's
+        gradient ``s_i (p_i - y_i)`` (n = 1) is applied before the next one is scored.
+        Returns the predictions [n] (or [n, K])."""
         n = labels.shape[0]
-        p = np.empty(n, dtype=self.dtype)
+        p = np.empty((n,) + self._trailing, dtype=self.dtype)
         inputs = {f: features[f] for f in self.field_sizes}
         pointers = {f: x.indptr for f, x in inputs.items()}
         for i in range(n):
-            logit = float(self.params["bias"][0])
+            logit = self.params["bias"].astype(np.float64)
             bags = {}
             for f, x in inputs.items():
                 a, b = pointers[f][i], pointers[f][i + 1]
                 ids, vals = x.feature_ids[a:b], x.feature_values[a:b]
                 bags[f] = (ids, vals)
-                logit += float(np.dot(self.params[f][ids], vals))
-            p[i] = proba_fn(np.array([i]), np.array([logit], dtype=self.dtype))[0]
-            g = float(p[i] - labels[i]) * (1.0 if weights is None else float(weights[i]))
-            check_finite_gradient(np.asarray([g]))
-            self.apply_gradients({f: (ids, (vals * g).astype(self.dtype))
-                                  for f, (ids, vals) in bags.items()}, g)
+                logit = logit + np.dot(vals, self.params[f][ids])
+            logit = logit.astype(self.dtype)[None] if self.n_outputs > 1 else \
+                np.asarray([logit[0]], dtype=self.dtype)
+            row = np.array([i])
+            p_i = loss.link(logit) if proba_fn is None else proba_fn(row, logit)
+            p[i] = np.asarray(p_i, dtype=self.dtype)[0]
+            g = loss.gradient(p[i:i + 1], labels[i:i + 1],
+                              None if sample_weight is None else sample_weight[i:i + 1], n=1)
+            check_finite_gradient(g)
+            one = {f: (ids, vals if self.n_outputs == 1 else vals[:, None])
+                   for f, (ids, vals) in bags.items()}
+            ids = np.concatenate([ids + self.offsets[f] for f, (ids, _) in one.items()])
+            grads = np.concatenate([v.astype(np.float64) * g[0] for _, v in one.values()])
+            coords, values = sum_duplicates(ids, grads)
+            self.prepare_update(coords, values, g.sum(axis=0, dtype=np.float64)).commit()
         return p
 
     # ------------------------------------------------------------------ inspection

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..segments import sum_duplicates
+from .. import defaults
+from .base import Optimizer
 
 __all__ = ["FtrlProximal"]
 
 
-class FtrlProximal:
+class FtrlProximal(Optimizer):
     """FTRL-Proximal with L1 and L2, per coordinate (McMahan et al., 2013, Algorithm 1).
 
     For each coordinate ``i`` with (summed) gradient ``g_i`` in this step, with ``w_i`` the
@@ -29,7 +30,7 @@ class FtrlProximal:
     Coordinates with no gradient in the step are left untouched. Per-coordinate learning
     rate is ``alpha / (beta + sqrt(n_i))``.
 
-    Parameters
+    Parameters (defaults: `widedeep.defaults`, the same ones the estimators use)
     ----------
     alpha : float
         Learning-rate scale, ``> 0``.
@@ -43,9 +44,12 @@ class FtrlProximal:
         Starting value of ``n``, ``>= 0`` (the paper starts at 0).
 
     The optimizer holds hyper-parameters only. The state ``{"z", "n"}`` belongs to the
-    caller (:meth:`init_state`). Arithmetic is done in the dtype of ``z`` (float32 by default;
-    pass ``dtype=np.float64`` to :meth:`init_state` for double precision); ``weights`` should
-    have the same dtype.
+    caller (:meth:`init_state`, shaped like the weights). The methods are the shared protocol
+    of `widedeep.optim.base`: ``update(weights, grad, state)`` on every coordinate,
+    ``update_rows(weights, coords, grads, state)`` on listed ones (duplicates summed in
+    float64), and their ``prepare*`` forms. Weights may have trailing axes (``[size, K]``:
+    K independent models per coordinate, as the multiclass wide part). Arithmetic is done in
+    the weights' dtype.
 
     TensorFlow
     ----------
@@ -70,11 +74,11 @@ class FtrlProximal:
     Examples
     --------
     >>> import numpy as np
-    >>> opt = FtrlProximal(alpha=1.0, beta=1.0, l1=0.2)
-    >>> state = opt.init_state(3, dtype=np.float64)
+    >>> opt = FtrlProximal(alpha=1.0, beta=1.0, l1=0.2, l2=0.0)
     >>> weights = np.zeros(3)
+    >>> state = opt.init_state(weights)
     >>> # coordinate 1 appears twice: its gradients are summed to g = 0.5
-    >>> opt.update(weights, state, np.array([1, 1, 2]), np.array([0.25, 0.25, 0.1]))
+    >>> opt.update_rows(weights, np.array([1, 1, 2]), np.array([0.25, 0.25, 0.1]), state)
     >>> state["z"].tolist(), state["n"].tolist()
     ([0.0, 0.5, 0.1], [0.0, 0.25, 0.010000000000000002])
     >>> weights.round(6).tolist()   # w_1 = -(0.5 - 0.2) / (1 + 0.5); |z_2| <= l1 gives 0
@@ -83,7 +87,9 @@ class FtrlProximal:
     1.0
     """
 
-    def __init__(self, alpha=0.05, beta=1.0, l1=0.0, l2=0.0, initial_accumulator_value=0.0):
+    def __init__(self, alpha=defaults.FTRL_ALPHA, beta=defaults.FTRL_BETA, l1=defaults.FTRL_L1,
+                 l2=defaults.FTRL_L2,
+                 initial_accumulator_value=defaults.FTRL_INITIAL_ACCUMULATOR):
         if not (np.isfinite(alpha) and alpha > 0):
             raise ValueError(f"FtrlProximal: alpha must be a finite number > 0, got {alpha!r}")
         for name, value in (("beta", beta), ("l1", l1), ("l2", l2),
@@ -98,19 +104,25 @@ class FtrlProximal:
         self.initial_accumulator_value = float(initial_accumulator_value)
 
     @classmethod
-    def from_tensorflow(cls, learning_rate, initial_accumulator_value=0.1,
+    def from_tensorflow(cls, learning_rate=0.001, initial_accumulator_value=0.1,
                         l1_regularization_strength=0.0, l2_regularization_strength=0.0,
                         beta=0.0):
-        """The optimizer equal to TensorFlow's FTRL with these arguments (``lr_power=-0.5``,
-        no L2 shrinkage); see the class docstring for the mapping."""
+        """The optimizer equal to TensorFlow's FTRL with these arguments (its defaults are
+        TensorFlow's; ``lr_power=-0.5``, no L2 shrinkage); see the class docstring."""
         return cls(alpha=learning_rate, beta=beta, l1=l1_regularization_strength,
                    l2=2.0 * l2_regularization_strength,
                    initial_accumulator_value=initial_accumulator_value)
 
-    def init_state(self, size, dtype=np.float32):
-        """``{"z": zeros(size), "n": full(size, initial_accumulator_value)}`` of ``dtype``."""
-        return {"z": np.zeros(size, dtype=dtype),
-                "n": np.full(size, self.initial_accumulator_value, dtype=dtype)}
+    def init_state(self, param, dtype=None):
+        """``{"z": zeros, "n": full(initial_accumulator_value)}`` shaped and typed like
+        ``param`` (an array), or of shape ``param`` (an int or tuple) and ``dtype``
+        (default float32)."""
+        if isinstance(param, np.ndarray):
+            shape, dtype = param.shape, (param.dtype if dtype is None else dtype)
+        else:
+            shape, dtype = param, (np.float32 if dtype is None else dtype)
+        return {"z": np.zeros(shape, dtype=dtype),
+                "n": np.full(shape, self.initial_accumulator_value, dtype=dtype)}
 
     def weights(self, z, n):
         """Closed-form weights for accumulators ``z``, ``n`` (same shape); a new array.
@@ -125,100 +137,15 @@ class FtrlProximal:
         # only active coordinates are divided: an inactive one may have a zero denominator
         return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=active)
 
-    def update(self, weights, state, coords, grads, assume_unique=False, check=True):
-        """Sparse step on the listed coordinates, in place on ``weights``, ``z`` and ``n``.
-
-        Parameters
-        ----------
-        weights : ndarray [size]
-            Current weights; ``weights[coords]`` enter the ``z`` update and are overwritten.
-        state : dict
-            ``{"z": [size], "n": [size]}`` from :meth:`init_state`.
-        coords : int array [k]
-            Coordinates in ``[0, size)``; a coordinate may repeat, and its gradients are then
-            summed before the update (unless ``assume_unique=True`` promises they are distinct).
-        grads : float array [k]
-            Gradient of the loss with respect to each listed coordinate.
-
-        Cost is ``O(k log k)``, independent of ``size``. Bad input (length mismatch,
-        non-integer or out-of-range coordinates, non-finite gradients) raises ``ValueError``
-        before anything is changed. ``check=False`` skips those checks, for callers that
-        validated the batch already (the estimators' hot path): int64 ``coords`` in range
-        and finite ``grads`` are then the caller's promise.
-        """
+    def _new_values(self, w, g, state):
+        """Algorithm 1 on gathered coordinates: new (w, {z, n}), nothing written."""
         z, n = state["z"], state["n"]
-        if check:
-            coords, grads = self._check_sparse(weights, z, n, coords, grads)
-        if coords.shape[0] == 0:
-            return
-        if not assume_unique:
-            coords, grads = sum_duplicates(coords, grads.astype(np.float64))   # sum in float64
-        grads = grads.astype(z.dtype, copy=False)
-        new_w, new_z, new_n = self._step(weights[coords], z[coords], n[coords], grads)
-        z[coords] = new_z
-        n[coords] = new_n
-        weights[coords] = new_w
-
-    def update_dense(self, weights, state, grad):
-        """Step on every coordinate with gradient ``grad`` [size], in place; the same as
-        :meth:`update` with ``coords = arange(size)`` (bit for bit)."""
-        z, n = state["z"], state["n"]
-        grad = np.asarray(grad)
-        if not (weights.shape == z.shape == n.shape == grad.shape) or weights.ndim != 1:
-            raise ValueError(f"FtrlProximal.update_dense: weights, z, n and grad must be 1-d of "
-                             f"the same length, got shapes {weights.shape}, {z.shape}, "
-                             f"{n.shape} and {grad.shape}")
-        _check_finite(grad, "FtrlProximal.update_dense")
-        new_w, new_z, new_n = self._step(weights, z, n, grad.astype(z.dtype, copy=False))
-        z[...] = new_z
-        n[...] = new_n
-        weights[...] = new_w
-
-    def _step(self, w, z, n, g):
-        """Algorithm 1 on gathered coordinates; returns new (w, z, n) without writing."""
         n_new = n + g * g
         sigma = (np.sqrt(n_new) - np.sqrt(n)) / self.alpha
         z_new = z + (g - sigma * w)
-        return self.weights(z_new, n_new), z_new, n_new
-
-    def _check_sparse(self, weights, z, n, coords, grads):
-        where = "FtrlProximal.update"
-        if not (weights.shape == z.shape == n.shape) or weights.ndim != 1:
-            raise ValueError(f"{where}: weights, z and n must be 1-d of the same length, got "
-                             f"shapes {weights.shape}, {z.shape} and {n.shape}")
-        coords = np.asarray(coords)
-        grads = np.asarray(grads)
-        if coords.ndim != 1 or grads.ndim != 1 or coords.shape[0] != grads.shape[0]:
-            raise ValueError(f"{where}: coords and grads must be 1-d of the same length, got "
-                             f"shapes {coords.shape} and {grads.shape}")
-        if coords.size == 0:
-            return coords.astype(np.int64), grads
-        if coords.dtype.kind not in "iu":
-            raise ValueError(f"{where}: coords must be integers, got dtype {coords.dtype}")
-        size = weights.shape[0]
-        if coords.min() < 0 or coords.max() >= size:
-            bad = int(np.flatnonzero((coords < 0) | (coords >= size))[0])
-            raise ValueError(f"{where}: coordinate {coords[bad]} (position {bad}) is outside "
-                             f"[0, {size})")
-        _check_finite(grads, where)
-        return coords.astype(np.int64, copy=False), grads
+        return self.weights(z_new, n_new), {"z": z_new, "n": n_new}
 
     def get_config(self):
         """Constructor parameters as a JSON-able dict: ``FtrlProximal(**opt.get_config())``."""
         return {"alpha": self.alpha, "beta": self.beta, "l1": self.l1, "l2": self.l2,
                 "initial_accumulator_value": self.initial_accumulator_value}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        return (f"FtrlProximal(alpha={self.alpha!r}, beta={self.beta!r}, l1={self.l1!r}, "
-                f"l2={self.l2!r}, initial_accumulator_value={self.initial_accumulator_value!r})")
-
-
-def _check_finite(grads, where):
-    finite = np.isfinite(grads)
-    if not finite.all():
-        bad = int(np.flatnonzero(~finite)[0])
-        raise ValueError(f"{where}: non-finite gradient {grads[bad]} at position {bad}")

@@ -1,23 +1,79 @@
-"""What every file reader shares: opening (plain or gzip) text, checked constructor
+"""What every file reader shares: opening (plain or gzip) text, turning decoding and
+decompression failures into errors that name the file and line, checked constructor
 arguments, the epoch counter behind re-iteration, and the per-pass `ReadReport`."""
 from __future__ import annotations
 
+import codecs
+import contextlib
 import gzip
 import itertools
 import numbers
 import os
+import zlib
 
-from .report import ReadReport
+from .report import BadLine, BadLineError, ReadReport
 from .shuffle import epoch_rng, shuffle_buffer
 
-__all__ = ["open_text", "chunks", "StreamReader"]
+__all__ = ["open_text", "read_errors", "chunks", "StreamReader"]
+
+_COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def _reading_encoding(encoding):
+    """UTF-8 is read as ``utf-8-sig``: a byte-order mark at the start of the file is
+    dropped (with or without a header line), never kept in the first cell."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"unknown text encoding {encoding!r}") from None
+    return "utf-8-sig" if name == "utf-8" else encoding
 
 
 def open_text(path, encoding, newline=None):
-    """Open ``path`` for reading text; ``*.gz`` files are decompressed on the fly."""
+    """Open ``path`` for reading text; ``*.gz`` files are decompressed on the fly. Wrap
+    the reading in `read_errors` to get errors that name the line."""
+    encoding = _reading_encoding(encoding)
     if os.fspath(path).endswith(".gz"):
         return gzip.open(path, "rt", encoding=encoding, newline=newline)
     return open(path, "r", encoding=encoding, newline=newline)
+
+
+@contextlib.contextmanager
+def read_errors(path, encoding):
+    """Turn a ``UnicodeDecodeError`` or a damaged/truncated gzip stream met while reading
+    ``path`` into a `BadLineError` (a ``ValueError``) naming the file and the line. These
+    are never skipped by ``skip_bad_lines``: the rest of the file cannot be trusted."""
+    try:
+        yield
+    except UnicodeDecodeError as error:
+        line = _first_broken_line(path, encoding)
+        raise BadLineError(BadLine(
+            path, line, None, f"cannot decode the bytes as {encoding} ({error.reason}: "
+            f"{error.object[error.start:error.end]!r}); pass encoding=... (e.g. "
+            f"'latin-1')")) from None
+    except _COMPRESSION_ERRORS as error:
+        line = _first_broken_line(path, encoding)
+        raise BadLineError(BadLine(
+            path, line, None, f"the compressed stream is truncated or damaged ({error}); "
+            f"the file ends early")) from None
+
+
+def _first_broken_line(path, encoding):
+    """1-based number of the first line that cannot be decompressed or decoded (slow:
+    only called to name the line of an error)."""
+    decoder = codecs.getincrementaldecoder(_reading_encoding(encoding))()
+    opener = gzip.open if os.fspath(path).endswith(".gz") else open
+    number = 0
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                decoder.decode(raw)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return max(number, 1)
+    except _COMPRESSION_ERRORS:
+        return number + 1   # the line being read when the stream broke
+    return number + 1
 
 
 def chunks(iterable, size):

@@ -2,8 +2,9 @@
 strings with missing-value tokens replaced, floats with NaN where missing, integers; and,
 only for a column holding a bad cell, the rows and reasons of the bad cells.
 
-Cells arrive as ``U`` arrays, or as ``S`` arrays (one byte per character) from ASCII
-text (see `widedeep.readers._csv_split`).
+Cells arrive as ``U`` arrays, as ``S`` arrays (one byte per character) from ASCII
+text, or as object arrays of ``str`` for a block with a very long cell (see
+`widedeep.readers._csv_split`).
 """
 from __future__ import annotations
 
@@ -50,7 +51,12 @@ def _cells(text, na_values, strip):
     """Cells as a unicode array (stripped if asked) and the missing-value mask."""
     text = _unicode(text)
     if strip:
-        text = np.char.strip(text)
+        if text.dtype.kind == "O":   # a column of very long cells (see _csv_split)
+            stripped = np.empty(text.shape[0], dtype=object)
+            stripped[:] = [cell.strip() for cell in text.tolist()]
+            text = stripped
+        else:
+            text = np.char.strip(text)
     missing = np.zeros(text.shape[0], dtype=bool)
     for token in na_values:
         missing |= text == token
@@ -92,7 +98,24 @@ def _digit_cells(text):
 def parse_numbers(text, dtype, na_values, strip):
     """``(values, [(row, reason), ...])``: the column parsed as ``dtype`` (a float
     dtype gives NaN for a missing cell; in an integer dtype a missing cell is bad) and
-    its unparsable cells."""
+    its unparsable cells. In a float32 (or narrower) column a finite number that
+    overflows to inf, such as ``1e39``, is a bad cell."""
+    with np.errstate(over="ignore"):
+        values, bad = _parse_numbers(text, dtype, na_values, strip)
+    if dtype.kind == "f" and dtype.itemsize < 8:
+        infinite = np.flatnonzero(np.isinf(values))
+        if infinite.size:
+            cells = _unicode(text[infinite]).tolist()
+            known = {row for row, _ in bad}
+            for row, cell in zip(infinite.tolist(), cells):
+                if row not in known and np.isfinite(float(cell)):
+                    bad.append((row, f"{cell.strip()} overflows {dtype.name} (largest "
+                                     f"magnitude {float(np.finfo(dtype).max):.4g})"))
+            bad.sort()
+    return values, bad
+
+
+def _parse_numbers(text, dtype, na_values, strip):
     numeric_na_token = any(_parses_as_float(token) for token in na_values)
     if not numeric_na_token and (dtype.kind == "f" or dtype == np.int64):
         values = _digit_cells(text)

@@ -16,19 +16,28 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import deque
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 
-from .report import BadLine
+from .report import BadLine, BadLineError
 
-__all__ = ["BLOCK_CHARS", "FieldBlock", "text_blocks", "splits_plainly",
-           "split_plain_block", "split_csv_block", "field_count_error"]
+__all__ = ["BLOCK_CHARS", "DEFAULT_MAX_RECORD_LINES", "FieldBlock", "text_blocks",
+           "splits_plainly", "split_plain_block", "split_csv_block", "read_records",
+           "string_column", "field_count_error"]
 
 BLOCK_CHARS = 1 << 18
 """Characters read per block: large enough that per-block overhead is negligible, small
 enough that the per-column temporaries stay in the allocator's cache."""
+
+DEFAULT_MAX_RECORD_LINES = 100
+"""Physical lines a quoted field may span before its record is declared broken (an
+unclosed quote); `CsvReader(max_record_lines=...)` changes it."""
+
+MAX_FIXED_WIDTH_BYTES = 1 << 26
+"""Above this size (64 MB) a column of a block is kept as an object array of str rather
+than a fixed-width NumPy string array, whose every row is as wide as the longest cell."""
 
 _NEWLINE = ord("\n")
 
@@ -100,6 +109,14 @@ def _gather_column(windows, starts, lengths):
     if starts.size == 0:
         return np.zeros(0, dtype=f"{kind}1")
     width = max(int(lengths.max()), 1)
+    if starts.size * width * 4 > MAX_FIXED_WIDTH_BYTES:
+        # one long cell would make every row as wide: keep this column as Python strings
+        codec = "ascii" if kind == "S" else "utf-32-le"
+        flat = np.ascontiguousarray(windows[:, 0])   # the text's code units
+        column = np.empty(starts.size, dtype=object)
+        column[:] = [flat[start:start + length].tobytes().decode(codec)
+                     for start, length in zip(starts.tolist(), lengths.tolist())]
+        return column
     cells = windows[starts, :width]  # [rows, width] copy: the field and what follows it
     # zero what follows the field: trailing NULs end a NumPy string
     np.multiply(cells, np.arange(width) < lengths[:, None], out=cells)
@@ -145,31 +162,166 @@ def split_plain_block(block, first_line, n_fields, positions, delimiter, path, n
     return FieldBlock(numbers[good], texts, bad_lines, int(line_ends.size))
 
 
-def split_csv_block(block, first_line, handle, csv_options, positions, path, names):
-    """Split a block with Python's ``csv`` module. A quoted field still open at the end
-    of the block continues with the following lines of ``handle``. See `FieldBlock`."""
-    block_lines = list(io.StringIO(block, newline=""))
-    reader = csv.reader(chain(block_lines, handle), **csv_options)
-    n_fields = len(names)
-    lines, records, bad_lines = [], [], []
-    # the reader pulls a line only to start or finish a record, so once it has used the
-    # block's lines the record in progress is complete
-    while reader.line_num < len(block_lines):
-        line = first_line + reader.line_num
+class _RecordTooLong(Exception):
+    """Raised through ``csv.reader`` when a record runs past ``max_record_lines``."""
+
+
+class _LineFeed:
+    """Physical lines for ``csv.reader``: the block's lines, then the file's, then the
+    lines pushed back after a broken record. ``record`` holds the lines of the record in
+    progress; asking for more than ``max_record_lines`` of them raises `_RecordTooLong`.
+    A final line without a line end gets one, so that a quote still open at the end of
+    the file shows as the reader asking for a line that is not there (``exhausted``)."""
+
+    def __init__(self, lines, handle, max_record_lines):
+        self.pending = deque(lines)
+        self.handle = handle
+        self.max_record_lines = max_record_lines
+        self.record = []
+        self.exhausted = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if len(self.record) >= self.max_record_lines:
+            raise _RecordTooLong
+        if self.pending:
+            line = self.pending.popleft()
+        else:
+            line = self.handle.readline() if self.handle is not None else ""
+            if not line:
+                self.exhausted = True
+                raise StopIteration
+        if not line.endswith(("\n", "\r")):
+            line += "\n"
+        self.record.append(line)
+        return line
+
+    def start_record(self):
+        self.record = []
+        self.exhausted = False
+
+    def restart_after_first_line(self):
+        """Give back every line of the broken record but its first, to be read again."""
+        self.pending.extendleft(reversed(self.record[1:]))
+        self.record = self.record[:1]
+
+
+def _unclosed_quote(path, line, max_record_lines, at_end):
+    if at_end:
+        reason = "a quoted field opened on this line is not closed before the end of the file"
+    else:
+        reason = (f"a quoted field opened on this line is still open after "
+                  f"{max_record_lines} lines (max_record_lines={max_record_lines}; raise it "
+                  f"if a quoted field really spans more lines)")
+    return BadLine(path, line, None, reason)
+
+
+def read_records(lines, handle, csv_options, first_line, max_record_lines, path,
+                 names=None):
+    """``(line, record)`` for every record starting in ``lines`` (the last one may continue
+    into ``handle``): ``record`` a list of fields, or a `BadLine`; then ``(lines spanned,
+    None)``. Blank lines give no record.
+
+    A quoted field may hold line ends, but a quote still open at the end of the file or
+    after ``max_record_lines`` lines breaks its record. A broken record, and a multi-line
+    record with the wrong number of fields (when ``names`` is given), is reported at the
+    line where it starts, and reading resumes on the following line: one stray quote never
+    swallows the rest of the file."""
+    feed = _LineFeed(lines, handle, max_record_lines)
+    done = 0   # physical lines consumed by finished records
+    reader = csv.reader(feed, **csv_options)
+    while done < len(lines) or feed.pending:
+        line = first_line + done
+        feed.start_record()
         try:
             record = next(reader)
         except StopIteration:
             break
+        except _RecordTooLong:
+            record = _unclosed_quote(path, line, max_record_lines, at_end=False)
         except csv.Error as error:
-            bad_lines.append(BadLine(path, line, None, f"CSV error: {error}"))
-            continue
-        if not record:
-            continue
-        if len(record) != n_fields:
-            bad_lines.append(field_count_error(path, names, line, len(record)))
-            continue
-        lines.append(line)
-        records.append(record)
-    texts = {position: np.asarray([record[position] for record in records], dtype=np.str_)
+            record = (_unclosed_quote(path, line, max_record_lines, True) if feed.exhausted
+                      else BadLine(path, line, None, f"CSV error: {error}"))
+        else:
+            if feed.exhausted and record:
+                record = _unclosed_quote(path, line, max_record_lines, at_end=True)
+            elif names is not None and record and len(record) != len(names):
+                record = field_count_error(path, names, line, len(record))
+        if isinstance(record, BadLine) and len(feed.record) > 1:
+            feed.restart_after_first_line()
+            reader = csv.reader(feed, **csv_options)
+            done += 1
+        else:
+            done += len(feed.record)
+        if record:
+            yield line, record
+    yield done, None
+
+
+def read_preamble(handle, skip_rows, header, csv_options, max_record_lines, path):
+    """``(header or None, physical lines spanned)``: skip ``skip_rows`` records (blank
+    ones count), then read the header (the next non-blank record) if ``header``. A broken
+    record here raises `BadLineError`: the rest of the file cannot be read without it."""
+    feed = _LineFeed([], handle, max_record_lines)
+    reader = csv.reader(feed, **csv_options)
+    done, to_skip = 0, skip_rows
+    while to_skip or header:
+        line = done + 1
+        feed.start_record()
+        try:
+            record = next(reader)
+        except StopIteration:
+            return None, done
+        except _RecordTooLong:
+            raise BadLineError(_unclosed_quote(path, line, max_record_lines, False)) from None
+        except csv.Error as error:
+            if feed.exhausted:
+                raise BadLineError(_unclosed_quote(path, line, max_record_lines, True)) \
+                    from None
+            raise BadLineError(BadLine(path, line, None, f"CSV error: {error}")) from None
+        if feed.exhausted and record:
+            raise BadLineError(_unclosed_quote(path, line, max_record_lines, True))
+        done += len(feed.record)
+        if to_skip:
+            to_skip -= 1
+        elif record:
+            return record, done
+    return None, done
+
+
+def split_csv_block(block, first_line, handle, csv_options, positions, path, names,
+                    max_record_lines=DEFAULT_MAX_RECORD_LINES):
+    """Split a block with Python's ``csv`` module. A quoted field still open at the end
+    of the block continues with the following lines of ``handle`` (up to
+    ``max_record_lines`` lines, see `read_records`). See `FieldBlock`."""
+    block_lines = list(io.StringIO(block, newline=""))
+    lines, records, bad_lines = [], [], []
+    n_lines = 0
+    for line, record in read_records(block_lines, handle, csv_options, first_line,
+                                     max_record_lines, path, names):
+        if record is None:
+            n_lines = line
+        elif isinstance(record, BadLine):
+            bad_lines.append(record)
+        else:
+            lines.append(line)
+            records.append(record)
+    texts = {position: string_column([record[position] for record in records])
              for position in positions}
-    return FieldBlock(np.asarray(lines, dtype=np.int64), texts, bad_lines, reader.line_num)
+    return FieldBlock(np.asarray(lines, dtype=np.int64), texts, bad_lines, n_lines)
+
+
+def string_column(cells):
+    """A list of str as a ``U`` array, or as an object array when the fixed-width array
+    would take more than `MAX_FIXED_WIDTH_BYTES` (one long cell would otherwise make
+    every row as wide as it)."""
+    if not cells:
+        return np.zeros(0, dtype="U1")
+    widest = max(map(len, cells))
+    if widest * 4 * len(cells) > MAX_FIXED_WIDTH_BYTES:
+        column = np.empty(len(cells), dtype=object)
+        column[:] = cells
+        return column
+    return np.asarray(cells, dtype=np.str_)

@@ -15,9 +15,10 @@ import csv
 
 import numpy as np
 
-from ._base import StreamReader, open_text
+from ._base import StreamReader, check_positive_int, open_text, read_errors
 from ._csv_cells import column_kind, parse_numbers, parse_strings
-from ._csv_split import split_csv_block, split_plain_block, splits_plainly, text_blocks
+from ._csv_split import (DEFAULT_MAX_RECORD_LINES, read_preamble, split_csv_block,
+                         split_plain_block, splits_plainly, text_blocks)
 from .batching import batch_length, concat_batches, rebatch
 from .report import BadLine, BadLineError, ReadReport
 from .shuffle import epoch_rng, shuffle_rows
@@ -71,14 +72,24 @@ class CsvReader(StreamReader):
     random_state : None, int or numpy Generator
         Shuffle seed; pass ``k`` uses ``default_rng([random_state, k])``.
     encoding : str
-        Text encoding of the file.
+        Text encoding of the file. A UTF-8 byte-order mark is dropped. Bytes that do not
+        decode, and a truncated or damaged ``.gz`` file, raise `BadLineError` naming the
+        line (even with ``skip_bad_lines=True``).
+    max_record_lines : int
+        Physical lines a quoted field may span (default 100). A quote still open after
+        that many lines, or at the end of the file, is an unclosed quote: a bad line at
+        the line where the quote opened (raised, or skipped and counted), and reading
+        resumes on the next line, so a stray quote never swallows the lines after it.
 
     Notes
     -----
     Blank lines are skipped. Line numbers in errors are 1-based physical lines (a header
     is line 1; a record spanning several lines is reported at its first line). Bad lines
     are raised or recorded in file order; the rows of a block read before a raised bad
-    line are not yielded.
+    line are not yielded. A bad record spanning several lines (an open quote) is reported
+    at its first line and the following lines are read again as records of their own.
+    A string column of a block whose fixed-width array would exceed 64 MB (one very long
+    cell) is returned as an object array of ``str`` instead.
 
     Examples
     --------
@@ -92,7 +103,7 @@ class CsvReader(StreamReader):
                  dtypes=None, default_dtype="str", delimiter=",", quotechar='"',
                  na_values=("", "?"), string_na="", strip=False, skip_rows=0,
                  skip_bad_lines=False, shuffle_buffer=0, random_state=None,
-                 encoding="utf-8"):
+                 encoding="utf-8", max_record_lines=DEFAULT_MAX_RECORD_LINES):
         super().__init__(path, batch_size=batch_size, shuffle_buffer=shuffle_buffer,
                          random_state=random_state, skip_bad_lines=skip_bad_lines,
                          encoding=encoding)
@@ -105,6 +116,7 @@ class CsvReader(StreamReader):
         self.string_na = string_na
         self.strip = bool(strip)
         self.skip_rows = int(skip_rows)
+        self.max_record_lines = check_positive_int("max_record_lines", max_record_lines)
         if names is None and not self.header:
             raise ValueError(f"{self.path}: a file without a header needs names=[...]")
         file_header = self._read_header() if self.header else None
@@ -157,24 +169,26 @@ class CsvReader(StreamReader):
     def _csv_options(self):
         if self.quotechar is None:
             return dict(delimiter=self.delimiter, quoting=csv.QUOTE_NONE)
-        return dict(delimiter=self.delimiter, quotechar=self.quotechar)
+        # strict: text after a closing quote (``"ab"c``) is an error, not glued on, so a
+        # stray quote that opens a field is found where the next quote closes it
+        return dict(delimiter=self.delimiter, quotechar=self.quotechar, strict=True)
 
     def _csv_reader(self, handle):
         return csv.reader(handle, **self._csv_options())
 
     def _read_header(self):
-        with open_text(self.path, self.encoding, newline="") as handle:
-            reader = self._csv_reader(handle)
-            skipped = 0
-            for record in reader:
-                if skipped < self.skip_rows:
-                    skipped += 1
-                    continue
-                if record:
-                    if record[0].startswith("\ufeff"):
-                        record[0] = record[0][1:]
-                    return [name.strip() for name in record]
-        raise ValueError(f"{self.path}: the file is empty, expected a header line")
+        with open_text(self.path, self.encoding, newline="") as handle, \
+                read_errors(self.path, self.encoding):
+            header, _ = self._preamble(handle)
+        if header is None:
+            raise ValueError(f"{self.path}: the file is empty, expected a header line")
+        return [name.strip() for name in header]
+
+    def _preamble(self, handle):
+        """``(header record or None, physical lines spanned)`` of the ``skip_rows``
+        records and the header line at the start of ``handle``."""
+        return read_preamble(handle, self.skip_rows, self.header, self._csv_options(),
+                             self.max_record_lines, self.path)
 
     def _check_known(self, what, names):
         unknown = [n for n in names if n not in self._position]
@@ -185,8 +199,9 @@ class CsvReader(StreamReader):
     def _blocks(self, report):
         """`FieldBlock`s of the data records (after ``skip_rows`` and the header)."""
         positions = [self._position[name] for name in self.columns]
-        with open_text(self.path, self.encoding, newline="") as handle:
-            lines_done = self._skip_preamble(handle, report)
+        with open_text(self.path, self.encoding, newline="") as handle, \
+                read_errors(self.path, self.encoding):
+            _, lines_done = self._preamble(handle)
             for block in text_blocks(handle):
                 if splits_plainly(block, self.quotechar):
                     fields = split_plain_block(block, lines_done + 1, len(self.names),
@@ -195,29 +210,9 @@ class CsvReader(StreamReader):
                 else:
                     fields = split_csv_block(block, lines_done + 1, handle,
                                              self._csv_options(), positions, self.path,
-                                             self.names)
+                                             self.names, self.max_record_lines)
                 lines_done += fields.n_lines
                 yield fields
-
-    def _skip_preamble(self, handle, report):
-        """Read the ``skip_rows`` records and the header line from ``handle``; returns
-        the number of physical lines they span."""
-        reader = self._csv_reader(handle)
-        rows_to_skip, header_pending = self.skip_rows, self.header
-        while rows_to_skip or header_pending:
-            line = reader.line_num + 1
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as error:
-                self._bad(report, BadLine(self.path, line, None, f"CSV error: {error}"))
-                continue
-            if rows_to_skip:
-                rows_to_skip -= 1
-            elif record:
-                header_pending = False
-        return reader.line_num
 
     def _bad(self, report, bad_line):
         if not self.skip_bad_lines:

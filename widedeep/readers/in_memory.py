@@ -11,10 +11,11 @@ from ._base import check_positive_int
 from .batching import batch_length, slice_batch, take_batch
 from .shuffle import epoch_rng
 
-__all__ = ["iter_batches", "ArrayReader", "columns_from_dataframe"]
+__all__ = ["iter_batches", "ArrayReader", "columns_from_dataframe", "is_dataframe"]
 
 
-def _is_dataframe(obj):
+def is_dataframe(obj):
+    """True for a pandas DataFrame (recognised without importing pandas)."""
     return type(obj).__module__.split(".")[0] == "pandas" and hasattr(obj, "columns") \
         and hasattr(obj, "to_numpy")
 
@@ -45,7 +46,7 @@ def columns_from_dataframe(frame):
 
 
 def _as_columns(columns):
-    if _is_dataframe(columns):
+    if is_dataframe(columns):
         columns = columns_from_dataframe(columns)
     if not isinstance(columns, dict):
         raise TypeError(f"expected a dict of columns or a pandas DataFrame, got "

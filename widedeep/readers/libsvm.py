@@ -21,7 +21,7 @@ import numpy as np
 
 from ..inputs import SparseInput
 from ..records import Ragged
-from ._base import StreamReader, chunks, open_text
+from ._base import StreamReader, check_positive_int, chunks, open_text, read_errors
 from .batching import batch_length, concat_batches, rebatch
 from .report import BadLine, BadLineError, ReadReport
 
@@ -56,7 +56,8 @@ class _SparseTextReader(StreamReader):
 
     def _lines(self):
         """``(line_number, text)`` of every non-blank line, comments removed."""
-        with open_text(self.path, self.encoding) as handle:
+        with open_text(self.path, self.encoding) as handle, \
+                read_errors(self.path, self.encoding):
             for number, text in enumerate(handle, start=1):
                 if "#" in text:
                     text = text[:text.index("#")]
@@ -102,7 +103,9 @@ class _SparseTextReader(StreamReader):
         if ids.size and (ids.min() < 0 or (self.n_features is not None
                                            and ids.max() >= self.n_features)):
             raise ValueError("id out of range")
-        if not np.all(np.isfinite(values)) or not np.all(np.isfinite(labels)):
+        with np.errstate(over="ignore"):
+            finite_as_dtype = np.isfinite(values.astype(self.dtype))
+        if not np.all(finite_as_dtype) or not np.all(np.isfinite(labels)):
             raise ValueError("non-finite number")
         batch = {"label": labels, "ids": Ragged(ids, lengths, values)}
         if k == 3:
@@ -157,6 +160,10 @@ class _SparseTextReader(StreamReader):
             return f"cannot parse value {pieces[-1]!r} as a number"
         if not np.isfinite(value):
             return f"non-finite value {pieces[-1]!r}"
+        with np.errstate(over="ignore"):
+            if not np.isfinite(self.dtype.type(value)):
+                return (f"value {pieces[-1]} overflows {self.dtype.name} (largest magnitude "
+                        f"{float(np.finfo(self.dtype).max):.4g})")
         return None
 
     def _check_field(self, text):
@@ -228,22 +235,31 @@ class LibffmReader(_SparseTextReader):
     or a dict ``{field number: name}``); else ``"f0"``, ``"f1"``, ... for ``n_fields``
     fields; else the fields are discovered with one extra pass over the file at
     construction (every number from 0 to the largest seen). A field number without a name
-    is a bad line. Other parameters as in `LibsvmReader`.
+    is a bad line. ``max_fields`` (default 10000) bounds the number of fields: a larger
+    ``n_fields``, or a discovered field number ``>= max_fields``, is an error naming the
+    line, so a file naming field 1000000000 cannot make the reader build a billion names.
+    Other parameters as in `LibsvmReader`.
     """
 
     _parts = 3
 
     def __init__(self, path, *, batch_size=1024, field_names=None, n_fields=None,
                  n_features=None, zero_based=True, dtype=np.float32, skip_bad_lines=False,
-                 shuffle_buffer=0, random_state=None, encoding="utf-8"):
+                 shuffle_buffer=0, random_state=None, encoding="utf-8", max_fields=10000):
         super().__init__(path, batch_size=batch_size, n_features=n_features,
                          zero_based=zero_based, dtype=dtype, skip_bad_lines=skip_bad_lines,
                          shuffle_buffer=shuffle_buffer, random_state=random_state,
                          encoding=encoding)
+        self.max_fields = check_positive_int("max_fields", max_fields)
         if field_names is None:
             if n_fields is None:
                 n_fields = self._count_fields()
-            field_names = {k: f"f{k}" for k in range(int(n_fields))}
+            n_fields = check_positive_int("n_fields", n_fields, minimum=0)
+            if n_fields > self.max_fields:
+                raise ValueError(f"{self.path}: n_fields={n_fields} is more than "
+                                 f"max_fields={self.max_fields}; raise max_fields if the "
+                                 f"file really has that many fields")
+            field_names = {k: f"f{k}" for k in range(n_fields)}
         elif not isinstance(field_names, dict):
             field_names = dict(enumerate(field_names))
         field_names = {int(k): str(v) for k, v in field_names.items()}
@@ -255,10 +271,17 @@ class LibffmReader(_SparseTextReader):
     def _count_fields(self):
         largest = -1
         for number, text in self._lines():
-            for token in text.split()[1:]:
+            for position, token in enumerate(text.split()[1:], start=2):
                 head = token.split(":", 1)[0]
-                if head.isdigit():
-                    largest = max(largest, int(head))
+                if head.isdigit() and int(head) > largest:
+                    largest = int(head)
+                    if largest >= self.max_fields:
+                        raise BadLineError(BadLine(
+                            self.path, number, None,
+                            f"field number {largest} is not below max_fields="
+                            f"{self.max_fields} (the fields are numbered from 0 and each "
+                            f"gets a name); pass field_names=... or a larger max_fields",
+                            field=position))
         return largest + 1
 
     def _check_fields_fast(self, fields):

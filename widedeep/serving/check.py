@@ -3,8 +3,10 @@
 Paper section 4.2: before a newly trained model replaces the serving one it is dry-run and
 sanity-checked. The checks, each adding a reason when it fails:
 
-1. **finite scores**: every holdout logit and every score of the dry run is finite (a NaN
-   weight shows up here);
+0. **finite parameters**: every parameter and every optimizer state array holds only finite
+   numbers (`non_finite_parameters`): a NaN embedding row that the holdout never touches
+   would still score NaN for the requests that do;
+1. **finite scores**: every holdout logit and every score of the dry run is finite;
 2. **latency**: the dry run ranks the sample requests (after ``warmup`` untimed ones) with
    a `Ranker`; the p99 latency must be within ``latency_budget_ms`` (and the p50 within
    ``p50_budget_ms`` when given). Without sample requests the holdout is scored in slices of
@@ -24,6 +26,7 @@ import numpy as np
 from ..estimators.batching import check_labels, n_examples, slice_rows
 from ..losses import sigmoid
 from ..metrics import auc, logloss
+from .finite import describe_non_finite, non_finite_parameters
 from .ranker import Ranker
 from .request import is_feature_dict
 
@@ -37,7 +40,8 @@ class ServingCheck:
     ``candidate_metrics`` / ``current_metrics``: ``{"auc", "logloss"}`` on the holdout
     (``current_metrics`` None for a first model); ``latency_p50_ms`` / ``latency_p99_ms``
     over ``n_timed`` dry-run calls; ``non_finite_scores``: holdout logits plus dry-run scores
-    that are NaN or infinite.
+    that are NaN or infinite; ``non_finite_parameters``: ``{state key: (count, first
+    index)}`` of the candidate's arrays holding NaN or inf.
     """
     accepted: bool
     reasons: list = field(default_factory=list)
@@ -47,6 +51,7 @@ class ServingCheck:
     latency_p99_ms: float = float("nan")
     n_timed: int = 0
     non_finite_scores: int = 0
+    non_finite_parameters: dict = field(default_factory=dict)
 
     def __str__(self):
         verdict = "ACCEPTED" if self.accepted else "REJECTED"
@@ -71,6 +76,9 @@ def check_before_serving(candidate, current, holdout_features, holdout_labels,
     ``holdout_labels``: 0/1 [n]. ``sample_requests``: requests as `Ranker.rank` takes them.
     """
     reasons = []
+    bad_parameters = non_finite_parameters(candidate)
+    if bad_parameters:
+        reasons.append(f"non-finite parameters: {describe_non_finite(bad_parameters)}")
     y = check_labels(holdout_labels, len(np.asarray(holdout_labels)), np.float64)
     candidate_features = _features(holdout_features, spec)
     if n_examples(candidate_features) != y.shape[0]:
@@ -106,7 +114,7 @@ def check_before_serving(candidate, current, holdout_features, holdout_labels,
         reasons += _quality_reasons(candidate_metrics, current_metrics, max_auc_drop,
                                     max_logloss_increase, min_auc, max_logloss)
     return ServingCheck(not reasons, reasons, candidate_metrics, current_metrics, p50, p99,
-                        len(latencies), bad_holdout + bad_dry_run)
+                        len(latencies), bad_holdout + bad_dry_run, bad_parameters)
 
 
 def _features(data, spec):

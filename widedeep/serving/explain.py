@@ -21,6 +21,7 @@ import numpy as np
 from ..estimators.batching import n_examples
 from ..losses import sigmoid
 from ..records import Ragged
+from .finite import describe_non_finite, non_finite_parameters
 from .request import is_feature_dict
 
 __all__ = ["Contribution", "Explanation", "WideRule", "SparsityReport", "explain",
@@ -118,6 +119,8 @@ def explain(estimator, features, spec=None):
     ``features``: a feature dict of one example, or (with ``spec``) a raw column batch of one
     row. With a spec, wide ids are shown as tokens, and a cross's ids as the component values
     of this example that produce them. Contributions are sorted by decreasing magnitude.
+    A NaN or infinite logit (a model with non-finite parameters) raises ``ValueError``
+    naming the part it comes from and the broken parameters; it is never explained.
     """
     estimator.check_is_fitted()
     columns = None
@@ -145,6 +148,14 @@ def explain(estimator, features, spec=None):
                                                   value, weight, weight * value))
     contributions.sort(key=lambda c: -abs(c.contribution))
     bias = float(wide.params["bias"][0]) if wide is not None else 0.0
+    if not np.isfinite(logit):
+        parts = [f"{c.field}={c.token} ({c.contribution})" for c in contributions
+                 if not np.isfinite(c.contribution)]
+        parts += [f"bias ({bias})"] if not np.isfinite(bias) else []
+        parts += [f"deep logit ({deep_logit})"] if not np.isfinite(deep_logit) else []
+        raise ValueError(f"explain: the logit is {logit}, not finite; from "
+                         f"{', '.join(parts) or 'rounding overflow'}; the model's non-finite "
+                         f"parameters: {describe_non_finite(non_finite_parameters(estimator))}")
     return Explanation(logit, bias, deep_logit, contributions)
 
 

@@ -11,7 +11,9 @@ rounds a row differently in matrices of different heights, about 1e-7 relative);
 
 Thread safety: `rank` writes nothing shared (the estimator's parameters are only read, the
 prepared request is immutable and the thread pool is thread-safe), so many threads may call
-it at once. Do not train the estimator while a ranker serves it.
+it at once. The model is read when each request is prepared, so after a re-fit the ranker
+scores the new weights; training while a request is being scored is still unsafe (the
+request could see weights of two steps), so swap fitted models instead (`widedeep.server`).
 
 >>> import numpy as np
 >>> from widedeep import SparseInput, WideEstimator
@@ -24,16 +26,25 @@ it at once. Do not train the estimator while a ranker serves it.
 """
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..losses import sigmoid
+from ..threads import limit_blas_threads
+from .finite import describe_non_finite, non_finite_parameters
 from .request import request_features
 from .shared_scoring import RequestScorer
 
-__all__ = ["Ranker", "RankingResult", "sub_batch_bounds"]
+__all__ = ["Ranker", "RankingResult", "NonFiniteScoreError", "sub_batch_bounds"]
+
+logger = logging.getLogger("widedeep")
+
+
+class NonFiniteScoreError(ValueError):
+    """`Ranker.rank` met a NaN or infinite score (the model has non-finite parameters)."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +54,13 @@ class RankingResult:
     ``scores`` float [N]: the model's logit of each candidate, in the request's order.
     ``order`` int64 [N]: candidate indices by decreasing score (ties: lower index first).
     ``top_k``: the first ``k`` of ``order`` (all of them when no ``k`` was asked).
+    ``non_finite`` int64 [m]: candidates whose score is NaN or infinite (a broken model);
+    with ``non_finite="isolate"`` they are left out of ``order`` and ``top_k``.
     """
     scores: np.ndarray
     order: np.ndarray
     top_k: np.ndarray
+    non_finite: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def probabilities(self):
@@ -113,7 +127,14 @@ class Ranker:
         return request_features(request, self.spec)
 
     def score(self, request, sub_batches=None):
-        """The logit of every candidate, float [N], in the request's order."""
+        """The logit of every candidate, float [N], in the request's order.
+
+        Runs with the BLAS pool limited to one thread: the ranker's parallelism is its own
+        ``n_threads`` workers (see `widedeep.threads`)."""
+        with limit_blas_threads(1):
+            return self._score(request, sub_batches)
+
+    def _score(self, request, sub_batches):
         query, candidates = self.features(request)
         prepared = self.scorer.prepare(query, candidates)
         n = prepared.n_candidates
@@ -131,20 +152,40 @@ class Ranker:
             parts = [future.result() for future in futures]
         return np.concatenate(parts)
 
-    def rank(self, request, top_k=None, sub_batches=None):
+    def rank(self, request, top_k=None, sub_batches=None, non_finite="isolate"):
         """Score a request's candidates and sort them: a `RankingResult`.
 
         ``request``: ``{"query": ..., "candidates": ...}`` or ``(query, candidates)``; the
         query is one example, the candidates N (feature dicts, or raw columns with a spec).
         ``top_k``: how many of the best to put in ``result.top_k`` (default all).
         ``sub_batches``: override the ranker's split for this call.
+        ``non_finite``: what to do with a NaN or infinite score (only a model with
+        non-finite parameters gives one): ``"isolate"`` (default) leaves those candidates
+        out of ``order`` and ``top_k``, lists them in ``result.non_finite`` and logs a
+        warning; ``"raise"`` raises `NonFiniteScoreError` naming them and the broken
+        parameters. A non-finite score is never ranked.
         """
         if top_k is not None and int(top_k) < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
+        if non_finite not in ("isolate", "raise"):
+            raise ValueError(f"non_finite must be 'isolate' or 'raise', got {non_finite!r}")
         scores = self.score(request, sub_batches)
-        order = np.argsort(-scores, kind="stable")
+        finite = np.isfinite(scores)
+        bad = np.flatnonzero(~finite)
+        if bad.size:
+            message = (f"{bad.size} of {scores.shape[0]} candidate scores are NaN or infinite "
+                       f"(candidates {bad[:10].tolist()}); the model's non-finite "
+                       f"parameters: {describe_non_finite(non_finite_parameters(self.estimator))}")
+            if non_finite == "raise":
+                raise NonFiniteScoreError(message)
+            logger.warning("Ranker.rank: %s; those candidates are left out of the ranking",
+                           message)
+            good = np.flatnonzero(finite)
+            order = good[np.argsort(-scores[good], kind="stable")]
+        else:
+            order = np.argsort(-scores, kind="stable")
         k = order.shape[0] if top_k is None else min(int(top_k), order.shape[0])
-        return RankingResult(scores, order, order[:k])
+        return RankingResult(scores, order, order[:k], bad.astype(np.int64))
 
     def close(self):
         if self._pool is not None:

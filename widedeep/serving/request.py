@@ -22,6 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..inputs import SparseInput
+from ..limits import get_limits
 from ..records import Ragged, n_rows
 
 __all__ = ["split_request", "request_features", "field_sources", "is_feature_dict",
@@ -65,12 +66,30 @@ def expand_columns(query, candidates, rows=None):
     column repeated for each; candidate columns win when a name is in both."""
     n = n_rows(candidates)
     rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    _check_expansion(query, candidates, rows.shape[0])
     repeat = np.zeros(rows.shape[0], dtype=np.int64)
     columns = {name: (col.take(repeat) if isinstance(col, Ragged) else np.asarray(col)[repeat])
                for name, col in query.items() if name not in candidates}
     columns.update({name: (col.take(rows) if isinstance(col, Ragged) else np.asarray(col)[rows])
                     for name, col in candidates.items()})
     return columns
+
+
+def _check_expansion(query, candidates, n):
+    """Raise ``ValueError`` before the query's columns, repeated for ``n`` candidates,
+    would hold more than ``max_request_values`` values (`widedeep.limits`): a 20k-value
+    query bag and 10k candidates would otherwise make 2e8."""
+    limit = get_limits().max_request_values
+    total = 0
+    for name, column in query.items():
+        if name in candidates:
+            continue
+        per_row = column.values.shape[0] if isinstance(column, Ragged) else 1
+        total += per_row * n
+        if total > limit:
+            raise ValueError(f"request: query column {name!r} ({per_row} values) repeated "
+                             f"for {n} candidates makes more than max_request_values={limit} "
+                             f"values (see widedeep.limits)")
 
 
 def request_features(request, spec=None):

@@ -15,8 +15,9 @@ wide part
     of the expanded batch.
 
 deep part
-    The deep input is ``a_0 = concat(dense fields, pooled embeddings)``; query blocks (their
-    pooled embeddings and dense values) are computed for one row. Then either
+    The deep input is ``a_0 = concat(dense fields, pooled embeddings)`` laid out as
+    `DeepNetwork.input_layout` says; query blocks (`DeepNetwork.input_block`: pooled
+    embeddings and dense values) are computed for one row. Then either
 
     - ``first_layer="tiled"``: the query blocks are broadcast into ``a_0 [n, d_0]`` next to
       the candidate blocks and ``DeepNetwork.layers`` run unchanged. Same inputs, same
@@ -24,7 +25,8 @@ deep part
       returns the same row for the same ``[n, d_0] @ W`` (it does for equal ``n``).
     - ``first_layer="factorized"`` (default): ``a_0 W_1 + b_1 = (q W_1[q rows] + b_1) +
       c W_1[c rows]``: the query's share of the first layer is a single ``[1, d_q] @ W``
-      product, and each candidate multiplies only its own columns. This removes most of
+      product, and each candidate multiplies only its own columns (`DenseLayer.product` for
+      a range of input columns, then `DenseLayer.add_bias`). This removes most of
       the largest matrix product when the query holds most of the input; the result equals
       the expanded batch up to float rounding of a re-associated sum (relative error of the
       first pre-activation about ``d_0 * eps``, e.g. 1e-5 in float32).
@@ -37,6 +39,13 @@ agree to float rounding (about 1e-7 relative in float32). With ``block_rows=B`` 
 product runs on blocks of exactly ``B`` rows (the last one zero-padded), so the scores are
 bit-identical for every split whose slices start at multiples of ``B`` (`Ranker` aligns
 them), at the cost of one product call per block.
+
+The model is read when a request is prepared, never when the scorer is built: the
+`PreparedRequest` holds the layers it was prepared against, so every sub-batch of one request
+scores the same weights, and a request after a re-fit (which replaces the estimator's
+layers) or a `partial_fit` (which updates them in place) scores the new weights. All
+arithmetic is the layers' own (`WideLayer.field_logits`, `DenseLayer.product`,
+`DenseLayer.add_bias`, `DeepNetwork.input_block`, each layer's ``forward``).
 
 Nothing is written into the model: every intermediate is local to the call, so one
 `RequestScorer` may score many requests from many threads at once.
@@ -51,31 +60,53 @@ from ..estimators.batching import n_examples, slice_rows
 from ..inputs import SparseInput
 from ..layers.dense import DenseLayer
 
-__all__ = ["RequestScorer", "PreparedRequest", "FIRST_LAYER_MODES"]
+__all__ = ["RequestScorer", "PreparedRequest", "ModelView", "FIRST_LAYER_MODES"]
 
 FIRST_LAYER_MODES = ("factorized", "tiled")
 
 
 @dataclass(frozen=True)
-class _Block:
-    """One field's columns ``start:stop`` of the deep input ``a_0``."""
-    field: str
-    kind: str          # "dense" | "embedding"
-    start: int
-    stop: int
+class ModelView:
+    """The estimator's layers as they are at one moment: what one request is scored with.
+
+    ``wide``: the `WideLayer` or None; ``deep``: the `DeepNetwork` or None; ``layout``: its
+    `input_layout()`; ``fields``: every model field (wide fields first, in their order).
+    """
+    wide: object
+    deep: object
+    layout: tuple
+    fields: tuple
+
+    @classmethod
+    def of(cls, estimator):
+        estimator.check_is_fitted()
+        wide = getattr(estimator, "wide_", None)
+        deep = getattr(estimator, "deep_", None)
+        layout = tuple(deep.input_layout()) if deep is not None else ()
+        fields = list(wide.field_sizes) if wide is not None else []
+        fields += [block.field for block in layout if block.field not in fields]
+        return cls(wide, deep, layout, tuple(fields))
+
+    def block(self, field):
+        for block in self.layout:
+            if block.field == field:
+                return block
+        raise KeyError(field)
 
 
 @dataclass(frozen=True)
 class PreparedRequest:
     """A request whose query part is computed: what every sub-batch of candidates reads.
 
-    ``candidates`` holds the per-candidate fields (N examples); ``query_wide`` the query's
-    float64 contribution of each query wide field; ``query_blocks`` the query's deep input
-    blocks ([1, width] each); ``query_first_layer`` ``q W_1[q rows] + b_1`` ([1, units]) in
-    factorized mode; ``candidate_fields`` the names of the fields read per candidate and
-    ``candidate_runs`` their adjacent column ranges of ``a_0``. Immutable once built, so
-    sub-batches on several threads share it safely.
+    ``model`` is the `ModelView` it was prepared against; ``candidates`` holds the
+    per-candidate fields (N examples); ``query_wide`` the query's float64 term of each query
+    wide field; ``query_blocks`` the query's deep input blocks ([1, width] each);
+    ``query_first_layer`` ``q W_1[q rows] + b_1`` ([1, units]) in factorized mode;
+    ``candidate_fields`` the names of the fields read per candidate and ``candidate_runs``
+    their adjacent column ranges of ``a_0``. Immutable once built, so sub-batches on several
+    threads share it safely.
     """
+    model: ModelView
     n_candidates: int
     candidates: dict
     candidate_fields: frozenset
@@ -91,6 +122,7 @@ class RequestScorer:
     Parameters
     ----------
     estimator : fitted `WideDeepEstimator`, `WideEstimator` or `DeepEstimator`
+        Read at each `prepare` (never captured), so re-fitting it is seen by the next request.
     first_layer : {"factorized", "tiled"}
         How the query's deep input meets the first dense layer (see the module docstring).
     block_rows : int, optional
@@ -107,26 +139,20 @@ class RequestScorer:
         self.estimator = estimator
         self.first_layer = first_layer
         self.block_rows = None if block_rows is None else int(block_rows)
-        self.wide = getattr(estimator, "wide_", None)
-        self.deep = getattr(estimator, "deep_", None)
-        self.blocks = _deep_input_blocks(self.deep) if self.deep is not None else []
-        self._block_of = {block.field: block for block in self.blocks}
-        fields = list(self.wide.field_sizes) if self.wide is not None else []
-        fields += [b.field for b in self.blocks if b.field not in fields]
-        self.model_fields = fields
 
     # ------------------------------------------------------------------ query part
     def prepare(self, query, candidates):
-        """Validate the request and compute its query part once.
+        """Validate the request and compute its query part once, with the current model.
 
         ``query``: feature dict of one example; ``candidates``: feature dict of N examples.
         A model field is read from ``candidates`` when present there (per candidate), else
         from ``query`` (shared). Raises ``ValueError`` naming a field that is in neither, a
         query that is not one example, or a malformed field.
         """
+        model = ModelView.of(self.estimator)
         n = n_examples(candidates)
-        candidate_fields = frozenset(f for f in self.model_fields if f in candidates)
-        query_fields = [f for f in self.model_fields if f not in candidate_fields]
+        candidate_fields = frozenset(f for f in model.fields if f in candidates)
+        query_fields = [f for f in model.fields if f not in candidate_fields]
         missing = [f for f in query_fields if f not in query]
         if missing:
             raise ValueError(f"request lacks model field(s) {missing}: give each field in "
@@ -136,64 +162,22 @@ class RequestScorer:
             if n_examples(query) != 1:
                 raise ValueError(f"the query must be one example, got {n_examples(query)} "
                                  f"(fields {query_fields})")
-        self._check_fields(query, query_fields, 1)
-        self._check_fields(candidates, sorted(candidate_fields), n)
+        _check_fields(model, query, query_fields, 1)
+        _check_fields(model, candidates, sorted(candidate_fields), n)
         query_wide = {}
-        if self.wide is not None:
-            for f in self.wide.field_sizes:
+        if model.wide is not None:
+            for f in model.wide.field_sizes:
                 if f not in candidate_fields:
-                    query_wide[f] = float(self._wide_field_sums(f, query[f], 1)[0])
-        query_blocks = {}
-        for block in self.blocks:
-            if block.field not in candidate_fields:
-                query_blocks[block.field] = self._block_values(block, query)
+                    query_wide[f] = float(model.wide.field_logits(f, query[f])[0])
+        query_blocks = {block.field: model.deep.input_block(block, query)
+                        for block in model.layout if block.field not in candidate_fields}
         query_first_layer = None
-        if self.deep is not None and self.first_layer == "factorized" \
-                and isinstance(self.deep.layers[0], DenseLayer):
-            query_first_layer = self._query_first_layer(query_blocks)
-        return PreparedRequest(n, candidates, candidate_fields, query_wide, query_blocks,
-                               query_first_layer, tuple(_runs(self.blocks, candidate_fields)))
-
-    def _check_fields(self, features, fields, n):
-        for f in fields:
-            value = features[f]
-            rows = value.n_examples if isinstance(value, SparseInput) else np.shape(value)[0]
-            if rows != n:
-                raise ValueError(f"field {f!r} has {rows} examples, expected {n}")
-            if self.wide is not None and f in self.wide.field_sizes:
-                if not isinstance(value, SparseInput):
-                    raise TypeError(f"wide field {f!r}: expected a SparseInput, got "
-                                    f"{type(value).__name__}")
-                size = self.wide.field_sizes[f]
-                if value.nnz and value.feature_ids.max() >= size:
-                    bad = int(np.argmax(value.feature_ids))
-                    raise ValueError(f"wide field {f!r}: feature id {value.feature_ids[bad]} "
-                                     f"in example {value.example_indices[bad]} is out of "
-                                     f"range for {size} coordinates")
-        # deep fields are checked where they are read (EmbeddingLayer.forward,
-        # DenseInputLayer.field_array), with the same messages
-
-    def _wide_field_sums(self, field, x, n):
-        # the exact arithmetic of WideLayer.forward for one field
-        contrib = self.wide.params[field][x.feature_ids] * x.feature_values
-        return np.bincount(x.example_indices, weights=contrib, minlength=n)
-
-    def _block_values(self, block, features):
-        if block.kind == "dense":
-            return self.deep.dense_input.field_array(features, block.field)
-        return self.deep.embeddings.fields[block.field].forward(features[block.field])[0]
-
-    def _query_first_layer(self, query_blocks):
-        layer = self.deep.layers[0]
-        weights = layer.params["W"]
-        out = np.zeros((1, weights.shape[1]), dtype=weights.dtype)
-        for start, stop, fields in _runs(self.blocks, query_blocks.keys()):
-            values = np.concatenate([query_blocks[f] for f in fields], axis=1) \
-                if len(fields) > 1 else query_blocks[fields[0]]
-            out += values @ weights[start:stop]
-        if "b" in layer.params:
-            out += layer.params["b"]
-        return out
+        if model.deep is not None and self.first_layer == "factorized" \
+                and isinstance(model.deep.layers[0], DenseLayer):
+            query_first_layer = _query_first_layer(model, query_blocks)
+        return PreparedRequest(model, n, candidates, candidate_fields, query_wide,
+                               query_blocks, query_first_layer,
+                               tuple(_runs(model.layout, candidate_fields)))
 
     # ------------------------------------------------------------------ candidates
     def score_rows(self, prepared, start, stop):
@@ -203,33 +187,34 @@ class RequestScorer:
         sub-batch it is scored in (up to BLAS returning the same row for different batch
         heights, which OpenBLAS does; the tests check it).
         """
+        model = prepared.model
         n = stop - start
         rows = prepared.candidates
         if (start, stop) != (0, prepared.n_candidates):
             rows = slice_rows({f: rows[f] for f in prepared.candidate_fields}, start, stop)
         logits = None
-        if self.wide is not None:
-            wide = np.full(n, self.wide.params["bias"][0], dtype=np.float64)
-            for f in self.wide.field_sizes:
+        if model.wide is not None:
+            wide = np.full(n, model.wide.bias, dtype=np.float64)
+            for f in model.wide.field_sizes:
                 if f in prepared.candidate_fields:
-                    wide += self._wide_field_sums(f, rows[f], n)
+                    model.wide.field_logits(f, rows[f], out=wide)
                 else:
                     wide += prepared.query_wide[f]
-            logits = wide.astype(self.wide.dtype)
-        if self.deep is not None:
+            logits = wide.astype(model.wide.dtype)
+        if model.deep is not None:
             deep = self._deep_rows(prepared, rows, n)
             logits = deep if logits is None else logits + deep
         return logits
 
     def _deep_rows(self, prepared, rows, n):
-        layers = self.deep.layers
+        model = prepared.model
+        layers = model.deep.layers
         if prepared.query_first_layer is not None:
-            weights = layers[0].params["W"]
             a = None
             for begin, end, fields in prepared.candidate_runs:
-                values = [self._block_values(self._block_of[f], rows) for f in fields]
+                values = [model.deep.input_block(model.block(f), rows) for f in fields]
                 values = values[0] if len(values) == 1 else np.concatenate(values, axis=1)
-                product = self._product(values, weights[begin:end])
+                product = layers[0].product(values, slice(begin, end), self.block_rows)
                 a = product if a is None else np.add(a, product, out=a)
             if a is None:
                 a = np.repeat(prepared.query_first_layer, n, axis=0)
@@ -237,63 +222,64 @@ class RequestScorer:
                 a += prepared.query_first_layer
             remaining = layers[1:]
         else:
-            a = self._tiled_input(prepared, rows, n)
+            a = _tiled_input(prepared, rows, n)
             remaining = layers
         for layer in remaining:
             if isinstance(layer, DenseLayer):
-                # DenseLayer.forward's arithmetic, with the product optionally in blocks
-                a = self._product(a, layer.params["W"])
-                if "b" in layer.params:
-                    a += layer.params["b"]
+                a = layer.add_bias(layer.product(a, block_rows=self.block_rows))
             else:
                 a, _ = layer.forward(a)
         return a[:, 0]
 
-    def _product(self, x, weights):
-        block = self.block_rows
-        n = x.shape[0]
-        if block is None or n == block:
-            return x @ weights
-        out = np.empty((n, weights.shape[1]), dtype=np.result_type(x, weights))
-        for start in range(0, n, block):
-            rows = x[start:start + block]
-            if rows.shape[0] < block:
-                rows = np.concatenate([rows, np.zeros((block - rows.shape[0], x.shape[1]),
-                                                      dtype=x.dtype)])
-                out[start:] = (rows @ weights)[:n - start]
-            else:
-                out[start:start + block] = rows @ weights
-        return out
 
-    def _tiled_input(self, prepared, rows, n):
-        parts = []
-        for block in self.blocks:
-            if block.field in prepared.candidate_fields:
-                parts.append(self._block_values(block, rows))
-            else:
-                parts.append(np.broadcast_to(prepared.query_blocks[block.field],
-                                             (n, block.stop - block.start)))
-        return np.concatenate(parts, axis=1)
+def _check_fields(model, features, fields, n):
+    for f in fields:
+        value = features[f]
+        rows = value.n_examples if isinstance(value, SparseInput) else np.shape(value)[0]
+        if rows != n:
+            raise ValueError(f"field {f!r} has {rows} examples, expected {n}")
+        if model.wide is not None and f in model.wide.field_sizes:
+            if not isinstance(value, SparseInput):
+                raise TypeError(f"wide field {f!r}: expected a SparseInput, got "
+                                f"{type(value).__name__}")
+            size = model.wide.field_sizes[f]
+            if value.nnz and value.feature_ids.max() >= size:
+                bad = int(np.argmax(value.feature_ids))
+                raise ValueError(f"wide field {f!r}: feature id {value.feature_ids[bad]} "
+                                 f"in example {value.example_indices[bad]} is out of "
+                                 f"range for {size} coordinates")
+    # deep fields are checked where they are read (EmbeddingLayer.forward,
+    # DenseInputLayer.field_array), with the same messages
 
 
-def _deep_input_blocks(deep):
-    """The column range of every field in ``a_0``, in `DeepNetwork.forward`'s order."""
-    blocks, start = [], 0
-    for field, width in deep.dense_input.field_widths.items():
-        blocks.append(_Block(field, "dense", start, start + width))
-        start += width
-    for field, layer in deep.embeddings.fields.items():
-        blocks.append(_Block(field, "embedding", start, start + layer.output_dim))
-        start += layer.output_dim
-    return blocks
+def _query_first_layer(model, query_blocks):
+    """``q W_1[q rows] + b_1`` [1, units]: the query's share of the first dense layer."""
+    layer = model.deep.layers[0]
+    out = np.zeros((1, layer.output_dim), dtype=layer.params["W"].dtype)
+    for start, stop, fields in _runs(model.layout, query_blocks.keys()):
+        values = np.concatenate([query_blocks[f] for f in fields], axis=1) \
+            if len(fields) > 1 else query_blocks[fields[0]]
+        out += layer.product(values, slice(start, stop))
+    return layer.add_bias(out)
 
 
-def _runs(blocks, fields):
+def _tiled_input(prepared, rows, n):
+    parts = []
+    for block in prepared.model.layout:
+        if block.field in prepared.candidate_fields:
+            parts.append(prepared.model.deep.input_block(block, rows))
+        else:
+            parts.append(np.broadcast_to(prepared.query_blocks[block.field],
+                                         (n, block.stop - block.start)))
+    return np.concatenate(parts, axis=1)
+
+
+def _runs(layout, fields):
     """Maximal runs of adjacent blocks whose field is in ``fields``:
     ``[(start, stop, [field, ...]), ...]`` (one product per run instead of per field)."""
     fields = set(fields)
     runs = []
-    for block in blocks:
+    for block in layout:
         if block.field not in fields:
             continue
         if runs and runs[-1][1] == block.start:

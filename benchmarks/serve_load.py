@@ -1,0 +1,324 @@
+"""Load on the model server (issue 13): HTTP p50/p99 and throughput against the in-process
+`Ranker`, a model swap mid-run, and memory per server process.
+
+The paper-sized model (Cheng et al. 2016, section 4.3), built from a `FeatureSpec` because
+the server takes raw columns: 30 user fields and 6 item fields hashed into 1,000 buckets,
+``installed_apps`` (a bag of 20 per user) and ``impression_app`` hashed into 200,000 rows,
+every field a 32-d embedding: a 1,216-d deep input, ReLU 1024-512-256; wide: the 37 one-hot
+fields plus ``installed_apps x impression_app`` (2^20 buckets). Fitted for one epoch on
+random rows (the weights do not matter for speed). Requests: one user and 100 candidates.
+
+Protocol:
+
+1. in process: `Ranker.rank` on the raw-column requests (the server's parse of the same
+   JSON, not timed) at concurrency 1 (one thread) and 8 (8 threads, one request each at a
+   time): p50/p99 and requests/s;
+2. the server (``python -m widedeep.server``, a subprocess, ``--max-concurrent 8``, one
+   BLAS thread) with 1 and then 2 worker processes, driven over loopback by an asyncio
+   httpx client keeping ``c`` requests in flight (c = 1, 8, 32), ``--requests`` per level
+   (pre-encoded JSON bodies). Halfway through the c = 8 level a new version is dropped into
+   the base path; the server gates and swaps it while the load goes on. Every non-200
+   answer or transport error counts as failed;
+3. memory: RSS, PSS (shared pages split between the processes that map them) and USS
+   (private) of every server process with 1 and 4 workers, the tables memory-mapped.
+
+Targets (issue 13): p50 at c = 1 within 2 ms of the in-process Ranker, 0 failed requests
+through the swap, throughput at c = 8 at least 0.8x the in-process Ranker's on 8 threads.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/serve_load.py            # ~3 min on 2 vCPUs
+    OPENBLAS_NUM_THREADS=1 python benchmarks/serve_load.py --requests 60 --quick
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+
+from widedeep.features import CrossedColumn, FeatureSpec, HashedColumn  # noqa: E402
+from widedeep.io import save_model  # noqa: E402
+from widedeep.records import Ragged  # noqa: E402
+from widedeep.server import store_gate_data  # noqa: E402
+from widedeep.server.limits import ServerLimits  # noqa: E402
+from widedeep.server.request_body import parse_rank  # noqa: E402
+from widedeep.serving import Ranker  # noqa: E402
+
+NAME = "paper"
+USER_FIELDS = [f"user_{i}" for i in range(30)]
+ITEM_FIELDS = [f"item_{i}" for i in range(6)]
+
+
+def build_model(n_apps, seed=0):
+    columns = [HashedColumn(f, 1000, embedding_dim=32) for f in USER_FIELDS + ITEM_FIELDS]
+    columns += [HashedColumn("installed_apps", n_apps, embedding_dim=32, wide=False,
+                             combiner="mean"),
+                HashedColumn("impression_app", n_apps, embedding_dim=32),
+                CrossedColumn(["installed_apps", "impression_app"], hash_buckets=1 << 20)]
+    spec = FeatureSpec(columns)
+    rng = np.random.default_rng(seed)
+    n = 2000
+    batch = {f: rng.integers(0, 5000, n).astype(str).astype(object)
+             for f in USER_FIELDS + ITEM_FIELDS}
+    batch["installed_apps"] = Ragged(rng.integers(0, n_apps, 20 * n).astype(str),
+                                     np.full(n, 20))
+    batch["impression_app"] = rng.integers(0, n_apps, n).astype(str).astype(object)
+    model = spec.build_estimator("wide_deep", hidden_units=(1024, 512, 256), epochs=1,
+                                 batch_size=500, random_state=seed)
+    model.fit(spec.transform(batch), (rng.random(n) < 0.3).astype(float))
+    return spec, model
+
+
+def request_bodies(n_requests, n_candidates, n_apps, seed=1):
+    rng = np.random.default_rng(seed)
+    bodies = []
+    for _ in range(n_requests):
+        query = {f: str(rng.integers(0, 5000)) for f in USER_FIELDS}
+        query["installed_apps"] = rng.integers(0, n_apps, 20).astype(str).tolist()
+        candidates = {f: rng.integers(0, 5000, n_candidates).astype(str).tolist()
+                      for f in ITEM_FIELDS}
+        candidates["impression_app"] = rng.integers(0, n_apps, n_candidates).astype(str).tolist()
+        bodies.append({"query": query, "candidates": candidates, "top_k": 10})
+    return bodies
+
+
+def save_version(base, version, spec, model, warmup):
+    staging = os.path.join(base, f".staging-{version}")
+    save_model(model, staging, spec=spec)
+    store_gate_data(staging, warmup)
+    os.makedirs(os.path.join(base, NAME), exist_ok=True)
+    os.rename(staging, os.path.join(base, NAME, str(version)))
+
+
+# ---------------------------------------------------------------------- in process
+def in_process(spec, model, bodies, concurrency):
+    limits = ServerLimits()
+    requests = [parse_rank(body, spec.raw_columns(), limits) for body in bodies]
+    requests = [{"query": r.query, "candidates": r.candidates} for r in requests]
+    ranker = Ranker(model, spec=spec)
+    for request in requests[:5]:
+        ranker.rank(request, top_k=10)
+    latencies = []
+
+    def one(request):
+        start = time.perf_counter()
+        ranker.rank(request, top_k=10)
+        latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    if concurrency == 1:
+        for request in requests:
+            one(request)
+    else:
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, requests))
+    elapsed = time.perf_counter() - start
+    return _summary(latencies, len(requests), 0, elapsed)
+
+
+# ---------------------------------------------------------------------- over HTTP
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(base, workers, max_concurrent):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "widedeep.server", base, "--port", str(port), "--workers",
+         str(workers), "--poll-seconds", "0.5", "--max-concurrent", str(max_concurrent),
+         "--log-level", "warning",
+         # the gate's dry run is not what is measured; the machine is shared
+         "--latency-budget-ms", "5000"])
+    url = f"http://127.0.0.1:{port}"
+    deadline, ready = time.monotonic() + 300, 0
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            ready = ready + 1 if httpx.get(f"{url}/readyz", timeout=2).status_code == 200 else 0
+            if ready >= 3 * workers:
+                return process, url
+        except httpx.TransportError:
+            ready = 0
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit("server did not become ready")
+
+
+async def drive(url, payloads, concurrency, on_half=None):
+    """Keep ``concurrency`` requests in flight until every payload is sent."""
+    latencies, versions, failed = [], [], []
+    next_index, half_done = 0, False
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        async def worker():
+            nonlocal next_index, half_done
+            while next_index < len(payloads):
+                payload = payloads[next_index]
+                next_index += 1
+                if on_half is not None and not half_done and next_index >= len(payloads) // 2:
+                    half_done = True
+                    threading.Thread(target=on_half).start()
+                start = time.perf_counter()
+                try:
+                    answer = await client.post(f"{url}/v1/models/{NAME}:rank", content=payload,
+                                               headers={"content-type": "application/json"})
+                    if answer.status_code == 200:
+                        latencies.append(time.perf_counter() - start)
+                        versions.append(answer.json()["model_version"])
+                    else:
+                        failed.append(answer.status_code)
+                except httpx.HTTPError as error:
+                    failed.append(repr(error))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    summary = _summary(latencies, len(payloads), len(failed), elapsed)
+    summary["versions"] = {str(v): versions.count(v) for v in sorted(set(versions))}
+    summary["failures"] = [str(f) for f in failed[:5]]
+    return summary
+
+
+def wait_for_version(url, version, timeout=300):
+    """Seconds until the status says ``version`` is AVAILABLE (NaN: never)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        status = httpx.get(f"{url}/v1/models/{NAME}").json()["model_version_status"]
+        if any(s["version"] == str(version) and s["state"] == "AVAILABLE" for s in status):
+            return time.monotonic() - start
+        time.sleep(0.5)
+    return float("nan")
+
+
+def memory(process):
+    """``[{"rss", "pss", "uss"} MB]`` of the server's worker processes (the master too)."""
+    procs = [process] + [p for p in process.children(recursive=True)
+                         if "resource_tracker" not in " ".join(p.cmdline())]
+    out = []
+    for proc in procs:
+        info = proc.memory_full_info()
+        out.append({"pid": proc.pid, "rss_mb": info.rss / 2 ** 20, "pss_mb": info.pss / 2 ** 20,
+                    "uss_mb": info.uss / 2 ** 20})
+    return out
+
+
+def _summary(latencies, n, failed, elapsed):
+    ms = np.array(latencies) * 1e3
+    return {"requests": n, "failed": failed,
+            "p50_ms": float(np.percentile(ms, 50)) if ms.size else float("nan"),
+            "p99_ms": float(np.percentile(ms, 99)) if ms.size else float("nan"),
+            "throughput": (n - failed) / elapsed}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="model server load benchmark")
+    parser.add_argument("--requests", type=int, default=300, help="requests per level")
+    parser.add_argument("--candidates", type=int, default=100)
+    parser.add_argument("--apps", type=int, default=200_000, help="app hash buckets")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--memory-workers", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--max-concurrent", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="small model, few requests")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.apps = 20_000
+
+    print(f"building the model ({args.apps:,} app buckets) ...", file=sys.stderr)
+    spec, model = build_model(args.apps)
+    print(f"deep input {model.deep_.input_dim}-d, layers 1024-512-256", file=sys.stderr)
+    bodies = request_bodies(args.requests, args.candidates, args.apps)
+    payloads = [json.dumps(body).encode() for body in bodies]
+    results = {"in_process": {}, "server": {}, "memory": {}, "setup": vars(args)}
+    for concurrency in (1, 8):
+        results["in_process"][str(concurrency)] = in_process(spec, model, bodies, concurrency)
+        print(f"in process c={concurrency}: {results['in_process'][str(concurrency)]}",
+              file=sys.stderr)
+
+    base_root = tempfile.mkdtemp(prefix="widedeep-serve-load-")
+    try:
+        second = build_model(args.apps, seed=1)
+        for workers in args.workers:
+            base = os.path.join(base_root, f"w{workers}")
+            save_version(base, 1, spec, model, bodies[:8])
+            process, url = start_server(base, workers, args.max_concurrent)
+            server = psutil.Process(process.pid)
+            level = {}
+            try:
+                for concurrency in args.concurrency:
+                    swap = (lambda base=base: save_version(base, 2, *second, bodies[:8])) \
+                        if concurrency == 8 else None
+                    level[str(concurrency)] = asyncio.run(
+                        drive(url, payloads, concurrency, on_half=swap))
+                    print(f"server workers={workers} c={concurrency}: {level[str(concurrency)]}",
+                          file=sys.stderr)
+                level["swap_seconds"] = wait_for_version(url, 2)
+                level["memory"] = memory(server)
+                level["status"] = httpx.get(f"{url}/v1/models/{NAME}").json()
+            finally:
+                process.terminate()
+                process.wait(timeout=60)
+            results["server"][str(workers)] = level
+        for workers in args.memory_workers:
+            base = os.path.join(base_root, f"m{workers}")
+            save_version(base, 1, spec, model, bodies[:8])
+            process, url = start_server(base, workers, args.max_concurrent)
+            try:
+                asyncio.run(drive(url, payloads[:8 * workers], 4))
+                results["memory"][str(workers)] = memory(psutil.Process(process.pid))
+            finally:
+                process.terminate()
+                process.wait(timeout=60)
+    finally:
+        shutil.rmtree(base_root, ignore_errors=True)
+    print_tables(results, args)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1)
+    return 0
+
+
+def print_tables(results, args):
+    print(f"\n{args.requests} requests per level, {args.candidates} candidates, "
+          f"server --max-concurrent {args.max_concurrent}, one BLAS thread")
+    print("| where | workers | concurrency | p50 ms | p99 ms | requests/s | failed | "
+          "answered by version |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for concurrency, r in results["in_process"].items():
+        print(f"| in-process Ranker | - | {concurrency} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+              f"{r['throughput']:.1f} | - | - |")
+    for workers, levels in results["server"].items():
+        for concurrency in map(str, args.concurrency):
+            r = levels[concurrency]
+            versions = ", ".join(f"v{v}: {n}" for v, n in r["versions"].items())
+            print(f"| HTTP server | {workers} | {concurrency} | {r['p50_ms']:.1f} | "
+                  f"{r['p99_ms']:.1f} | {r['throughput']:.1f} | {r['failed']} | {versions} |")
+    print("\n| workers | process | RSS MB | PSS MB | USS (private) MB |")
+    print("|---:|---|---:|---:|---:|")
+    for workers, processes in results["memory"].items():
+        for k, p in enumerate(processes):
+            role = "master" if k == 0 and int(workers) > 1 else "worker"
+            print(f"| {workers} | {role} | {p['rss_mb']:.0f} | {p['pss_mb']:.0f} | "
+                  f"{p['uss_mb']:.0f} |")
+        total = sum(p["pss_mb"] for p in processes)
+        print(f"| {workers} | total PSS | | {total:.0f} | |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

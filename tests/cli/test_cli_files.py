@@ -1,0 +1,103 @@
+"""The command line on small generated files: libsvm / libffm inputs, column lists,
+and the one-line errors (file, line, column) with a non-zero exit status."""
+import json
+
+import numpy as np
+import pytest
+from cli_helpers import run_cli
+
+
+def _write_table(path, n=400, seed=0, bad_line=None):
+    rng = np.random.default_rng(seed)
+    color = rng.choice(["red", "green", "blue"], n)
+    size = rng.normal(size=n)
+    label = np.where((color == "red") ^ (size > 0.5), "yes", "no")
+    lines = ["color,size,label"] + [f"{c},{s:.4f},{y}" for c, s, y in zip(color, size, label)]
+    if bad_line is not None:
+        lines[bad_line - 1] = "red,not-a-number,yes"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_help_lists_every_subcommand():
+    shown = run_cli("--help").stdout
+    for name in ("train", "evaluate", "predict", "inspect"):
+        assert name in shown
+
+
+def test_column_list_and_string_labels(tmp_path):
+    data = _write_table(tmp_path / "train.csv")
+    done = run_cli("train", "--data", data, "--label", "label", "--columns",
+                   "color:cat:embed=4,size:num", "--model", tmp_path / "m", "--epochs", "20",
+                   "--hidden-units", "8", "--quiet")
+    assert json.loads(done.stdout)["train_logloss"] < 0.45
+    info = json.loads((tmp_path / "m" / "cli.json").read_text())
+    assert info["labels"]["classes"] == ["no", "yes"]            # sorted; "yes" means 1
+    metrics = json.loads(run_cli("evaluate", tmp_path / "m", "--data", data).stdout)
+    assert metrics["accuracy"] > 0.8
+
+
+def test_bad_cell_is_one_line_naming_file_line_and_column(tmp_path):
+    data = _write_table(tmp_path / "bad.csv", bad_line=7)
+    done = run_cli("train", "--data", data, "--label", "label", "--columns", "color,size:num",
+                   "--model", tmp_path / "m", "--quiet", check=False)
+    assert done.returncode == 1
+    message = done.stderr.strip()
+    assert len(message.splitlines()) == 1, message
+    assert str(data) in message and "line 7" in message and "'size'" in message
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    (["--columns", "colour"], "column 'colour' is not in the data"),
+    (["--columns", "color:embed=big"], "embed= needs an integer"),
+    (["--label", "nope"], "column 'nope' is not in the file"),
+])
+def test_wrong_arguments_exit_1_with_a_message(tmp_path, arguments, expected):
+    data = _write_table(tmp_path / "t.csv")
+    base = {"--label": "label", "--columns": "color"}
+    base.update(dict(zip(arguments[::2], arguments[1::2])))
+    flat = [x for pair in base.items() for x in pair]
+    done = run_cli("train", "--data", data, "--model", tmp_path / "m", *flat, check=False)
+    assert done.returncode == 1 and expected in done.stderr, done.stderr
+
+
+def test_missing_file_and_not_a_model(tmp_path):
+    done = run_cli("evaluate", tmp_path, "--data", tmp_path / "x.csv", check=False)
+    assert done.returncode == 1 and "not a model directory" in done.stderr
+    done = run_cli("train", "--data", tmp_path / "missing.csv", "--label", "y", "--model",
+                   tmp_path / "m", check=False)
+    assert done.returncode == 1 and "missing.csv" in done.stderr
+
+
+def _sparse_rows(n, seed, ffm):
+    rng = np.random.default_rng(seed)
+    user, item = rng.integers(0, 20, n), rng.integers(20, 40, n)
+    label = np.where((user < 10) ^ (item < 25), 1, -1)      # -1/1 labels
+    if ffm:
+        return [f"{y} 0:{u}:1 1:{i}:1" for y, u, i in zip(label, user, item)]
+    return [f"{y} {u}:1 {i}:1" for y, u, i in zip(label, user, item)]
+
+
+@pytest.mark.parametrize("fmt", ["libsvm", "libffm"])
+def test_sparse_formats_train_evaluate_predict(tmp_path, fmt):
+    suffix = "svm" if fmt == "libsvm" else "ffm"
+    train, test = tmp_path / f"train.{suffix}", tmp_path / f"test.{suffix}"
+    train.write_text("\n".join(_sparse_rows(3000, 0, fmt == "libffm")) + "\n")
+    test.write_text("\n".join(_sparse_rows(500, 1, fmt == "libffm")) + "\n")
+    run_cli("train", "--data", train, "--model", tmp_path / "m", "--epochs", "10",
+            "--hidden-units", "16", "--quiet")
+    info = json.loads((tmp_path / "m" / "cli.json").read_text())
+    assert info["labels"]["classes"] == [-1.0, 1.0] and info["n_features"] == 40
+    metrics = json.loads(run_cli("evaluate", tmp_path / "m", "--data", test).stdout)
+    assert metrics["auc"] > 0.9    # an XOR of two id groups: needs the deep part
+    out = tmp_path / "p.csv"
+    run_cli("predict", tmp_path / "m", "--data", test, "--output", out)
+    assert len(out.read_text().splitlines()) == 501
+
+
+def test_bad_libsvm_token_names_line_and_field(tmp_path):
+    data = tmp_path / "bad.svm"
+    data.write_text("1 3:1\n0 4:1\n1 5:x\n")
+    done = run_cli("train", "--data", data, "--model", tmp_path / "m", check=False)
+    assert done.returncode == 1
+    assert "bad.svm, line 3, field 2" in done.stderr and "'5:x'" in done.stderr

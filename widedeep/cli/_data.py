@@ -1,0 +1,200 @@
+"""Input files for the command line: format detection, readers, and label coding.
+
+Formats: ``csv`` / ``tsv`` (any delimiter, with or without a header line; raw columns go
+through a `FeatureSpec`), ``libsvm`` and ``libffm`` (sparse ids straight to model inputs).
+The format comes from ``--format`` or the file name (``.csv``, ``.tsv``/``.txt``,
+``.svm``/``.libsvm``, ``.ffm``/``.libffm``; a trailing ``.gz`` is ignored).
+"""
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+
+from ..readers import CsvReader, LibffmReader, LibsvmReader
+from ..readers._base import open_text
+from .errors import CliError
+
+__all__ = ["detect_format", "DataOptions", "LabelCoding", "peek_rows"]
+
+TABLE_FORMATS = ("csv", "tsv")
+SPARSE_FORMATS = ("libsvm", "libffm")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".svm": "libsvm",
+               ".libsvm": "libsvm", ".ffm": "libffm", ".libffm": "libffm"}
+
+
+def detect_format(path, given=None):
+    if given:
+        return given
+    name = os.fspath(path)
+    if name.endswith(".gz"):
+        name = name[:-3]
+    fmt = _EXTENSIONS.get(os.path.splitext(name)[1].lower())
+    if fmt is None:
+        raise CliError(f"{path}: cannot tell the format from the file name; pass --format "
+                       f"(one of {', '.join(TABLE_FORMATS + SPARSE_FORMATS)})")
+    return fmt
+
+
+class DataOptions:
+    """How to read the data files of one model (saved with it, so that ``evaluate`` and
+    ``predict`` read their files the way ``train`` did)."""
+
+    KEYS = ("format", "delimiter", "header", "names", "label", "weight", "zero_based",
+            "n_fields")
+
+    def __init__(self, format=None, delimiter=None, header=None, names=None, label=None,
+                 weight=None, zero_based=True, n_fields=None):
+        self.format = format
+        self.delimiter = delimiter
+        self.header = header
+        self.names = names
+        self.label = label
+        self.weight = weight
+        self.zero_based = zero_based
+        self.n_fields = n_fields
+
+    def to_dict(self):
+        return {key: getattr(self, key) for key in self.KEYS}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{key: data.get(key) for key in cls.KEYS})
+
+    # ------------------------------------------------------------------ resolving
+    def resolved(self, path):
+        """A copy with the format, delimiter, header and names filled in from ``path``."""
+        out = DataOptions(**self.to_dict())
+        out.format = detect_format(path, self.format)
+        if out.format in TABLE_FORMATS:
+            if out.delimiter is None:
+                out.delimiter = "," if out.format == "csv" else "\t"
+            if out.header is None:
+                out.header = self.names is None and _looks_like_header(path, out.delimiter)
+            if out.names is None and not out.header:
+                width = len(_first_record(path, out.delimiter))
+                out.names = [f"c{k}" for k in range(width)]
+        return out
+
+    def is_table(self):
+        return self.format in TABLE_FORMATS
+
+    def table_reader(self, path, *, batch_size, numeric=(), columns=None,
+                     skip_bad_lines=False, strings=()):
+        """A `CsvReader`: columns in ``numeric`` parsed as float64, the rest as text."""
+        dtypes = {name: "float64" for name in numeric if name not in strings}
+        return CsvReader(path, batch_size=batch_size, names=self.names, header=self.header,
+                         delimiter=self.delimiter, columns=columns, dtypes=dtypes,
+                         skip_bad_lines=skip_bad_lines)
+
+    def sparse_reader(self, path, *, batch_size, n_features=None, skip_bad_lines=False):
+        if self.format == "libsvm":
+            return LibsvmReader(path, batch_size=batch_size, n_features=n_features,
+                                zero_based=self.zero_based, skip_bad_lines=skip_bad_lines)
+        return LibffmReader(path, batch_size=batch_size, n_fields=self.n_fields,
+                            n_features=n_features, zero_based=self.zero_based,
+                            skip_bad_lines=skip_bad_lines)
+
+
+def _first_record(path, delimiter):
+    with open_text(path, "utf-8", newline="") as handle:
+        for record in csv.reader(handle, delimiter=delimiter):
+            if record:
+                return record
+    raise CliError(f"{path}: the file is empty")
+
+
+def _looks_like_header(path, delimiter):
+    """A first record whose cells are all distinct non-numeric names is a header."""
+    record = [cell.strip().lstrip("\ufeff") for cell in _first_record(path, delimiter)]
+    if len(set(record)) != len(record) or any(not cell for cell in record):
+        return False
+    for cell in record:
+        try:
+            float(cell)
+            return False
+        except ValueError:
+            pass
+    return True
+
+
+def peek_rows(options, path, n_rows=2000):
+    """The first ``n_rows`` rows of a table file, every column as text."""
+    reader = options.table_reader(path, batch_size=n_rows)
+    return next(iter(reader), None) or {}
+
+
+class LabelCoding:
+    """Raw label values -> 0/1.
+
+    ``classes``: ``[negative, positive]``. Numbers are compared as numbers (``"1"`` and
+    ``"1.0"`` are one class), text as text. Learned from the values seen while fitting:
+    ``{0, 1}`` and ``{-1, 1}`` keep 1 as the positive class; any other two values are
+    sorted and the second is positive (as scikit-learn's ``LabelEncoder``), unless
+    ``positive`` names it.
+    """
+
+    def __init__(self, classes, numeric):
+        self.classes = list(classes)
+        self.numeric = bool(numeric)
+
+    @classmethod
+    def learn(cls, values, positive=None, source="the data"):
+        values = np.asarray(values)
+        numeric = _all_numbers(values)
+        distinct = np.unique(values.astype(np.float64) if numeric else values.astype(str))
+        if positive is not None:
+            positive = float(positive) if numeric else str(positive)
+            if positive not in distinct.tolist():
+                raise CliError(f"{source}: positive label {positive!r} never occurs; labels "
+                               f"seen: {distinct.tolist()[:10]}")
+            others = [v for v in distinct.tolist() if v != positive]
+            if len(others) > 1:
+                raise CliError(f"{source}: binary training needs two label values, found "
+                               f"{distinct.tolist()[:10]}")
+            return cls([others[0] if others else None, positive], numeric)
+        if distinct.shape[0] > 2:
+            raise CliError(f"{source}: binary training needs two label values, found "
+                           f"{len(distinct)}: {distinct.tolist()[:10]}")
+        if distinct.shape[0] < 2:
+            raise CliError(f"{source}: the labels have a single value {distinct.tolist()}; "
+                           f"a classifier needs both classes")
+        return cls(distinct.tolist(), numeric)
+
+    def encode(self, values, source):
+        """0/1 float64 labels; a value that is not one of the two classes is an error
+        naming its row."""
+        values = np.asarray(values)
+        if self.numeric:
+            try:
+                values = values.astype(np.float64)
+            except ValueError:
+                raise CliError(f"{source}: label values are not numbers (the model was "
+                               f"trained on {self.classes})") from None
+        else:
+            values = values.astype(str)
+        positive = values == self.classes[1]
+        known = positive | (values == self.classes[0])
+        if not known.all():
+            row = int(np.flatnonzero(~known)[0])
+            raise CliError(f"{source}, row {row + 1}: label {values[row]!r} is not one of "
+                           f"the classes {self.classes}")
+        return positive.astype(np.float64)
+
+    def to_dict(self):
+        return {"classes": self.classes, "numeric": self.numeric}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(data["classes"], data["numeric"])
+
+
+def _all_numbers(values):
+    if values.dtype.kind in "biuf":
+        return True
+    try:
+        values.astype(np.float64)
+        return True
+    except (TypeError, ValueError):
+        return False

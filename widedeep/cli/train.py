@@ -1,0 +1,196 @@
+"""``widedeep train``: fit the feature spec and a model on a file, save both.
+
+One pass reads the training file to fit the spec (vocabularies, moments, quantiles) and
+learn the two label values (and, for libsvm/libffm, the id range); then ``--epochs``
+passes train the model, streaming (memory: a batch plus the shuffle buffer). A
+``--valid`` file is evaluated after every epoch. The model directory holds the model, its
+spec and ``cli.json`` (how to read files for it and which label value is positive).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import numpy as np
+
+from ..io import save_model
+from ..threads import limit_blas_threads
+from ._columns import build_spec, read_columns_argument
+from ._data import LabelCoding, peek_rows
+from ._project import (UNION_FIELD, EncodedBatches, ModelDirectory, add_data_arguments,
+                       data_options_from_args, sparse_transform)
+from .errors import CliError
+
+HELP = "train a model on a csv/tsv/libsvm/libffm file and save it"
+logger = logging.getLogger("widedeep")
+_LABEL_VALUES_LIMIT = 1000
+
+
+def add_arguments(parser):
+    parser.add_argument("--data", required=True, help="training file")
+    parser.add_argument("--model", required=True, help="output model directory")
+    parser.add_argument("--columns", default="auto",
+                        help="FeatureSpec JSON file, a column-list file, comma-separated "
+                             "entries, or 'auto' (csv/tsv; see widedeep.cli._columns)")
+    parser.add_argument("--valid", help="validation file, evaluated after every epoch")
+    parser.add_argument("--kind", choices=["wide", "deep", "wide_deep"], default="wide_deep",
+                        help="which model (default wide_deep)")
+    parser.add_argument("--positive", help="label value meaning 1 (default: the larger one)")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--hidden-units", default="100,50",
+                        help="deep layer widths, comma-separated")
+    parser.add_argument("--embedding-dim", type=int, default=8,
+                        help="embedding width for libsvm/libffm ids")
+    parser.add_argument("--shuffle-buffer", type=int, default=10_000,
+                        help="rows shuffled together while streaming (0: file order)")
+    parser.add_argument("--random-state", type=int, default=0)
+    add_data_arguments(parser)
+
+
+def run(args):
+    options = data_options_from_args(args).resolved(args.data)
+    hidden_units = tuple(int(h) for h in args.hidden_units.split(",") if h.strip())
+    with limit_blas_threads(args.n_threads):
+        if options.is_table():
+            spec, numeric, coding, extra = _prepare_table(args, options)
+            reader = options.table_reader(
+                args.data, batch_size=args.batch_size, numeric=numeric,
+                columns=_needed(spec, options), skip_bad_lines=args.skip_bad_lines)
+            model = spec.build_estimator(args.kind, **_model_params(args, hidden_units))
+            transform = spec.transform
+        else:
+            spec, (coding, n_features) = None, _prepare_sparse(args, options)
+            numeric, extra = [], {"n_features": n_features}
+            reader = options.sparse_reader(args.data, batch_size=args.batch_size,
+                                           n_features=n_features,
+                                           skip_bad_lines=args.skip_bad_lines)
+            model = _sparse_model(args, options, reader, n_features, hidden_units)
+            transform = sparse_transform(options.format)
+        reader.shuffle_buffer = max(0, args.shuffle_buffer)
+        reader.random_state = args.random_state
+        train = EncodedBatches(reader, args.data, options, coding, transform)
+        valid = None
+        if args.valid:
+            valid_options = options.resolved(args.valid)
+            valid_reader = options.table_reader(args.valid, batch_size=args.batch_size,
+                                                numeric=numeric,
+                                                columns=_needed(spec, options),
+                                                skip_bad_lines=args.skip_bad_lines) \
+                if options.is_table() else options.sparse_reader(
+                    args.valid, batch_size=args.batch_size, n_features=extra["n_features"],
+                    skip_bad_lines=args.skip_bad_lines)
+            valid = EncodedBatches(valid_reader, args.valid, valid_options, coding, transform)
+        model.n_threads = args.n_threads
+        logger.info("training %s for %d epochs on %s", type(model).__name__, args.epochs,
+                    args.data)
+        start = time.perf_counter()
+        model.fit(train, eval_set=valid)
+        seconds = time.perf_counter() - start
+    if reader.report.n_bad_lines:
+        logger.warning("%s: %d bad lines skipped (last pass), first: %s", args.data,
+                       reader.report.n_bad_lines, reader.report.bad_lines[0])
+    save_model(model, args.model, spec=spec)
+    ModelDirectory.write_info(args.model, options, coding,
+                              {"numeric": sorted(numeric), "kind": args.kind, **extra})
+    summary = {"model": args.model, "train_seconds": round(seconds, 3), **model.history_[-1]}
+    print(json.dumps(summary))
+    return 0
+
+
+def _model_params(args, hidden_units):
+    params = {"epochs": args.epochs, "random_state": args.random_state,
+              "verbose": 0 if args.quiet else 1}
+    if args.kind != "wide":
+        params["hidden_units"] = hidden_units
+    return params
+
+
+def _needed(spec, options):
+    names = [s for c in spec.columns for s in c.sources]
+    names += [n for n in (options.label, options.weight) if n]
+    return list(dict.fromkeys(names))
+
+
+def _prepare_table(args, options):
+    if options.label is None:
+        raise CliError(f"{args.data}: pass --label (the column holding the labels)")
+    sample = peek_rows(options, args.data)
+    for name in (options.label, options.weight):
+        if name is not None and name not in sample:
+            raise CliError(f"{args.data}: column {name!r} is not in the file; its columns "
+                           f"are {list(sample)[:40]}")
+    kind, value = read_columns_argument(args.columns)
+    exclude = {n for n in (options.label, options.weight) if n}
+    spec, numeric = build_spec(kind, value, sample, model=args.kind, exclude=exclude)
+    numeric = sorted(set(numeric) | ({options.weight} if options.weight else set()))
+    reader = options.table_reader(args.data, batch_size=max(args.batch_size, 8192),
+                                  numeric=numeric, columns=_needed(spec, options),
+                                  skip_bad_lines=args.skip_bad_lines)
+    label_values = _LabelValues(options.label)
+    logger.info("fitting the feature spec on %s", args.data)
+    spec.fit(label_values.observe(batch) for batch in _named_errors(reader, args.data))
+    coding = LabelCoding.learn(label_values.values(), args.positive, args.data)
+    logger.info("spec fitted on %d rows; labels %s (positive: %r)", spec.n_rows_seen_,
+                coding.classes, coding.classes[1])
+    return spec, numeric, coding, {}
+
+
+def _named_errors(reader, path):
+    from ..readers.report import BadLineError
+    try:
+        yield from reader
+    except BadLineError as error:
+        raise CliError(str(error)) from None
+
+
+class _LabelValues:
+    """Distinct label values seen while fitting (bounded: a label column with more than
+    `_LABEL_VALUES_LIMIT` values is not a binary label)."""
+
+    def __init__(self, label):
+        self.label, self.seen = label, set()
+
+    def observe(self, batch):
+        labels = batch[self.label] if isinstance(batch, dict) else batch[1]
+        self.seen.update(np.unique(np.asarray(labels)).tolist())
+        if len(self.seen) > _LABEL_VALUES_LIMIT:
+            raise CliError(f"the label column has more than {_LABEL_VALUES_LIMIT} distinct "
+                           f"values; a binary model needs two")
+        return batch
+
+    def values(self):
+        return np.asarray(sorted(self.seen, key=str))
+
+
+def _prepare_sparse(args, options):
+    reader = options.sparse_reader(args.data, batch_size=max(args.batch_size, 8192),
+                                   skip_bad_lines=args.skip_bad_lines)
+    labels, largest = _LabelValues(None), -1
+    for features, y in _named_errors(reader, args.data):
+        labels.observe((features, y))
+        for field in features.values():
+            if field.nnz:
+                largest = max(largest, int(field.feature_ids.max()))
+    if options.format == "libffm":
+        options.n_fields = len(reader.field_names)
+    coding = LabelCoding.learn(labels.values(), args.positive, args.data)
+    return coding, largest + 1
+
+
+def _sparse_model(args, options, reader, n_features, hidden_units):
+    from .. import estimators
+    if options.format == "libsvm":
+        fields = [reader.field]
+        wide_field = reader.field
+    else:
+        fields = list(reader.field_names.values())
+        wide_field = UNION_FIELD
+    deep = {"vocabularies": {"ids": (n_features, args.embedding_dim)},
+            "embedding_fields": {f: "ids" for f in fields}, "combiners": "sum"}
+    params = _model_params(args, hidden_units)
+    if args.kind == "wide":
+        return estimators.WideEstimator({wide_field: n_features}, **params)
+    if args.kind == "deep":
+        return estimators.DeepEstimator(**deep, **params)
+    return estimators.WideDeepEstimator({wide_field: n_features}, **deep, **params)

@@ -1,0 +1,167 @@
+"""The optimizer protocol shared by `Adagrad` and `FtrlProximal` (and any optimizer added).
+
+An optimizer holds hyper-parameters only; the state arrays belong to the caller. Every
+optimizer offers the same five methods, for a parameter of any shape whose first axis is
+its "rows" (embedding rows, wide coordinates)::
+
+    state = opt.init_state(param)                          # {name: array shaped like param}
+    opt.update(param, grad, state)                         # dense step, in place
+    opt.update_rows(param, rows, grad_rows, state)         # row-sparse step, in place
+    pending = opt.prepare(param, grad, state)              # dense step computed, not written
+    pending = opt.prepare_rows(param, rows, grad_rows, state)
+
+``prepare``/``prepare_rows`` return a `PendingUpdate`: the new values of the touched entries,
+computed but not yet written. A training step prepares the updates of every parameter,
+checks that all of them are finite, and only then commits them, so an overflowing step
+raises with the model untouched. ``update``/``update_rows`` are ``prepare(...).commit()``
+with that check.
+
+A subclass implements ``init_state(param)`` and ``_new_values(param, grad, state)``, the
+elementwise rule on gathered entries (``state`` a dict of gathered arrays) returning
+``(new_param, new_state_dict)``; dense and sparse paths then agree bit for bit.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..segments import sum_duplicates
+
+__all__ = ["Optimizer", "PendingUpdate", "NonFiniteUpdateError"]
+
+
+class NonFiniteUpdateError(FloatingPointError, ValueError):
+    """A step would write a non-finite parameter or optimizer accumulator."""
+
+
+class PendingUpdate:
+    """New values for entries of some arrays: ``writes`` is a list of
+    ``(target array, rows or None for all, new values)``."""
+
+    def __init__(self, writes=()):
+        self.writes = list(writes)
+
+    def non_finite(self):
+        """Index (into ``writes``) of the first write holding a non-finite value, or None."""
+        for k, (_, _, values) in enumerate(self.writes):
+            if not np.isfinite(values).all():
+                return k
+        return None
+
+    def commit(self):
+        for target, rows, values in self.writes:
+            if rows is None:
+                target[...] = values
+            else:
+                target[rows] = values
+
+
+class Optimizer:
+    """Base class: validation, gathering and writing; subclasses give the update rule."""
+
+    def init_state(self, param):
+        raise NotImplementedError
+
+    def _new_values(self, param, grad, state):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ prepare
+    def prepare(self, param, grad, state, check=True):
+        """Dense step on every entry of ``param``; nothing written (see `PendingUpdate`)."""
+        if check:
+            grad = np.asarray(grad)
+            shapes = [param.shape, grad.shape] + [value.shape for value in state.values()]
+            if any(shape != param.shape for shape in shapes):
+                raise ValueError(f"{type(self).__name__}.update: param, grad and state must "
+                                 f"have the same shape, got {shapes}")
+            _check_finite(grad, f"{type(self).__name__}.update")
+        grad = grad.astype(param.dtype, copy=False)
+        new_param, new_state = self._new_values(param, grad, state)
+        return PendingUpdate([(state[key], None, value) for key, value in new_state.items()]
+                             + [(param, None, new_param)])
+
+    def prepare_rows(self, param, rows, grad_rows, state, assume_unique=False, check=True):
+        """Row-sparse step: only ``param[rows]`` and their state change. A row may repeat
+        (its gradients are summed, in float64) unless ``assume_unique`` promises distinct
+        rows. Cost ``O(k log k * row_size)``, nothing the size of ``param`` allocated."""
+        if check:
+            rows, grad_rows = _check_rows(type(self).__name__, param, state, rows, grad_rows)
+        if rows.shape[0] == 0:
+            return PendingUpdate()
+        if not assume_unique:
+            rows, grad_rows = sum_duplicates(rows, grad_rows.astype(np.float64))
+        grad_rows = grad_rows.astype(param.dtype, copy=False)
+        gathered = {key: value[rows] for key, value in state.items()}
+        new_param, new_state = self._new_values(param[rows], grad_rows, gathered)
+        return PendingUpdate([(state[key], rows, value) for key, value in new_state.items()]
+                             + [(param, rows, new_param)])
+
+    # ------------------------------------------------------------------ update
+    def update(self, param, grad, state, check=True):
+        """Dense step, in place on ``param`` and ``state``. Raises ``ValueError`` (changing
+        nothing) on mismatched shapes or a non-finite gradient, `NonFiniteUpdateError` if
+        a new value would not be finite."""
+        _commit_finite(self.prepare(param, grad, state, check=check), type(self).__name__)
+
+    def update_rows(self, param, rows, grad_rows, state, assume_unique=False, check=True):
+        """Row-sparse step, in place (see `prepare_rows`). ``check=False`` skips input
+        validation (shapes, range, finiteness) for callers that validated already."""
+        _commit_finite(self.prepare_rows(param, rows, grad_rows, state,
+                                         assume_unique=assume_unique, check=check),
+                       type(self).__name__)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _commit_finite(pending, where):
+    if pending.non_finite() is not None:
+        raise NonFiniteUpdateError(f"{where}: the step would make parameters or accumulators "
+                                   f"non-finite (float overflow); nothing was written")
+    pending.commit()
+
+
+def _check_finite(values, where):
+    finite = np.isfinite(values)
+    if not finite.all():
+        rows_ok = finite.reshape(finite.shape[0], -1).all(axis=1) if finite.ndim else finite
+        bad = int(np.flatnonzero(~np.atleast_1d(rows_ok))[0])
+        raise ValueError(f"{where}: non-finite gradient at (first axis) position {bad}")
+
+
+def _check_rows(name, param, state, rows, grad_rows):
+    """Validate a row-sparse gradient in O(k * row_size); return (rows int64, grad_rows)."""
+    where = f"{name}.update_rows"
+    if param.ndim < 1:
+        raise ValueError(f"{where}: param must have at least one dimension")
+    for key, value in state.items():
+        if value.shape != param.shape:
+            raise ValueError(f"{where}: state {key!r} has shape {value.shape}, param has "
+                             f"{param.shape}")
+    rows = np.asarray(rows)
+    if rows.ndim != 1:
+        raise ValueError(f"{where}: rows must be 1-d, got shape {rows.shape}")
+    if rows.size == 0:
+        rows = rows.astype(np.int64)
+    elif rows.dtype.kind not in "iu":
+        raise ValueError(f"{where}: rows must be integers, got dtype {rows.dtype}")
+    grad_rows = np.asarray(grad_rows)
+    expected = (rows.shape[0],) + param.shape[1:]
+    if grad_rows.shape != expected:
+        raise ValueError(f"{where}: grad_rows must have shape {expected} for {rows.shape[0]} "
+                         f"rows of a param of shape {param.shape}, got {grad_rows.shape}")
+    if rows.size:
+        if rows.min() < 0 or rows.max() >= param.shape[0]:
+            bad = int(np.flatnonzero((rows < 0) | (rows >= param.shape[0]))[0])
+            raise ValueError(f"{where}: row {rows[bad]} (position {bad}) is outside "
+                             f"[0, {param.shape[0]})")
+        _check_finite(grad_rows, where)
+    return rows.astype(np.int64, copy=False), grad_rows

@@ -1,0 +1,45 @@
+"""`ServerConfig`: everything ``widedeep serve`` is told, passed to each worker process.
+
+``--workers N`` starts N server processes (uvicorn); each builds its app from the config
+serialized in the environment variable ``WIDEDEEP_SERVE_CONFIG`` (`to_json`/`from_json`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from .gate import GateSettings
+from .limits import ServerLimits
+
+__all__ = ["ServerConfig", "CONFIG_ENVIRONMENT_VARIABLE"]
+
+CONFIG_ENVIRONMENT_VARIABLE = "WIDEDEEP_SERVE_CONFIG"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """``model_base``: the folder of ``{name}/{version}/`` models; ``host`` 127.0.0.1 unless
+    told otherwise; ``poll_seconds``: how often new versions are looked for (0: only at
+    start and through the admin endpoint); ``enable_admin``: the ``/v1/admin/...``
+    endpoints (off by default); ``ranker_threads``: each Ranker's sub-batch threads;
+    ``pins``: ``{name: version}`` served regardless of newer versions."""
+    model_base: str
+    host: str = "127.0.0.1"
+    port: int = 8501
+    workers: int = 1
+    poll_seconds: float = 2.0
+    enable_admin: bool = False
+    ranker_threads: int = 1
+    pins: dict = field(default_factory=dict)
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    gate: GateSettings = field(default_factory=GateSettings)
+
+    def to_json(self):
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text):
+        data = json.loads(text)
+        data["limits"] = ServerLimits(**data.get("limits", {}))
+        data["gate"] = GateSettings(**data.get("gate", {}))
+        return cls(**data)

@@ -1,0 +1,86 @@
+"""``widedeep serve MODEL_BASE [--port 8501] ...``: run the model server with uvicorn.
+
+Every request limit (`ServerLimits`) and gate setting (`GateSettings`) is an option; see
+``--help``. The server binds 127.0.0.1 unless ``--host`` says otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+
+from .config import CONFIG_ENVIRONMENT_VARIABLE, ServerConfig
+from .gate import GateSettings
+from .limits import ServerLimits
+
+__all__ = ["main", "build_parser", "config_from_args"]
+
+
+def build_parser(parser=None):
+    """The argument parser of ``serve`` (fills ``parser`` when given, e.g. a subcommand)."""
+    parser = parser or argparse.ArgumentParser(
+        prog="widedeep serve", description="Serve versioned widedeep models over HTTP "
+                                           "(TensorFlow Serving's REST API).")
+    parser.add_argument("model_base", help="folder of MODEL_BASE/{name}/{version}/ models")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--ranker-threads", type=int, default=1,
+                        help="sub-batch threads of each request's Ranker")
+    parser.add_argument("--poll-seconds", type=float, default=2.0,
+                        help="look for new versions this often (0: at start only)")
+    parser.add_argument("--enable-admin", action="store_true",
+                        help="enable POST /v1/admin/poll and /v1/admin/models/{name}/pin")
+    parser.add_argument("--pin", action="append", default=[], metavar="NAME=VERSION",
+                        help="serve this version of a model (rollback); repeatable")
+    parser.add_argument("--log-level", default="info")
+    for group, settings in (("request limits", ServerLimits()),
+                            ("gate (new versions)", GateSettings())):
+        options = parser.add_argument_group(group)
+        for item in dataclasses.fields(settings):
+            default = getattr(settings, item.name)
+            options.add_argument(f"--{item.name.replace('_', '-')}", type=type(default),
+                                 default=default, help=f"(default {default})")
+    return parser
+
+
+def config_from_args(args):
+    pins = {}
+    for text in args.pin:
+        name, _, version = text.partition("=")
+        if not version.isdigit():
+            raise SystemExit(f"--pin {text!r}: expected NAME=VERSION, e.g. ranker=3")
+        pins[name] = int(version)
+    values = vars(args)
+    limits = ServerLimits(**{f.name: values[f.name] for f in dataclasses.fields(ServerLimits)})
+    gate = GateSettings(**{f.name: values[f.name] for f in dataclasses.fields(GateSettings)})
+    return ServerConfig(model_base=os.path.abspath(args.model_base), host=args.host,
+                        port=args.port, workers=args.workers, poll_seconds=args.poll_seconds,
+                        enable_admin=args.enable_admin, ranker_threads=args.ranker_threads,
+                        pins=pins, limits=limits, gate=gate)
+
+
+def main(argv=None):
+    """Parse ``argv`` and serve until interrupted; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return serve(config_from_args(args), args.log_level)
+
+
+def serve(config, log_level="info"):
+    import uvicorn
+
+    if not os.path.isdir(config.model_base):
+        raise SystemExit(f"{config.model_base}: no such model base folder")
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    if config.workers > 1:
+        os.environ[CONFIG_ENVIRONMENT_VARIABLE] = config.to_json()
+        uvicorn.run("widedeep.server.app:app_from_environment", factory=True,
+                    host=config.host, port=config.port, workers=config.workers,
+                    log_level=log_level)
+    else:
+        from .app import create_app
+        uvicorn.run(create_app(config), host=config.host, port=config.port,
+                    log_level=log_level)
+    return 0

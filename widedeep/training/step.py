@@ -1,0 +1,210 @@
+"""`TrainingStep`: one optimization step of a wide, deep or Wide & Deep model, in three phases.
+
+    gradient = step.compute(features, y, sample_weight)     # forward, loss, backward
+    gradient = step.combine([gradient, ...])                # exact sum; regularizers once
+    step.apply(gradient)                                    # FTRL (wide), AdaGrad (deep)
+
+**compute** runs the deep network forward (dropout masks from ``rng``, or given), then the
+wide layer computes its logits and asks its ``proba_fn`` callback for the joint prediction
+``link(wide_logit + deep_logit)`` of the same examples; the loss object gives
+``dL/df = s (p - y) / n`` (`widedeep.losses.Loss.gradient`), the wide layer sums it per
+coordinate and the same ``dL/df`` flows back through the deep network. Nothing is written.
+``n`` is ``n_total``, the whole batch's size: a data-parallel trainer computes each shard of
+a batch with the batch's ``n`` and the shard's rows of the batch's dropout masks
+(``network.draw_dropout_masks(n_total, rng)``), and the shards' gradients then sum to the
+batch's gradient.
+
+**combine** sums gradient objects (`sum_gradients`) and adds the regularizers once:
+``dense_l2 W`` on dense weights and ``embedding_l2 E[r]`` on the embedding rows the batch
+touched (lazy L2).
+
+**apply** prepares the FTRL step of the wide coordinates (one model per coordinate, K per
+coordinate for multiclass) and the AdaGrad step of every embedding block (row-sparse) and
+dense parameter, checks that every new parameter and accumulator is finite, and only then
+writes them all (`NonFiniteUpdateError` otherwise, with the model untouched).
+
+``wide_mode="online"`` is the documented exception: the wide part steps example by example
+inside the batch (classic online FTRL, a Python loop over examples), so `train_batch` runs
+it and then applies the deep part's batch gradient; `compute` refuses that mode.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers.wide import check_finite_gradient
+from ..optim.base import NonFiniteUpdateError, PendingUpdate
+from .gradients import StepGradient, sum_gradients
+
+__all__ = ["TrainingStep", "init_deep_optimizer_state"]
+
+
+def init_deep_optimizer_state(network, optimizer):
+    """Optimizer state for a `DeepNetwork`: ``(block_states, param_states)``.
+
+    ``block_states[i]`` is the state of embedding block ``network.embeddings.groups[i]``
+    (one update per block and step); ``param_states`` maps every name of
+    ``network.params`` to its state, each vocabulary's being views of its block's arrays.
+    """
+    block_states = [optimizer.init_state(group.table) for group in network.embeddings.groups]
+    param_states = {}
+    for group, state in zip(network.embeddings.groups, block_states):
+        for vocab, offset in group.offsets.items():
+            rows = slice(offset, offset + group.sizes[vocab])
+            param_states[f"embedding/{vocab}"] = {key: value[rows]
+                                                  for key, value in state.items()}
+    for name, value in network.dense_params().items():
+        param_states[name] = optimizer.init_state(value)
+    return block_states, param_states
+
+
+class TrainingStep:
+    """The three phases of a step for ``wide`` (a `WideLayer`), ``deep`` (a `DeepNetwork`)
+    or both, with ``loss`` (a `widedeep.losses.Loss`).
+
+    ``deep_optimizer`` and ``deep_state`` (from `init_deep_optimizer_state`) are needed
+    with a deep part; the wide layer carries its FTRL optimizer and state.
+    """
+
+    def __init__(self, loss, *, wide=None, deep=None, deep_optimizer=None, deep_state=None,
+                 wide_mode="batch"):
+        if wide is None and deep is None:
+            raise ValueError("TrainingStep needs a wide part, a deep part or both")
+        self.loss = loss
+        self.wide = wide
+        self.deep = deep
+        self.deep_optimizer = deep_optimizer
+        self.wide_mode = wide_mode
+        if deep is not None:
+            if deep_optimizer is None:
+                raise ValueError("TrainingStep: a deep part needs deep_optimizer")
+            if deep_state is None:
+                deep_state = init_deep_optimizer_state(deep, deep_optimizer)
+            self.block_states, self.param_states = deep_state
+        self.dtype = (wide.dtype if wide is not None
+                      else deep.layers[0].params["W"].dtype)
+
+    # ------------------------------------------------------------------ compute
+    def compute(self, features, y, sample_weight=None, *, n_total=None, rng=None,
+                dropout_masks=None):
+        """Gradient of the batch-mean loss's data term on these rows (nothing written).
+
+        ``y`` [n] labels, ``sample_weight`` [n] or None, validated by the caller.
+        ``n_total``: the whole batch's size (default n). ``rng`` draws dropout masks, or
+        ``dropout_masks`` gives these rows' masks drawn ahead for the whole batch.
+        """
+        if self.wide is not None and self.wide_mode != "batch":
+            raise ValueError("wide_mode='online' updates the wide part example by example "
+                             "inside the step; it has no separate compute/apply phases")
+        n = int(np.shape(y)[0])
+        n_total = n if n_total is None else int(n_total)
+        if n == 0:
+            return self._empty_gradient()
+        deep_logits = cache = None
+        if self.deep is not None:
+            deep_logits, cache = self.deep.forward(features, training=True, rng=rng,
+                                                   dropout_masks=dropout_masks)
+        wide = None
+        if self.wide is not None:
+            link = self.loss.link
+            proba_fn = None if deep_logits is None else \
+                (lambda example_indices, wide_logits:
+                 link(wide_logits + deep_logits[example_indices]))
+            coords, values, bias, p, g = self.wide.compute_gradients(
+                features, y, proba_fn, sample_weight, self.loss, n_total)
+            wide = (coords, values, bias)
+        else:
+            p = self.loss.link(deep_logits)
+            g = self.loss.gradient(p, y, sample_weight, n=n_total)
+            check_finite_gradient(g)
+        dense, blocks = {}, []
+        if self.deep is not None:
+            dense, blocks = self.deep.backward_blocks(g.astype(self.dtype, copy=False), cache)
+        return StepGradient(n_examples=n, loss=self.loss.prediction_loss(p, y, sample_weight,
+                                                                         n_total),
+                            predictions=p, wide=wide, embeddings=blocks, dense=dense)
+
+    def _empty_gradient(self):
+        k = self.loss.n_outputs
+        shape = () if k == 1 else (k,)
+        wide = None
+        if self.wide is not None:
+            wide = (np.zeros(0, dtype=np.int64), np.zeros((0,) + shape), np.zeros(k))
+        dense, blocks = {}, []
+        if self.deep is not None:
+            dense = {name: np.zeros_like(value)
+                     for name, value in self.deep.dense_params().items()}
+            blocks = [None] * len(self.deep.embeddings.groups)
+        return StepGradient(n_examples=0, loss=0.0,
+                            predictions=np.zeros((0,) + shape, dtype=self.dtype),
+                            wide=wide, embeddings=blocks, dense=dense)
+
+    # ------------------------------------------------------------------ combine
+    def combine(self, gradients):
+        """The sum of the parts' gradients plus the regularizers' gradient, added once."""
+        total = sum_gradients(gradients)
+        dense, blocks = total.dense, total.embeddings
+        if self.deep is not None:
+            dense, blocks = self.deep.add_penalty_gradients(dense, blocks)
+        return StepGradient(n_examples=total.n_examples, loss=total.loss,
+                            predictions=total.predictions, wide=total.wide,
+                            embeddings=blocks, dense=dense, regularized=True)
+
+    # ------------------------------------------------------------------ apply
+    def apply(self, gradient):
+        """FTRL on the wide coordinates, AdaGrad on the deep parameters, in place; nothing
+        is written unless every new value is finite."""
+        if not gradient.regularized:
+            raise ValueError("apply() takes a combined gradient: step.apply(step.combine("
+                             "[step.compute(...)]))")
+        names, pending = [], PendingUpdate()
+
+        def add(name, update):
+            names.extend([name] * len(update.writes))
+            pending.writes.extend(update.writes)
+
+        if self.wide is not None and gradient.wide is not None:
+            add("wide", self.wide.prepare_update(*gradient.wide))
+        if self.deep is not None:
+            optimizer = self.deep_optimizer
+            for i, grad in enumerate(gradient.embeddings):
+                if grad is not None and grad.rows.shape[0]:
+                    add(f"embedding block {i}", optimizer.prepare_rows(
+                        self.deep.embeddings.groups[i].table, grad.rows, grad.values,
+                        self.block_states[i], assume_unique=True, check=False))
+            params = self.deep.dense_params()
+            for name, grad in gradient.dense.items():
+                add(f"deep {name}", optimizer.prepare(params[name], grad,
+                                                      self.param_states[name], check=False))
+        bad = pending.non_finite()
+        if bad is not None:
+            raise NonFiniteUpdateError(
+                f"the step would make {names[bad]} non-finite (float overflow: gradients or "
+                f"optimizer accumulators too large); nothing was written — lower the "
+                f"learning rates or use dtype=float64")
+        pending.commit()
+
+    # ------------------------------------------------------------------ all three
+    def train_batch(self, features, y, sample_weight=None, rng=None):
+        """compute, combine, apply on one batch; returns the predictions [n] (or [n, K])."""
+        if self.wide is not None and self.wide_mode == "online":
+            return self._train_online(features, y, sample_weight, rng)
+        gradient = self.compute(features, y, sample_weight, rng=rng)
+        self.apply(self.combine([gradient]))
+        return gradient.predictions
+
+    def _train_online(self, features, y, sample_weight, rng):
+        deep_logits = cache = proba_fn = None
+        if self.deep is not None:
+            deep_logits, cache = self.deep.forward(features, training=True, rng=rng)
+            link = self.loss.link
+
+            def proba_fn(example_indices, wide_logits):
+                return link(wide_logits + deep_logits[example_indices])
+        p = self.wide.fit_online(features, y, proba_fn, sample_weight, self.loss)
+        if self.deep is not None:
+            g = self.loss.gradient(p, y, sample_weight)
+            check_finite_gradient(g)
+            dense, blocks = self.deep.backward_blocks(g.astype(self.dtype, copy=False), cache)
+            self.apply(self.combine([StepGradient(n_examples=len(y), loss=0.0, predictions=p,
+                                                  embeddings=blocks, dense=dense)]))
+        return p
