@@ -44,10 +44,13 @@ import numpy as np  # noqa: E402
 
 from defaults_protocol import selection, space  # noqa: E402
 from defaults_protocol.tasks import TASKS, load_task  # noqa: E402
-from defaults_protocol.training import (MAX_EPOCHS, PATIENCE, fit_widedeep,  # noqa: E402
-                                        supports_objective)
+from defaults_protocol.training import fit_widedeep, supports_objective  # noqa: E402
 
 DEFAULT_OUT = Path("/tmp/widedeep_defaults")
+# the final stage's runs: the chosen default passed explicitly, the library with nothing
+# passed (must equal it once the default is written into widedeep/defaults.py), the task's
+# tuned optimum, and the PyTorch peer with either
+FINAL_RUNS = ("defaults", "library_defaults", "tuned", "torch_tuned", "torch_defaults")
 
 
 # ---------------------------------------------------------------------------- io
@@ -199,14 +202,19 @@ def final(args):
     path = args.out / "final.jsonl"
     done = {(r["task"], r["run"], r["seed"]) for r in read_jsonl(path)}
     from defaults_protocol.torch_peer import torch_available, train_peer
+    from widedeep import defaults
+    # every final run stops by the library's loop defaults: cap and patience
+    max_epochs, patience = defaults.EPOCHS, defaults.N_ITER_NO_CHANGE
     for task_name in args.tasks:
         if not runnable(task_name):
             continue
         task = None
         tuned = chosen["tuned"].get(task_name)
-        runs = [("defaults", None)]
+        configs = {"defaults": chosen["default"]["config"], "library_defaults": None,
+                   "torch_defaults": chosen["default"]["config"]}
         if tuned is not None:
-            runs += [("tuned", tuned["config"]), ("torch_tuned", tuned["config"])]
+            configs.update(tuned=tuned["config"], torch_tuned=tuned["config"])
+        runs = [(run, configs[run]) for run in args.runs if run in configs]
         for seed in args.seeds:
             for run, config in runs:
                 if (task_name, run, seed) in done:
@@ -221,11 +229,12 @@ def final(args):
                                         objective=task.objective,
                                         params=task.estimator_params,
                                         embedding_dim=task.embedding_dim, seed=seed,
-                                        max_epochs=MAX_EPOCHS, patience=PATIENCE,
+                                        max_epochs=max_epochs, patience=patience,
                                         evaluate=evaluate)
                 else:
                     result = fit_widedeep(task.train, task.valid, task.estimator_params,
                                           task.objective, config, seed=seed,
+                                          max_epochs=max_epochs, patience=patience,
                                           evaluate=evaluate)
                 append_jsonl(path, dict(task=task_name, objective=task.objective, run=run,
                                         seed=seed, config=config, **result))
@@ -241,7 +250,7 @@ def report(args):
         metric = "auc" if any(r["task"] == task and r["objective"] == "binary"
                               for r in finals) else "rmse"
         row = {"task": task, "metric": metric}
-        for run in ("defaults", "tuned", "torch_tuned"):
+        for run in FINAL_RUNS:
             values = [r["test"][metric] for r in finals if r["task"] == task and r["run"] == run]
             epochs = [r["best_epoch"] for r in finals if r["task"] == task and r["run"] == run]
             row[run] = float(np.mean(values)) if values else None
@@ -263,20 +272,22 @@ def report(args):
 
 
 def markdown_table(rows):
-    lines = ["| task (test metric) | defaults | tuned | defaults − tuned | PyTorch peer, tuned "
-             "settings | validation regret of the defaults | tuned optimum |",
-             "|---|---|---|---|---|---|---|"]
+    """The defaults-vs-tuned table (test metric; mean over the seeds run)."""
+    lines = ["| task (test metric) | defaults | tuned | defaults − tuned | PyTorch peer, "
+             "defaults | PyTorch peer, tuned | validation regret of the defaults | "
+             "tuned optimum |", "|---|---|---|---|---|---|---|---|"]
+
+    def fmt(value):
+        return "–" if value is None else f"{value:.4f}"
     for row in rows:
         sign = 1 if row["metric"] == "auc" else -1
-        gap = (sign * (row["defaults"] - row["tuned"])
-               if row["defaults"] is not None and row["tuned"] is not None else None)
-
-        def fmt(value):
-            return "–" if value is None else f"{value:.4f}"
-        gap_text = "–" if gap is None else f"{gap:+.4f}"
+        defaults = row["defaults"] if row["defaults"] is not None else row["library_defaults"]
+        gap = (sign * (defaults - row["tuned"])
+               if defaults is not None and row["tuned"] is not None else None)
         regret = row["default_valid_regret"]
-        lines.append(f"| {row['task']} ({row['metric'].upper()}) | {fmt(row['defaults'])} | "
-                     f"{fmt(row['tuned'])} | {gap_text} | {fmt(row['torch_tuned'])} | "
+        lines.append(f"| {row['task']} ({row['metric'].upper()}) | {fmt(defaults)} | "
+                     f"{fmt(row['tuned'])} | {'–' if gap is None else f'{gap:+.4f}'} | "
+                     f"{fmt(row['torch_defaults'])} | {fmt(row['torch_tuned'])} | "
                      f"{'–' if regret is None else f'{regret:.4f}'} | "
                      f"{row['tuned_name'] or '–'} |")
     return "\n".join(lines) + "\n"
@@ -298,6 +309,8 @@ def main(argv=None):
                         help="skip a configuration on the other tasks when its regret on a "
                              "--prune-on task exceeds this (default 0.005; none: no pruning)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--runs", nargs="+", default=list(FINAL_RUNS), choices=list(FINAL_RUNS),
+                        help="the final stage's runs (default: all)")
     args = parser.parse_args(argv)
     stages = ["search", "select", "wide", "final", "report"] if args.stage == "all" else [args.stage]
     for stage in stages:

@@ -38,23 +38,50 @@ def _scores(model, split, objective):
 
 def build_model(params, objective, config=None, *, seed=0, max_epochs=MAX_EPOCHS,
                 patience=PATIENCE):
-    """The estimator with ``config`` (None: the library's defaults, nothing passed but the
-    features and the seed) and the task's spec-derived ``params``. With a ``config`` the
-    epoch cap and the patience are passed too."""
+    """The estimator with ``config`` (None: the library's defaults for every tuned
+    setting) and the task's spec-derived ``params``; the epoch cap and the early-stopping
+    patience are always passed, so that every run compared stops by the same rule."""
     kwargs = dict(params)
     wide_fields = kwargs.pop("wide_fields")
     names = inspect.signature(WideDeepEstimator.__init__).parameters
     if config is not None:
         kwargs.update(estimator_kwargs(config))
-        kwargs["epochs"] = max_epochs
-        kwargs["n_iter_no_change" if "n_iter_no_change" in names
-               else "early_stopping_rounds"] = patience
-    elif "early_stopping" not in names:
-        # before issue 8 early stopping had to be asked for; the patience of the search
-        kwargs["early_stopping_rounds"] = PATIENCE
+    kwargs["epochs"] = max_epochs
+    kwargs["n_iter_no_change" if "n_iter_no_change" in names
+           else "early_stopping_rounds"] = patience
     if objective != "binary":
         kwargs["objective"] = objective
+        if _library_stops_on("rmse"):
+            kwargs["eval_metric"] = "rmse"
+        else:   # `fit_widedeep` runs the early stopping itself, an epoch per fit call
+            kwargs.pop("early_stopping_rounds", None)
+            kwargs.update(epochs=1, warm_start=True)
     return WideDeepEstimator(wide_fields, random_state=seed, **kwargs)
+
+
+def _library_stops_on(metric):
+    """Whether the estimators' early stopping can watch ``metric``."""
+    try:
+        from widedeep.estimators.eval_metric import DIRECTIONS
+    except ImportError:
+        from widedeep.estimators.base import EVAL_METRICS as DIRECTIONS
+    return metric in DIRECTIONS
+
+
+def _fit_epochwise(model, train, valid, max_epochs, patience):
+    """Early stopping on validation RMSE by hand, for an engine whose early stopping
+    cannot watch RMSE: one epoch per warm-started `fit`, the best state restored (the
+    epoch shuffles are the same as one long `fit`'s: seeded by the epoch number)."""
+    best = None
+    for _ in range(max_epochs):
+        model.fit(train.features, train.y, eval_set=(valid.features, valid.y))
+        score = model.history_[-1]["eval_rmse"]
+        if best is None or score < best[0]:
+            best = (score, model.epochs_trained_, model.get_state(copy=True))
+        elif model.epochs_trained_ - best[1] >= patience:
+            break
+    model.set_state(best[2])
+    model.best_epoch_ = best[1]
 
 
 def fit_widedeep(train, valid, params, objective, config=None, *, seed=0,
@@ -67,7 +94,10 @@ def fit_widedeep(train, valid, params, objective, config=None, *, seed=0,
     model = build_model(params, objective, config, seed=seed, max_epochs=max_epochs,
                         patience=patience)
     start = time.perf_counter()
-    model.fit(train.features, train.y, eval_set=(valid.features, valid.y))
+    if objective != "binary" and not _library_stops_on("rmse"):
+        _fit_epochwise(model, train, valid, max_epochs, patience)
+    else:
+        model.fit(train.features, train.y, eval_set=(valid.features, valid.y))
     seconds = time.perf_counter() - start
     history = [{key[len("eval_"):]: float(value) for key, value in record.items()
                 if key.startswith("eval_")} for record in model.history_]
