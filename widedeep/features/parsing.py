@@ -114,7 +114,12 @@ def tokens_of(values, column, row_of=None):
         return values
     if kind == "S":
         check_token_lengths(values, column, row_of)
-        return np.char.decode(values, "utf-8")
+        try:
+            return np.char.decode(values, "utf-8")
+        except UnicodeDecodeError:
+            tokens = [_object_token(v, column, k if row_of is None else int(row_of[k]))
+                      for k, v in enumerate(values.tolist())]   # raises naming the row
+            return np.array(tokens, dtype=str)
     if kind in "iu":
         return values.astype(str)
     if kind == "b":
@@ -129,20 +134,25 @@ def tokens_of(values, column, row_of=None):
     if kind == "O":
         if not values.size:
             return np.array([], dtype=str)
-        tokens = [_object_token(v, column) for v in values.tolist()]
+        rows = range(values.shape[0]) if row_of is None else row_of.tolist()
+        tokens = [_object_token(v, column, row) for v, row in zip(values.tolist(), rows)]
         check_token_lengths(tokens, column, row_of)
         return np.array(tokens, dtype=str)
     raise TypeError(f"column {column!r}: cannot read values of dtype {values.dtype} as "
                     f"categorical tokens")
 
 
-def _object_token(value, column):
+def _object_token(value, column, row):
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, bytes):
-        return value.decode("utf-8")
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"column {column!r} row {row}: bytes {value[:20]!r} are not "
+                             f"UTF-8 text ({error.reason})") from None
     if isinstance(value, (bool, np.bool_)):
         return "True" if value else "False"
     if isinstance(value, (int, np.integer)):
@@ -153,8 +163,8 @@ def _object_token(value, column):
         if value == int(value) and abs(value) < 2.0 ** 53:
             return str(int(value))
         return str(float(value))
-    raise TypeError(f"column {column!r}: cannot read a {type(value).__name__} "
-                    f"({value!r}) as a categorical token")
+    raise TypeError(f"column {column!r} row {row}: cannot read a {type(value).__name__} "
+                    f"({value!r:.50}) as a categorical token")
 
 
 def _is_list_like(value):
@@ -247,7 +257,12 @@ def numbers_of(values, column):
 
 def _parse_strings(values, column):
     if values.dtype.kind == "S":
-        values = np.char.decode(values, "utf-8")
+        try:
+            values = np.char.decode(values, "utf-8")
+        except UnicodeDecodeError:
+            for row, value in enumerate(values.tolist()):
+                _object_number(value, column, row)   # raises naming the row
+            raise
     numbers = np.full(values.shape[0], np.nan)
     present = np.char.str_len(np.char.strip(values)) > 0
     texts = values[present].tolist()
@@ -265,7 +280,11 @@ def _object_number(value, column, row):
     if value is None:
         return np.nan
     if isinstance(value, (str, bytes)):
-        text = value.decode("utf-8") if isinstance(value, bytes) else value
+        try:
+            text = value.decode("utf-8") if isinstance(value, bytes) else value
+        except UnicodeDecodeError as error:
+            raise ValueError(f"column {column!r} row {row}: bytes {value[:20]!r} are not "
+                             f"UTF-8 text ({error.reason})") from None
         if text.strip() == "":
             return np.nan
         try:
@@ -274,9 +293,13 @@ def _object_number(value, column, row):
             raise ValueError(f"column {column!r} row {row}: cannot parse {text!r} as a "
                              f"number") from None
     if isinstance(value, (int, float, np.integer, np.floating, bool, np.bool_)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError(f"column {column!r} row {row}: the integer {str(value)[:20]}... "
+                             f"({len(str(value))} digits) is too large for a float") from None
     raise TypeError(f"column {column!r} row {row}: expected a number, got "
-                    f"{type(value).__name__} {value!r}")
+                    f"{type(value).__name__} {value!r:.50}")
 
 
 class ParsedBatch:

@@ -372,9 +372,9 @@ def _load_spec(path, manifest):
     from ..features import FeatureSpec   # a higher stage may import a lower one
 
     filename = os.path.join(path, manifest["snapshot"], "spec.json")
-    with open(filename, encoding="utf-8") as handle:
-        text = handle.read()
     try:
+        with open(filename, encoding="utf-8") as handle:
+            text = handle.read()
         return FeatureSpec.from_json(text)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{filename}: not a valid feature spec: {error}") from None
