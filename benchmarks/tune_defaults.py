@@ -250,12 +250,18 @@ def report(args):
         metric = "auc" if any(r["task"] == task and r["objective"] == "binary"
                               for r in finals) else "rmse"
         row = {"task": task, "metric": metric}
-        for run in FINAL_RUNS:
-            values = [r["test"][metric] for r in finals if r["task"] == task and r["run"] == run]
-            epochs = [r["best_epoch"] for r in finals if r["task"] == task and r["run"] == run]
-            row[run] = float(np.mean(values)) if values else None
-            row[f"{run}_seeds"] = len(values)
-            row[f"{run}_best_epochs"] = epochs
+        by_run = {run: {r["seed"]: r["test"][metric] for r in finals
+                        if r["task"] == task and r["run"] == run} for run in FINAL_RUNS}
+        for run, by_seed in by_run.items():
+            row[run] = float(np.mean(list(by_seed.values()))) if by_seed else None
+            row[f"{run}_seeds"] = sorted(by_seed)
+            row[f"{run}_best_epochs"] = [r["best_epoch"] for r in finals
+                                         if r["task"] == task and r["run"] == run]
+        # defaults - tuned over the seeds both ran (a paired difference)
+        common = sorted(set(by_run["defaults"]) & set(by_run["tuned"]))
+        row["paired_seeds"] = common
+        row["defaults_minus_tuned"] = (float(np.mean([by_run["defaults"][k] - by_run["tuned"][k]
+                                                      for k in common])) if common else None)
         tuned = chosen["tuned"].get(task, {})
         row["default_valid_regret"] = tuned.get("default_regret")
         row["tuned_name"] = tuned.get("name")
@@ -272,7 +278,9 @@ def report(args):
 
 
 def markdown_table(rows):
-    """The defaults-vs-tuned table (test metric; mean over the seeds run)."""
+    """The defaults-vs-tuned table: test metric, mean over the seeds run (their number in
+    parentheses); defaults − tuned is paired over the seeds both ran, signed so that
+    positive means the defaults did better."""
     lines = ["| task (test metric) | defaults | tuned | defaults − tuned | PyTorch peer, "
              "defaults | PyTorch peer, tuned | validation regret of the defaults | "
              "tuned optimum |", "|---|---|---|---|---|---|---|---|"]
@@ -281,13 +289,16 @@ def markdown_table(rows):
         return "–" if value is None else f"{value:.4f}"
     for row in rows:
         sign = 1 if row["metric"] == "auc" else -1
-        defaults = row["defaults"] if row["defaults"] is not None else row["library_defaults"]
-        gap = (sign * (defaults - row["tuned"])
-               if defaults is not None and row["tuned"] is not None else None)
+        gap = row["defaults_minus_tuned"]
+        gap = None if gap is None else sign * gap
+
+        def cell(run):
+            value, seeds = row[run], row[f"{run}_seeds"]
+            return "–" if value is None else f"{value:.4f} ({len(seeds)})"
         regret = row["default_valid_regret"]
-        lines.append(f"| {row['task']} ({row['metric'].upper()}) | {fmt(defaults)} | "
-                     f"{fmt(row['tuned'])} | {'–' if gap is None else f'{gap:+.4f}'} | "
-                     f"{fmt(row['torch_defaults'])} | {fmt(row['torch_tuned'])} | "
+        lines.append(f"| {row['task']} ({row['metric'].upper()}) | {cell('defaults')} | "
+                     f"{cell('tuned')} | {'–' if gap is None else f'{gap:+.4f}'} | "
+                     f"{cell('torch_defaults')} | {cell('torch_tuned')} | "
                      f"{'–' if regret is None else f'{regret:.4f}'} | "
                      f"{row['tuned_name'] or '–'} |")
     return "\n".join(lines) + "\n"
