@@ -12,7 +12,7 @@ adult              26,049 / 6,512 / 16,281         official test; a seeded strat
                                                    of the official training rows as valid
 criteo             7,200 / 409 / 391 (+ 3 folds)   the sample's own files; tuning scores
                                                    are a 3-fold CV over train + valid
-movielens          80,570 / 9,430 / 9,430          by time: each user's last 10 ratings
+movielens          81,140 / 9,430 / 9,430          by time: each user's last 10 ratings
                                                    test, the 10 before them valid
 movielens_rating   same rows, label = the rating   (regression, RMSE)
 app_store          80,000 / 20,000 / 50,000        one seeded day-0 draw, split in order
