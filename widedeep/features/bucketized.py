@@ -111,6 +111,10 @@ class BucketizedColumn(FeatureColumn):
         keys = stable_hash(np.arange(self.n_ids).astype(str))
         return np.arange(batch.n_rows, dtype=np.int64), keys[self.bucket_ids(batch)]
 
+    def entry_labels(self, batch, positions):
+        """Bucket token (``"age_buckets:[25,30)"``) of the rows at ``positions``."""
+        return np.asarray(self.id_tokens(), dtype=str)[self.bucket_ids(batch)[positions]]
+
     def id_tokens(self):
         b = [f"{v:g}" for v in self.boundaries_.tolist()] if self.fitted else []
         if not b:

@@ -196,6 +196,11 @@ class CategoricalColumn(FeatureColumn):
     def id_tokens(self):
         return self.vocabulary.id_tokens()
 
+    def entry_labels(self, batch, positions):
+        """``"name=token"`` of the values at ``positions`` of the batch's bag (the order
+        of `cross_keys`), for naming crosses."""
+        return _entry_labels(self, batch, positions)
+
     def report(self):
         out = super().report()
         out.update(vocabulary=self.vocabulary.name, n_ids=self.n_ids
@@ -240,6 +245,9 @@ class HashedColumn(FeatureColumn):
     def id_tokens(self):
         return [f"<hash:{k}>" for k in range(self.hash_buckets)]
 
+    def entry_labels(self, batch, positions):
+        return _entry_labels(self, batch, positions)
+
     def report(self):
         out = super().report()
         out.update(n_ids=self.hash_buckets)
@@ -249,6 +257,11 @@ class HashedColumn(FeatureColumn):
         return {"name": self.name, "hash_buckets": self.hash_buckets, "source": self.source,
                 "separator": self.separator, "wide": self.wide,
                 "embedding_dim": self.embedding_dim, "combiner": self.combiner}
+
+
+def _entry_labels(column, batch, positions):
+    bag = batch.bag(column.source, column.separator)
+    return np.char.add(f"{column.name}=", bag.unique_tokens[bag.inverse[positions]].astype(str))
 
 
 def _token_keys(batch, source, separator):

@@ -25,9 +25,10 @@ import numpy as np
 from ..inputs import SparseInput
 from ..limits import get_limits
 from .columns import FeatureColumn
+from .cross_origins import CrossOrigins
 from .hashing import _check_buckets, combine_hashes
 
-__all__ = ["CrossedColumn", "cross_keys"]
+__all__ = ["CrossedColumn", "cross_keys", "cross_entries"]
 
 
 class CrossedColumn(FeatureColumn):
@@ -45,12 +46,18 @@ class CrossedColumn(FeatureColumn):
         (``"education_x_occupation"``).
     wide, embedding_dim, combiner
         As for `CategoricalColumn` (crosses usually feed only the wide part).
+    max_origins : int
+        While the spec is fitted, remember for up to this many cross ids the token
+        combination that produced them, so rules and explanations can print
+        ``a=x AND b=y`` instead of a hash id (`widedeep.features.cross_origins`; 0 turns
+        it off). Crosses over bucketized columns whose boundaries are learned in the same
+        fit are not named (their buckets are known only at the end of the fit).
     """
 
     type_name = "crossed"
 
     def __init__(self, columns, hash_buckets, *, name=None, wide=True, embedding_dim=None,
-                 combiner="sum"):
+                 combiner="sum", max_origins=100_000):
         if isinstance(columns, (str, FeatureColumn)) or not hasattr(columns, "__iter__"):
             raise TypeError(f"a crossed column needs a sequence of column names, got "
                             f"{columns!r}")
@@ -75,6 +82,13 @@ class CrossedColumn(FeatureColumn):
             raise type(error)(f"column {self.name!r}: {error}") from None
         self.component_names = tuple(names)
         self.components = None
+        if isinstance(max_origins, bool) or not isinstance(max_origins, (int, np.integer)) \
+                or max_origins < 0:
+            raise ValueError(f"column {self.name!r}: max_origins must be an int >= 0, got "
+                             f"{max_origins!r}")
+        self.max_origins = int(max_origins)
+        self.origins_ = CrossOrigins(self.max_origins)
+        self._recording = False
 
     def bind(self, columns_by_name):
         """Resolve component names to the spec's columns (called by `FeatureSpec`)."""
@@ -108,6 +122,48 @@ class CrossedColumn(FeatureColumn):
         return SparseInput(rows, ids, None, n_examples=batch.n_rows, field=self.name,
                            validate=False)
 
+    # ------------------------------------------------------------------ origins
+    def start_fit(self):
+        self.origins_ = CrossOrigins(self.max_origins)
+        # learned bucket boundaries are only known after the fit: no labels for those
+        self._recording = self.max_origins > 0 and all(
+            getattr(c, "given_boundaries", True) for c in self.components)
+
+    def observe(self, batch):
+        if not self._recording:
+            return
+        parts = [column.cross_keys(batch) for column in self.components]
+        check_cross_size(self.name, batch.n_rows, [rows for rows, _ in parts])
+        _, keys = cross_keys(batch.n_rows, parts)
+        _, entries = cross_entries(batch.n_rows, [rows for rows, _ in parts])
+        ids = (keys % np.uint64(self.hash_buckets)).astype(np.int64)
+
+        def labels_of(positions):
+            label = None
+            for column, index in zip(self.components, entries):
+                part = column.entry_labels(batch, index[positions])
+                label = part if label is None else np.char.add(np.char.add(label, " AND "),
+                                                               part)
+            return label
+
+        self.origins_.observe(ids, keys, labels_of)
+
+    def finish_fit(self):
+        self._recording = False
+
+    def id_labels(self, ids):
+        """The token combination of each cross id (``"a=x AND b=y"``) recorded while
+        fitting, or ``None`` for an id not seen (or not recorded)."""
+        return self.origins_.lookup(ids)
+
+    def state(self):
+        return {"origins": self.origins_.to_state()} if len(self.origins_) else {}
+
+    def set_state(self, state):
+        origins = state.get("origins")
+        self.origins_ = CrossOrigins(self.max_origins) if origins is None else \
+            CrossOrigins.from_state(origins, self.max_origins, f"column {self.name!r}")
+
     def id_tokens(self):
         return [f"<{self.name}:hash:{k}>" for k in range(self.hash_buckets)]
 
@@ -119,7 +175,7 @@ class CrossedColumn(FeatureColumn):
     def config(self):
         return {"columns": list(self.component_names), "hash_buckets": self.hash_buckets,
                 "name": self.name, "wide": self.wide, "embedding_dim": self.embedding_dim,
-                "combiner": self.combiner}
+                "combiner": self.combiner, "max_origins": self.max_origins}
 
 
 def check_cross_size(name, n_rows, part_rows):
@@ -156,14 +212,32 @@ def cross_keys(n_rows, parts):
     """
     rows, keys = parts[0]
     for next_rows, next_keys in parts[1:]:
-        rows, keys = _cross_pair(n_rows, rows, keys, next_rows, next_keys)
+        rows, index_a, index_b = _pair_indices(n_rows, rows, next_rows)
+        keys = combine_hashes(keys if index_a is None else keys[index_a],
+                              next_keys if index_b is None else next_keys[index_b])
     return rows, keys
 
 
-def _cross_pair(n_rows, rows_a, keys_a, rows_b, keys_b):
+def cross_entries(n_rows, part_rows):
+    """The combinations of `cross_keys` as positions: ``(row_ids, [index_j])`` where
+    ``index_j[k]`` is the entry of part ``j`` in output entry ``k`` (same order)."""
+    rows = part_rows[0]
+    indices = [np.arange(rows.shape[0], dtype=np.int64)]
+    for next_rows in part_rows[1:]:
+        rows, index_a, index_b = _pair_indices(n_rows, rows, next_rows)
+        if index_a is not None:
+            indices = [index[index_a] for index in indices]
+        indices.append(np.arange(next_rows.shape[0], dtype=np.int64) if index_b is None
+                       else index_b)
+    return rows, indices
+
+
+def _pair_indices(n_rows, rows_a, rows_b):
+    """``(rows_out, index_a, index_b)`` of the pairs of entries of two bags, row by row
+    (``None`` indices: the identity, when both parts have one entry per row)."""
     if rows_a.shape[0] == n_rows and rows_b.shape[0] == n_rows \
             and _is_one_per_row(rows_a) and _is_one_per_row(rows_b):
-        return rows_a, combine_hashes(keys_a, keys_b)
+        return rows_a, None, None
     lengths_a = np.bincount(rows_a, minlength=n_rows)
     lengths_b = np.bincount(rows_b, minlength=n_rows)
     starts_a = np.concatenate(([0], np.cumsum(lengths_a)[:-1]))
@@ -176,7 +250,7 @@ def _cross_pair(n_rows, rows_a, keys_a, rows_b, keys_b):
     width_b = lengths_b[rows_out]
     index_a = starts_a[rows_out] + within // width_b
     index_b = starts_b[rows_out] + within % width_b
-    return rows_out, combine_hashes(keys_a[index_a], keys_b[index_b])
+    return rows_out, index_a, index_b
 
 
 def _is_one_per_row(rows):

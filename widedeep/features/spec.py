@@ -298,6 +298,20 @@ class FeatureSpec:
         self._require_fitted("vocabulary_tokens")
         return column.id_tokens()
 
+    def id_labels(self, field, ids):
+        """Readable token of each id of sparse field ``field``: the vocabulary token or
+        bucket, and for a cross the token combination recorded while fitting
+        (``"installed_apps=netflix AND impression_app=pandora"``; `CrossedColumn`'s
+        ``max_origins``), else the hash id (``"<name:hash:k>"``)."""
+        tokens = self.vocabulary_tokens(field)
+        ids = [int(i) for i in np.asarray(ids).reshape(-1)]
+        labels = [tokens[i] if 0 <= i < len(tokens) else str(i) for i in ids]
+        column = self._by_name[field]
+        if isinstance(column, CrossedColumn):
+            labels = [found if found is not None else label
+                      for found, label in zip(column.id_labels(ids), labels)]
+        return labels
+
     def describe_cross(self, field, example_values):
         """Ids of crossed field ``field`` for one example given the raw value of each
         component (``{"education": "Bachelors", "occupation": "Sales"}``; a list for a bag

@@ -22,7 +22,7 @@ _VOCABULARY_REQUIRED = ("name", "given", "min_count", "max_size", "num_oov_bucke
 _VOCABULARY_OPTIONAL = ("stats",)
 _COLUMN_REQUIRED = ("type", "config")
 _COLUMN_OPTIONAL = ("state",)
-_STATE_KEYS = {"categorical": (), "hashed": (), "crossed": (),
+_STATE_KEYS = {"categorical": (), "hashed": (), "crossed": ("origins",),
                "bucketized": ("boundaries",), "numeric": ("mean", "std", "boundaries")}
 
 

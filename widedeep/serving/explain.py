@@ -46,8 +46,16 @@ class Contribution:
     contribution: float
 
     def __str__(self):
-        return f"{self.field}={self.token}: {self.contribution:+.4f}" \
-            if " AND " not in self.token else f"{self.token}: {self.contribution:+.4f}"
+        return f"{_readable(self.field, self.token)}: {self.contribution:+.4f}"
+
+
+def _readable(field, token):
+    """``field=token``, or the token alone when it names itself (a cross's ``a=x AND
+    b=y``, a bucket's ``age_buckets:[25,30)``)."""
+    if " AND " in token or token.startswith((f"{field}:", f"{field}<", f"{field}>",
+                                             f"<{field}:")):
+        return token
+    return f"{field}={token}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ class WideRule:
     weight: float
 
     def __str__(self):
-        return f"{self.field}={self.token}: {self.weight:+.4f}"
+        return f"{_readable(self.field, self.token)}: {self.weight:+.4f}"
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,8 @@ def explain(estimator, features, spec=None):
 
     ``features``: a feature dict of one example, or (with ``spec``) a raw column batch of one
     row. With a spec, wide ids are shown as tokens, and a cross's ids as the component values
-    of this example that produce them. Contributions are sorted by decreasing magnitude.
+    of this example that produce them. Contributions are sorted by decreasing magnitude;
+    features whose weight is exactly 0 (pruned by FTRL's L1) are omitted: they add nothing.
     A NaN or infinite logit (a model with non-finite parameters) raises ``ValueError``
     naming the part it comes from and the broken parameters; it is never explained.
     """
@@ -144,6 +153,8 @@ def explain(estimator, features, spec=None):
             tokens = _Tokens(spec, field, columns)
             for feature_id, value, weight in zip(ids.tolist(), values.tolist(),
                                                  weights.tolist()):
+                if weight == 0.0:      # pruned by L1: contributes nothing, not a rule
+                    continue
                 contributions.append(Contribution(field, feature_id, tokens[feature_id],
                                                   value, weight, weight * value))
     contributions.sort(key=lambda c: -abs(c.contribution))
@@ -204,12 +215,16 @@ class _Tokens:
 
     def __init__(self, spec, field, columns):
         self.vocabulary = None
+        self.recorded = None
         self.cross = {}
         if spec is None:
             return
         cross_column = _crossed_column(spec, field)
         if cross_column is not None and columns is not None:
             self.cross = _cross_origins(spec, cross_column, columns)
+        if cross_column is not None and hasattr(cross_column, "id_labels"):
+            # the combination recorded while fitting (the spec's memory-bounded map)
+            self.recorded = lambda feature_id: cross_column.id_labels([feature_id])[0]
         try:
             self.vocabulary = spec.vocabulary_tokens(field)
         except (ValueError, KeyError, RuntimeError):
@@ -218,6 +233,10 @@ class _Tokens:
     def __getitem__(self, feature_id):
         if feature_id in self.cross:
             return " | ".join(self.cross[feature_id])
+        if self.recorded is not None:
+            label = self.recorded(feature_id)
+            if label is not None:
+                return label
         if self.vocabulary is not None and feature_id < len(self.vocabulary):
             return str(self.vocabulary[feature_id])
         return str(feature_id)
