@@ -75,6 +75,14 @@ def test_config_of_the_loop_parameters_is_json_and_rebuilds_them():
     assert params["frozen_embeddings"] == ("va",)
     assert (params["n_iter_no_change"], params["validation_fraction"],
             params["eval_metric"]) == (4, 0.2, "auc")
+    assert params["class_weight"] == {0: 1.0, 1: 2.0}
+
+
+def test_a_model_with_a_class_weight_dict_saves_and_loads(tmp_path):
+    X, y = synthetic()
+    model = make_model(class_weight={1: 3.0}).fit(X, y)
+    save_model(model, tmp_path / "m")
+    assert load_model(tmp_path / "m").class_weight == {1: 3.0}
 
 
 def test_functions_and_arrays_are_not_saved_as_config():

@@ -75,6 +75,8 @@ class BaseEstimator:
                 value = None
             elif name == "embedding_init":
                 value = None
+            elif name == "class_weight" and isinstance(value, dict):
+                value = {str(label): weight for label, weight in value.items()}   # JSON keys
             elif hasattr(value, "get_config"):
                 value = {"class": type(value).__name__, "config": value.get_config()}
             elif name == "dtype":
