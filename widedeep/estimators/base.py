@@ -325,7 +325,10 @@ class BaseEstimator:
         for _ in range(plan.epochs):
             epoch = self.epochs_trained_ + 1
             multipliers = self._apply_lr_schedules()
+            # an epoch hook's stop ends training after this epoch, a batch hook's after
+            # the current batch
             stop = call_hooks(callbacks, "on_epoch_begin", self, {"epoch": epoch})
+            stop_now = False
             if plan.in_memory:
                 rng = np.random.default_rng([self.seed_, 1, epoch - 1]) if self.shuffle else None
                 batches = iter_minibatches(X, plan.y, sw_all, self.batch_size, rng,
@@ -338,7 +341,7 @@ class BaseEstimator:
             for batch_number, (features, yb, swb) in enumerate(batches, start=1):
                 if call_hooks(callbacks, "on_batch_begin", self, {
                         "epoch": epoch, "batch": batch_number, "rows": len(yb)}):
-                    stop = True
+                    stop = stop_now = True
                 yb, swb = self._check_batch(features, yb, swb)
                 if plan.class_weights is not None and not plan.in_memory:
                     swb = apply_class_weight(plan.class_weights, yb, swb, self._dtype)
@@ -355,8 +358,8 @@ class BaseEstimator:
                 if callbacks and call_hooks(callbacks, "on_batch_end", self, {
                         "epoch": epoch, "batch": batch_number, "rows": int(yb.shape[0]),
                         "loss": batch_loss, "rows_done": progress.rows}):
-                    stop = True
-                if stop:
+                    stop = stop_now = True
+                if stop_now:
                     break
             seconds = progress.clock() - progress.start
             previous_rows = progress.rows
