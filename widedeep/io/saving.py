@@ -352,12 +352,12 @@ def _load_model(path, manifest, mmap):
 
 def _allocate(estimator):
     """Build the model's arrays, which `set_state` then overwrites. Uses the estimator's
-    ``_initialize(allocate_only=True)`` (no random draws: drawing a 10^6 x 32 truncated
+    ``initialize(allocate_only=True)`` (no random draws: drawing a 10^6 x 32 truncated
     normal costs seconds) when it has one."""
-    if "allocate_only" in inspect.signature(estimator._initialize).parameters:
-        estimator._initialize(allocate_only=True)
+    if "allocate_only" in inspect.signature(estimator.initialize).parameters:
+        estimator.initialize(allocate_only=True)
     else:
-        estimator._initialize()
+        estimator.initialize()
 
 
 def load_spec(path, verify=True):
@@ -460,8 +460,11 @@ def _map_arrays(filename, records):
                 if int(np.prod(shape)) == 0:
                     arrays[key] = np.zeros(shape, dtype=dtype)
                     continue
-                arrays[key] = np.memmap(filename, dtype=dtype, mode="r", offset=handle.tell(),
-                                        shape=tuple(shape), order="F" if fortran else "C")
+                mapped = np.memmap(filename, dtype=dtype, mode="r", offset=handle.tell(),
+                                   shape=tuple(shape), order="F" if fortran else "C")
+                # a plain ndarray view of the map: results of arithmetic on it are plain
+                # arrays, not memmap objects (whose bookkeeping costs ~1 ms per request)
+                arrays[key] = np.asarray(mapped)
     except (zipfile.BadZipFile, KeyError, EOFError, OSError, struct.error) as error:
         raise ValueError(f"{filename}: damaged or truncated archive ({error!r})") from None
     return arrays
