@@ -37,10 +37,9 @@ def test_memory_mapped_load_uses_the_saved_running_statistics(tmp_path):
     save_model(model, tmp_path / "m")
     mapped = load_model(tmp_path / "m", mmap=True)
     statistics = mapped.deep_.statistics
-    assert statistics
-    for array in statistics.values():   # views of the saved file's maps, not the allocated
-        assert isinstance(array, np.memmap) or isinstance(array.base, np.memmap)
-        assert not array.flags.writeable
+    # plain ndarray views of the maps (see widedeep.io.saving._map_arrays), read-only
+    assert statistics and all(isinstance(v.base, np.memmap) for v in statistics.values())
+    assert not any(v.flags.writeable for v in statistics.values())
     np.testing.assert_array_equal(mapped.predict_proba(X), model.predict_proba(X))
 
 
