@@ -58,9 +58,14 @@ class BaseEstimator:
     # ------------------------------------------------------------------ parameters
     @classmethod
     def _param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind is not p.VAR_KEYWORD]
+        # cached per class: `partial_fit` checks the parameters on every call
+        names = cls.__dict__.get("_param_names_cache")
+        if names is None:
+            sig = inspect.signature(cls.__init__)
+            names = tuple(p.name for p in sig.parameters.values()
+                          if p.name != "self" and p.kind is not p.VAR_KEYWORD)
+            cls._param_names_cache = names
+        return list(names)
 
     def get_params(self, deep=False):
         return {name: getattr(self, name) for name in self._param_names()}
