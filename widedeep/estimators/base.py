@@ -58,9 +58,14 @@ class BaseEstimator:
     # ------------------------------------------------------------------ parameters
     @classmethod
     def _param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind is not p.VAR_KEYWORD]
+        # cached per class: `partial_fit` checks the parameters on every call
+        names = cls.__dict__.get("_param_names_cache")
+        if names is None:
+            sig = inspect.signature(cls.__init__)
+            names = tuple(p.name for p in sig.parameters.values()
+                          if p.name != "self" and p.kind is not p.VAR_KEYWORD)
+            cls._param_names_cache = names
+        return list(names)
 
     def get_params(self, deep=False):
         return {name: getattr(self, name) for name in self._param_names()}
@@ -303,8 +308,11 @@ class BaseEstimator:
         """One optimization step on one batch (initializing the model on first call).
         A dict ``class_weight`` is folded into the sample weights as in `fit`; "balanced"
         needs the whole data's class counts, so it is refused here."""
-        check_hyperparameters(self)
-        check_loop_params(self, self.epochs)
+        params = tuple(self.get_params().values())
+        checked = getattr(self, "_checked_params", ())
+        if len(checked) != len(params) or any(a is not b for a, b in zip(checked, params)):
+            check_hyperparameters(self)       # skipped while the same values stay set
+            check_loop_params(self, self.epochs)
         n_classes = self._n_label_classes()
         check_class_weight(self.class_weight, n_classes)
         if self.class_weight == "balanced":
@@ -314,6 +322,7 @@ class BaseEstimator:
         y, sample_weight = model._check_batch(features, y, sample_weight)
         if model is not self:
             self._adopt(model)
+        self._checked_params = params
         if self.class_weight is not None:
             sample_weight = apply_class_weight(
                 class_weights_of(self.class_weight, None, n_classes), y, sample_weight,
