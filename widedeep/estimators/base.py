@@ -39,6 +39,7 @@ from .batching import (check_labels, check_sample_weight, iter_batch_source, ite
 from .callbacks import call_hooks, check_callbacks
 from .class_weight import apply_class_weight, check_class_weight, class_weights_of
 from .early_stopping import BestEpoch
+from .state_on_disk import StateOnDisk
 from .eval_metric import resolve_eval_metric
 from .eval_sets import HOLDOUT_NAME, named_eval_sets
 from .holdout import check_holdout_possible, holdout_rows
@@ -445,6 +446,16 @@ class BaseEstimator:
         return plan
 
     def _run_epochs(self, plan):
+        # early stopping's copy of the best epoch lives in files (`StateOnDisk`), deleted
+        # when fit returns: the model's arrays are never held twice in memory
+        with StateOnDisk(self._scratch_directory()) as best_state:
+            return self._run_epochs_with(plan, best_state)
+
+    def _scratch_directory(self):
+        """Where temporary model copies go: None (the system's temporary directory)."""
+        return None
+
+    def _run_epochs_with(self, plan, best_state):
         X, callbacks, metric = plan.X, plan.callbacks, plan.metric
         sw_all = plan.sample_weight
         if plan.class_weights is not None and plan.in_memory:
@@ -524,7 +535,7 @@ class BaseEstimator:
                        else -record[train_key])
             self._observe_lr_schedules(watched)
             if best is not None and best.update(watched, self.epochs_trained_,
-                                                lambda: self.get_state(copy=True)):
+                                                lambda: best_state.save(self.get_state())):
                 stopped_by = "early_stopping"
             if call_hooks(callbacks, "on_epoch_end", self, record):
                 stop = True
@@ -535,7 +546,7 @@ class BaseEstimator:
         self.best_epoch_ = None
         if best is not None and best.epoch is not None:
             if best.epoch != self.epochs_trained_:
-                self.set_state(best.state)
+                best.state.restore(self.get_state())
             self.best_epoch_ = best.epoch
             if self.verbose:
                 LOGGER.info("best epoch %d (%s %s %.4f): its parameters are restored",
