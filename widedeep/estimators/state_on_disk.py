@@ -13,7 +13,7 @@ restored arrays are bit-identical to the saved ones.
 >>> with StateOnDisk() as store:
 ...     _ = store.save(live)
 ...     live["wide/x/w"][:] = -1.0
-...     store.restore(live)
+...     _ = store.restore(live)
 >>> live["wide/x/w"].tolist()
 [0.0, 1.0, 2.0, 3.0]
 """
