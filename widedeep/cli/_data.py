@@ -42,10 +42,10 @@ class DataOptions:
     ``predict`` read their files the way ``train`` did)."""
 
     KEYS = ("format", "delimiter", "header", "names", "label", "weight", "zero_based",
-            "n_fields")
+            "n_fields", "field_ranges")
 
     def __init__(self, format=None, delimiter=None, header=None, names=None, label=None,
-                 weight=None, zero_based=True, n_fields=None):
+                 weight=None, zero_based=True, n_fields=None, field_ranges=None):
         self.format = format
         self.delimiter = delimiter
         self.header = header
@@ -54,6 +54,7 @@ class DataOptions:
         self.weight = weight
         self.zero_based = zero_based
         self.n_fields = n_fields
+        self.field_ranges = field_ranges       # libsvm: {field: [start, stop]}
 
     def to_dict(self):
         return {key: getattr(self, key) for key in self.KEYS}
@@ -90,8 +91,11 @@ class DataOptions:
 
     def sparse_reader(self, path, *, batch_size, n_features=None, skip_bad_lines=False):
         if self.format == "libsvm":
+            ranges = None if not self.field_ranges else \
+                {name: tuple(bounds) for name, bounds in self.field_ranges.items()}
             return LibsvmReader(path, batch_size=batch_size, n_features=n_features,
-                                zero_based=self.zero_based, skip_bad_lines=skip_bad_lines)
+                                field_ranges=ranges, zero_based=self.zero_based,
+                                skip_bad_lines=skip_bad_lines)
         return LibffmReader(path, batch_size=batch_size, n_fields=self.n_fields,
                             n_features=n_features, zero_based=self.zero_based,
                             skip_bad_lines=skip_bad_lines)

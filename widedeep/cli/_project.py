@@ -40,6 +40,10 @@ def add_data_arguments(parser, *, label=True):
         group.add_argument("--weight", help="example-weight column (csv/tsv)")
     group.add_argument("--one-based", action="store_true",
                        help="libsvm/libffm ids start at 1")
+    group.add_argument("--field-ranges",
+                       help="libsvm/libfm files whose fields are consecutive id ranges: "
+                            "name:size,... (e.g. user:957,item:4082,daytime:7) or "
+                            "name:start-stop,...; each range becomes its own field")
     group.add_argument("--batch-size", type=int, default=1024, help="rows per batch")
     group.add_argument("--skip-bad-lines", action="store_true",
                        help="skip malformed lines (counted and reported) instead of stopping")
@@ -53,7 +57,30 @@ def data_options_from_args(args):
                        names=None if args.names is None else
                        [n.strip() for n in args.names.split(",")],
                        label=getattr(args, "label", None), weight=getattr(args, "weight", None),
-                       zero_based=not args.one_based)
+                       zero_based=not args.one_based,
+                       field_ranges=_field_ranges(args.field_ranges))
+
+
+def _field_ranges(text):
+    """``{name: [start, stop]}`` from ``name:size,...`` or ``name:start-stop,...``."""
+    if not text:
+        return None
+    ranges, start = {}, 0
+    for entry in text.split(","):
+        name, sep, bound = entry.strip().partition(":")
+        try:
+            if "-" in bound:
+                low, high = (int(x) for x in bound.split("-", 1))
+            else:
+                low, high = start, start + int(bound)
+        except ValueError:
+            raise CliError(f"--field-ranges: cannot read {entry!r} (expected name:size or "
+                           f"name:start-stop)") from None
+        if not sep or not name:
+            raise CliError(f"--field-ranges: {entry!r} has no field name")
+        ranges[name] = [low, high]
+        start = high
+    return ranges
 
 
 def _unescape(delimiter):
@@ -153,7 +180,8 @@ class ModelDirectory:
         """The training data options, overridden by what this command line gives."""
         options = DataOptions.from_dict(self.info["options"])
         given = data_options_from_args(args)
-        for key in ("format", "delimiter", "header", "names", "label", "weight"):
+        for key in ("format", "delimiter", "header", "names", "label", "weight",
+                    "field_ranges"):
             if getattr(given, key) is not None:
                 setattr(options, key, getattr(given, key))
         return options.resolved(path)

@@ -175,11 +175,25 @@ def _prepare_sparse(args, options):
     if options.format == "libffm":
         options.n_fields = len(reader.field_names)
     coding = LabelCoding.learn(labels.values(), args.positive, args.data)
+    if options.field_ranges:         # the ranges bound the ids (and give each field's size)
+        return coding, None
     return coding, largest + 1
 
 
 def _sparse_model(args, options, reader, n_features, hidden_units):
     from .. import estimators
+    if options.format == "libsvm" and reader.field_ranges:
+        # one field per id range: its own FTRL model and embedding table
+        sizes = {name: stop - start for name, (start, stop) in reader.field_ranges.items()}
+        deep = {"vocabularies": {name: (size, args.embedding_dim)
+                                 for name, size in sizes.items()},
+                "embedding_fields": {name: name for name in sizes}, "combiners": "sum"}
+        params = _model_params(args, hidden_units)
+        if args.kind == "wide":
+            return estimators.WideEstimator(sizes, **params)
+        if args.kind == "deep":
+            return estimators.DeepEstimator(**deep, **params)
+        return estimators.WideDeepEstimator(sizes, **deep, **params)
     if options.format == "libsvm":
         fields = [reader.field]
         wide_field = reader.field
