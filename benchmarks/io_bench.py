@@ -35,7 +35,7 @@ def build_model(rows, dim, seed=0):
     model = WideDeepEstimator(
         {"item": rows}, vocabularies={"item": (rows, dim)}, embedding_fields={"item": "item"},
         dense_fields={"dense": 16}, hidden_units=(64, 32), adagrad=Adagrad(lr=0.05),
-        batch_size=512, epochs=1, random_state=seed)
+        batch_size=512, epochs=1, early_stopping=False, random_state=seed)
     rng = np.random.default_rng(seed)
     n = 512
     X = {"item": SparseInput.from_ids(rng.integers(0, rows, n), vocab_size=rows),

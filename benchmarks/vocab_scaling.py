@@ -55,7 +55,7 @@ def make_model(n_rows, seed=0):
         dense_fields={"dense": DENSE}, hidden_units=(256, 128),
         adagrad=Adagrad(lr=0.01, initial_accumulator_value=0.1, eps=1e-7),
         ftrl=FtrlProximal(alpha=0.05, beta=1.0, l1=0.0, l2=0.0),
-        batch_size=1024, random_state=seed)
+        batch_size=1024, early_stopping=False, random_state=seed)
 
 
 def make_batches(n_rows, batch, n_batches, seed=0):

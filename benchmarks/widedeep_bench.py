@@ -168,6 +168,7 @@ def build_estimator(schema, hp, seed=0, sample_wide=None):
         batch_size=int(hp["batch"]),
         predict_batch_size=max(int(hp["infer_batch"]), 65536),
         dtype=np.float32,
+        early_stopping=False,
         random_state=seed,
     )
     return est, wide

@@ -140,8 +140,9 @@ def print_spec_report(spec):
 # ---------------------------------------------------------------------- models
 def model_params(kind, args, epochs=None):
     """Constructor parameters of the estimator ``kind`` besides what the spec derives."""
+    # fixed epochs: the eval set here is the test set, which must not pick the epoch
     params = dict(batch_size=args.batch_size, epochs=args.epochs if epochs is None else epochs,
-                  random_state=args.seed, verbose=args.verbose)
+                  random_state=args.seed, verbose=args.verbose, early_stopping=False)
     if kind in ("wide", "wide_deep"):
         params["ftrl"] = FtrlProximal(alpha=args.ftrl_alpha, beta=args.ftrl_beta,
                                       l1=args.ftrl_l1, l2=args.ftrl_l2)

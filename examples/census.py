@@ -89,7 +89,9 @@ def build_spec(embedding_dim=8, cross_buckets=10_000, normalization="quantile"):
 
 def model_params(kind, args):
     """Constructor parameters of the estimator ``kind`` besides what the spec derives."""
-    params = dict(batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed)
+    # fixed epochs: the eval set here is the test set, which must not pick the epoch
+    params = dict(batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed,
+                  early_stopping=False)
     if kind in ("wide", "wide_deep"):
         params["ftrl"] = FtrlProximal(alpha=args.ftrl_alpha, beta=args.ftrl_beta,
                                       l1=args.ftrl_l1, l2=args.ftrl_l2)

@@ -145,7 +145,9 @@ def build_spec(id_dim=16, attribute_dim=8, cross_buckets=1 << 20):
 
 # ---------------------------------------------------------------------- running
 def model_params(kind, args):
-    params = dict(batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed)
+    # fixed epochs: the eval set here is the test set, which must not pick the epoch
+    params = dict(batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed,
+                  early_stopping=False)
     if kind in ("wide", "wide_deep"):
         params["ftrl"] = FtrlProximal(alpha=args.ftrl_alpha, beta=args.ftrl_beta,
                                       l1=args.ftrl_l1, l2=args.ftrl_l2)

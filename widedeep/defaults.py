@@ -51,3 +51,7 @@ VALIDATION_FRACTION = 0.1   # held out (stratified for classification) when no e
 N_ITER_NO_CHANGE = 3        # epochs without improvement before stopping
 PREDICT_BATCH_SIZE = 65536
 PROGRESS_SECONDS = 10.0     # a progress line inside an epoch at most this often (verbose)
+
+# ---------------------------------------------------------------- batch normalization
+BATCH_NORM_MOMENTUM = 0.9   # running = momentum * running + (1 - momentum) * batch (PyTorch's)
+BATCH_NORM_EPS = 1e-3       # Keras's; added to the variance

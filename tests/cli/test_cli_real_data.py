@@ -33,7 +33,7 @@ def test_adult_train_evaluate_predict_inspect(tmp_path):
                       "--valid", adult / "test.csv", "--model", model, "--epochs", "3",
                       "--columns", "age,workclass,education,occupation,hours_per_week,"
                       "marital_status,gender,education*occupation:hash=1000")
-    assert "epoch   3" in trained.stdout                       # progress shown per epoch
+    assert "epoch   3" in trained.stderr      # progress per epoch, through logging (stderr)
     assert "fitting the feature spec" in trained.stderr
     summary = json.loads(trained.stdout.strip().splitlines()[-1])
     assert summary["eval_auc"] > 0.86

@@ -13,6 +13,7 @@ def joint(world, **kw):
     p = model_params(world)
     kw.setdefault("epochs", 2)
     kw.setdefault("random_state", 0)
+    kw.setdefault("early_stopping", False)   # tests of early stopping turn it on
     return WideDeepEstimator(p["wide_fields"], **p["deep"], **kw)
 
 
@@ -89,7 +90,7 @@ def test_predicting_does_not_mutate_and_is_thread_safe(world, small_data):
 
 def test_early_stopping_restores_best_epoch(world, small_data):
     (X, y), (X_test, y_test) = small_data
-    model = joint(world, epochs=12, early_stopping_rounds=2,
+    model = joint(world, epochs=12, early_stopping=True, n_iter_no_change=2,
                   adagrad=__import__("widedeep").Adagrad(lr=1.0)).fit(
         X, y, eval_set=(X_test, y_test))
     losses = [h["eval_logloss"] for h in model.history_]

@@ -9,7 +9,7 @@ from estimator_world import model_params, sample
 def test_wide_and_deep_beats_wide_only_and_deep_only(world):
     (X, y), (X_test, y_test) = sample(world, 20000, seed=1), sample(world, 10000, seed=2)
     p = model_params(world)
-    common = dict(epochs=10, batch_size=128, random_state=0)
+    common = dict(epochs=10, batch_size=128, random_state=0, early_stopping=False)
     ftrl = FtrlProximal(alpha=0.1, beta=1e-3, l1=1e-4, l2=1e-4)
     adagrad = Adagrad(lr=0.3, initial_accumulator_value=0.01)
     wide = WideEstimator(p["wide_fields"], ftrl=ftrl, **common).fit(X, y)

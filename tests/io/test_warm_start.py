@@ -185,3 +185,26 @@ def test_hashed_space_of_another_size_is_not_carried():
     assert np.all(new.wide_.params["b"] == 0)
     X2 = dict(X, b=SparseInput.from_ids(np.zeros(len(y), dtype=np.int64), vocab_size=2 * N_B))
     new.predict_logit(X2)
+
+
+def test_adam_batch_norm_model_continues_exactly_with_optimizer_state():
+    from widedeep.optim import Adam
+    X, y = synthetic()
+    settings = dict(shuffle=False, batch_norm=True, deep_optimizer=Adam(lr=0.01), adagrad=None)
+    old = make_model(**settings).fit(X, y)
+    new = make_model(**settings, random_state=123)
+    report = warm_start(new, old, copy_optimizer_state=True)
+    assert report.dense["layer1"] == "copied (batch norm)"
+    assert_same_state(new, old)
+    old.set_params(warm_start=True).fit(X, y, epochs=2)
+    new.fit(X, y, epochs=2)
+    assert_same_state(new, old)
+
+
+def test_batch_norm_statistics_are_carried_without_optimizer_state():
+    X, y = synthetic()
+    old = make_model(batch_norm=True).fit(X, y)
+    new = make_model(batch_norm=True, random_state=123)
+    warm_start(new, old)
+    for key in ("deep_statistics/layer1/running_mean", "deep/layer1/gamma"):
+        np.testing.assert_array_equal(new.get_state()[key], old.get_state()[key])

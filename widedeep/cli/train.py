@@ -93,7 +93,11 @@ def run(args):
     save_model(model, args.model, spec=spec)
     ModelDirectory.write_info(args.model, options, coding,
                               {"numeric": sorted(numeric), "kind": args.kind, **extra})
-    summary = {"model": args.model, "train_seconds": round(seconds, 3), **model.history_[-1]}
+    # the record of the epoch the model holds: the best one when early stopping restored it
+    best = getattr(model, "best_epoch_", None)
+    record = next((h for h in model.history_ if h["epoch"] == best), model.history_[-1])
+    summary = {"model": args.model, "train_seconds": round(seconds, 3), "best_epoch": best,
+               **record}
     print(json.dumps(summary))
     return 0
 

@@ -15,22 +15,27 @@ from __future__ import annotations
 
 import copy
 import inspect
-import sys
-import time
+from types import SimpleNamespace
 
 import numpy as np
 
+from ..defaults import PROGRESS_SECONDS
 from ..losses import get_loss, sigmoid
 from ..training import TrainingStep
-from ..metrics import accuracy, auc, logloss
 from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
-                       n_examples, slice_rows)
+                       n_examples, slice_rows, take_rows)
+from .callbacks import call_hooks, check_callbacks
+from .class_weight import apply_class_weight, check_class_weight, class_weights_of
+from .early_stopping import BestEpoch
+from .eval_metric import resolve_eval_metric
+from .eval_sets import HOLDOUT_NAME, named_eval_sets
+from .holdout import check_holdout_possible, holdout_rows
+from .loop_params import check_loop_params
+from .lr_schedules import LearningRateSchedules, schedule_config
+from .progress import LOGGER, EpochProgress, epoch_line, verbose_output
 
 __all__ = ["BaseEstimator", "NotFittedError"]
-
-EVAL_METRICS = {"logloss": -1, "auc": +1, "accuracy": +1}   # +1: larger is better
-
 
 class NotFittedError(ValueError, AttributeError):
     """Raised when predicting with an estimator that has not been fitted."""
@@ -59,10 +64,18 @@ class BaseEstimator:
         return self
 
     def get_config(self):
-        """Constructor parameters as JSON-able data (optimizers as class name + config)."""
+        """Constructor parameters as JSON-able data (optimizers and schedules as class name +
+        config). Not data, so saved as None: a callable ``eval_metric`` or ``lr_schedule``
+        function, and ``embedding_init`` arrays (the trained tables are in the state)."""
         config = {}
         for name, value in self.get_params().items():
-            if hasattr(value, "get_config"):
+            if name == "lr_schedule":
+                value = schedule_config(value)
+            elif name == "eval_metric" and not isinstance(value, (str, type(None))):
+                value = None
+            elif name == "embedding_init":
+                value = None
+            elif hasattr(value, "get_config"):
                 value = {"class": type(value).__name__, "config": value.get_config()}
             elif name == "dtype":
                 value = np.dtype(value).name
@@ -107,7 +120,43 @@ class BaseEstimator:
         self.epochs_trained_ = 0
         self.steps_trained_ = 0
         self.history_ = []
+        self.lr_schedule_state_ = self._lr_schedules().init_state()
         return self
+
+    def _fit_loss(self):
+        """The loss object of this estimator's objective (the fitted one when fitted)."""
+        if hasattr(self, "loss_"):
+            return self.loss_
+        return get_loss(getattr(self, "objective", "binary"), getattr(self, "n_classes", None))
+
+    def _n_label_classes(self):
+        """Number of label classes (None for a regression)."""
+        loss = self._fit_loss()
+        if loss.name == "regression":
+            return None
+        return getattr(loss, "n_classes", 2)
+
+    def _model_parts(self):
+        return tuple(part for part in ("wide", "deep") if hasattr(self, f"_scale_{part}"))
+
+    def _lr_schedules(self):
+        return LearningRateSchedules(self.lr_schedule, self._model_parts())
+
+    def _apply_lr_schedules(self):
+        """Set each scheduled part's optimizer to its base learning rate times the
+        schedule's multiplier for the coming epoch; returns ``{part: multiplier}``."""
+        schedules = self._lr_schedules()
+        if not schedules:
+            return {}
+        multipliers = schedules.multipliers(self.epochs_trained_, self.lr_schedule_state_)
+        for part, multiplier in multipliers.items():
+            getattr(self, f"_scale_{part}")(multiplier)
+        return multipliers
+
+    def _observe_lr_schedules(self, score):
+        schedules = self._lr_schedules()
+        if schedules:
+            self.lr_schedule_state_ = schedules.observe(self.lr_schedule_state_, score)
 
     def check_is_fitted(self):
         """Raise `NotFittedError` unless the estimator has been fitted (or loaded)."""
@@ -137,88 +186,214 @@ class BaseEstimator:
 
     @with_blas_limit
     def partial_fit(self, features, y, sample_weight=None):
-        """One optimization step on one batch (initializing the model on first call)."""
+        """One optimization step on one batch (initializing the model on first call).
+        A dict ``class_weight`` is folded into the sample weights as in `fit`; "balanced"
+        needs the whole data's class counts, so it is refused here."""
+        n_classes = self._n_label_classes()
+        check_class_weight(self.class_weight, n_classes)
+        if self.class_weight == "balanced":
+            raise ValueError("class_weight='balanced' needs the class counts of the whole "
+                             "data (fit); for partial_fit give a dict {class: weight}")
         if not hasattr(self, "steps_trained_"):
             self._initialize()
         y, sample_weight = self._check_batch(features, y, sample_weight)
+        if self.class_weight is not None:
+            sample_weight = apply_class_weight(
+                class_weights_of(self.class_weight, None, n_classes), y, sample_weight,
+                self._dtype)
         self._train_batch(features, y, sample_weight)
         self.steps_trained_ += 1
         return self
 
     @with_blas_limit
-    def fit(self, X, y=None, sample_weight=None, *, eval_set=None, epochs=None):
-        """Train for ``epochs`` (default ``self.epochs``) passes over the data.
+    def fit(self, X, y=None, sample_weight=None, *, eval_set=None, epochs=None,
+            callbacks=None):
+        """Train for at most ``epochs`` (default ``self.epochs``) passes over the data.
 
         ``X`` is an in-memory feature dict (with ``y`` and optional ``sample_weight``),
         batched by ``batch_size`` and shuffled each epoch when ``shuffle``; or a re-iterable
         of ``(features, labels[, sample_weight])`` batches (or a callable returning one per
-        epoch). ``eval_set`` has the same two forms ((features, y[, sw]) for in-memory).
-        Starts from fresh parameters unless ``warm_start`` is set and the model is fitted.
-        Records ``history_`` and, with ``early_stopping_rounds`` and an ``eval_set``, stops
-        after that many epochs without improvement of ``eval_metric`` and restores the
-        best epoch's parameters. Returns self.
+        epoch). ``eval_set``: one set ``(features, y[, sw])`` or batch source, or several
+        ``{name: set}`` (see `widedeep.estimators.eval_sets`), scored after every epoch into
+        ``history_``. ``callbacks``: `Callback` objects (see
+        `widedeep.estimators.callbacks`). Starts from fresh parameters unless ``warm_start``
+        is set and the model is fitted.
+
+        Early stopping (``early_stopping``): stops after ``n_iter_no_change`` epochs without
+        improvement of ``eval_metric`` on the watched set and restores the best epoch
+        (``best_epoch_``). ``"auto"``: watches the first eval set if one is given; else, for
+        in-memory data, holds out ``validation_fraction`` of the rows (stratified for
+        classification, drawn from the seed) as the set ``"validation"``; for a stream
+        without an eval set it is off (logged once). ``True``: as auto, but an error where
+        auto would be off. ``False``: off. A string: on, watching the eval set of that name.
+        Returns self.
         """
+        plan = self._plan_fit(X, y, sample_weight, eval_set, epochs, callbacks)
         if not (self.warm_start and hasattr(self, "steps_trained_")):
             self._initialize()
+        with verbose_output(self.verbose):
+            return self._run_epochs(plan)
+
+    def _plan_fit(self, X, y, sample_weight, eval_set, epochs, callbacks):
+        """Check everything the loop needs and decide how it runs; changes nothing."""
         epochs = self.epochs if epochs is None else epochs
-        if self.early_stopping_rounds and eval_set is None:
-            raise ValueError("early_stopping_rounds needs an eval_set")
-        if self.eval_metric not in EVAL_METRICS:
-            raise ValueError(f"eval_metric must be one of {sorted(EVAL_METRICS)}, got "
-                             f"{self.eval_metric!r}")
+        check_loop_params(self, epochs)
+        loss = self._fit_loss()
+        metric = resolve_eval_metric(self.eval_metric, default=loss.metric_names[0],
+                                     available=loss.metric_names)
+        callbacks = check_callbacks(callbacks)
+        eval_sets = named_eval_sets(eval_set)
         in_memory = isinstance(X, dict)
+        n_classes = self._n_label_classes()
+        check_class_weight(self.class_weight, n_classes)
+        plan = SimpleNamespace(loss=loss, in_memory=in_memory, X=X, y=None, sample_weight=None,
+                               train_rows=None, holdout=None, eval_sets=eval_sets,
+                               watch=None, monitor=None, metric=metric, epochs=epochs,
+                               callbacks=callbacks, class_weights=None)
         if in_memory:
             if y is None:
                 raise ValueError("fit(X, y): y is required when X is a feature dict")
             n = n_examples(X)
-            y_all, sw_all = np.asarray(y), sample_weight
-        elif y is not None:
-            raise ValueError("fit(X, y): give y only with an in-memory feature dict X")
-        elif iter(X) is X and epochs > 1:
-            raise TypeError("X is a one-shot iterator; pass a re-iterable (list, reader) or a "
-                            "callable returning a fresh iterator for several epochs")
-        best = None
-        sign = EVAL_METRICS[self.eval_metric]
-        for _ in range(epochs):
-            epoch = self.epochs_trained_
-            start = time.perf_counter()
-            if in_memory:
-                rng = np.random.default_rng([self.seed_, 1, epoch]) if self.shuffle else None
-                batches = iter_minibatches(X, y_all, sw_all, self.batch_size, rng)
+            plan.y = _labels(loss, y, n)
+            plan.sample_weight = check_sample_weight(sample_weight, n, np.float64)
+            if self.class_weight is not None:
+                plan.class_weights = class_weights_of(self.class_weight, plan.y, n_classes)
+        else:
+            if y is not None:
+                raise ValueError("fit(X, y): give y only with an in-memory feature dict X")
+            if iter(X) is X and epochs > 1:
+                raise TypeError("X is a one-shot iterator; pass a re-iterable (list, reader) "
+                                "or a callable returning a fresh iterator for several epochs")
+            if self.class_weight == "balanced":
+                raise ValueError("class_weight='balanced' needs the class counts of in-memory "
+                                 "data; for a stream give a dict {class: weight}")
+            if self.class_weight is not None:
+                plan.class_weights = class_weights_of(self.class_weight, None, n_classes)
+        early = self.early_stopping
+        if isinstance(early, str) and early != "auto":
+            if early not in eval_sets:
+                raise ValueError(f"early_stopping={early!r} names no eval set; eval sets: "
+                                 f"{list(eval_sets)}")
+            plan.watch = early
+        elif early is False:
+            plan.watch = None
+            plan.monitor = next(iter(eval_sets), None)   # for ReduceOnPlateau only
+        elif eval_sets:
+            plan.watch = next(iter(eval_sets))
+        elif not in_memory:
+            if early is True:
+                raise ValueError("early_stopping=True with a stream needs an eval_set (rows "
+                                 "are held out automatically only from in-memory data)")
+            LOGGER.info("early stopping is off: the training data is a stream and no "
+                        "eval_set was given (pass eval_set= to stop on it)")
+        else:
+            stratify = n_classes is not None
+            problem = check_holdout_possible(plan.y, self.validation_fraction, stratify)
+            if problem and early is True:
+                raise ValueError(f"early_stopping=True: {problem}; give an eval_set or a "
+                                 f"larger validation_fraction")
+            if problem:
+                LOGGER.info("early stopping is off: %s", problem)
+            else:
+                plan.holdout = stratify
+                plan.watch = HOLDOUT_NAME
+        plan.monitor = plan.watch or plan.monitor
+        return plan
+
+    def _run_epochs(self, plan):
+        X, callbacks, metric = plan.X, plan.callbacks, plan.metric
+        sw_all = plan.sample_weight
+        if plan.class_weights is not None and plan.in_memory:
+            sw_all = apply_class_weight(plan.class_weights, plan.y, sw_all, np.float64)
+        eval_sets = dict(plan.eval_sets)
+        if plan.holdout is not None:
+            plan.train_rows, held = holdout_rows(plan.y, self.validation_fraction,
+                                                 [self.seed_, 3], plan.holdout)
+            eval_sets = {HOLDOUT_NAME: (take_rows(X, held), plan.y[held],
+                                        None if sw_all is None else sw_all[held])}
+        n_train = None
+        if plan.in_memory:
+            n_train = plan.y.shape[0] if plan.train_rows is None else plan.train_rows.shape[0]
+        best = BestEpoch(self.n_iter_no_change) if plan.watch else None
+        call_hooks(callbacks, "on_train_begin", self, {
+            "epochs": plan.epochs, "rows": n_train, "eval_sets": list(eval_sets),
+            "early_stopping": best is not None})
+        stopped_by, previous_rows, first_epoch = "epochs", None, self.epochs_trained_
+        train_key = f"train_{plan.loss.train_metric}"
+        for _ in range(plan.epochs):
+            epoch = self.epochs_trained_ + 1
+            multipliers = self._apply_lr_schedules()
+            stop = call_hooks(callbacks, "on_epoch_begin", self, {"epoch": epoch})
+            if plan.in_memory:
+                rng = np.random.default_rng([self.seed_, 1, epoch - 1]) if self.shuffle else None
+                batches = iter_minibatches(X, plan.y, sw_all, self.batch_size, rng,
+                                           rows=plan.train_rows)
             else:
                 batches = iter_batch_source(X)
-            seen, loss_sum, weight_sum = 0, 0.0, 0.0
-            for features, yb, swb in batches:
+            progress = EpochProgress(epoch, n_train or previous_rows, PROGRESS_SECONDS,
+                                     bool(self.verbose), estimated=n_train is None)
+            loss_sum, weight_sum = 0.0, 0.0
+            for batch_number, (features, yb, swb) in enumerate(batches, start=1):
+                if call_hooks(callbacks, "on_batch_begin", self, {
+                        "epoch": epoch, "batch": batch_number, "rows": len(yb)}):
+                    stop = True
                 yb, swb = self._check_batch(features, yb, swb)
+                if plan.class_weights is not None and not plan.in_memory:
+                    swb = apply_class_weight(plan.class_weights, yb, swb, self._dtype)
                 p = self._train_batch(features, yb, swb)
                 self.steps_trained_ += 1
                 batch_weight = float(yb.shape[0] if swb is None else swb.sum())
+                batch_loss = float("nan")
                 if batch_weight > 0:   # weighted mean over the epoch; all-zero batches add 0
-                    loss_sum += logloss(yb, p, swb) * batch_weight
+                    metric_sum = plan.loss.train_metric_sum(p, yb, swb)
+                    batch_loss = metric_sum / batch_weight
+                    loss_sum += metric_sum
                     weight_sum += batch_weight
-                seen += yb.shape[0]
-            seconds = time.perf_counter() - start
+                progress.batch_done(yb.shape[0])
+                if callbacks and call_hooks(callbacks, "on_batch_end", self, {
+                        "epoch": epoch, "batch": batch_number, "rows": int(yb.shape[0]),
+                        "loss": batch_loss, "rows_done": progress.rows}):
+                    stop = True
+                if stop:
+                    break
+            seconds = progress.clock() - progress.start
+            previous_rows = progress.rows
             self.epochs_trained_ += 1
             record = {"epoch": self.epochs_trained_,
-                      "train_logloss": loss_sum / weight_sum if weight_sum else float("nan"),
-                      "examples": seen, "seconds": seconds,
-                      "examples_per_second": seen / seconds if seconds > 0 else float("inf")}
-            if eval_set is not None:
-                record.update({f"eval_{k}": v for k, v in self._evaluate_source(eval_set).items()})
+                      train_key: loss_sum / weight_sum if weight_sum else float("nan"),
+                      "examples": progress.rows, "seconds": seconds,
+                      "examples_per_second": (progress.rows / seconds if seconds > 0
+                                              else float("inf"))}
+            record.update({f"lr_multiplier_{part}": m for part, m in multipliers.items()})
+            for name, source in eval_sets.items():
+                record.update({f"{name}_{k}": v
+                               for k, v in self._evaluate_source(source, metric).items()})
             self.history_.append(record)
             if self.verbose:
-                print(_progress_line(record, epochs), file=sys.stdout, flush=True)
-            if self.early_stopping_rounds:
-                score = sign * record[f"eval_{self.eval_metric}"]
-                if best is None or score > best[0]:
-                    best = (score, self.epochs_trained_, self.get_state(copy=True))
-                elif self.epochs_trained_ - best[1] >= self.early_stopping_rounds:
-                    break
-        if best is not None and best[1] != self.epochs_trained_:
-            self.set_state(best[2])
-            self.best_epoch_ = best[1]
-        elif best is not None:
-            self.best_epoch_ = best[1]
+                LOGGER.info(epoch_line(record))
+            watched = (metric.score(record[f"{plan.monitor}_{metric.name}"]) if plan.monitor
+                       else -record[train_key])
+            self._observe_lr_schedules(watched)
+            if best is not None and best.update(watched, self.epochs_trained_,
+                                                lambda: self.get_state(copy=True)):
+                stopped_by = "early_stopping"
+            if call_hooks(callbacks, "on_epoch_end", self, record):
+                stop = True
+            if stop and stopped_by == "epochs":
+                stopped_by = "callback"
+            if stop or stopped_by == "early_stopping":
+                break
+        self.best_epoch_ = None
+        if best is not None and best.epoch is not None:
+            if best.epoch != self.epochs_trained_:
+                self.set_state(best.state)
+            self.best_epoch_ = best.epoch
+            if self.verbose:
+                LOGGER.info("best epoch %d (%s %s %.4f): its parameters are restored",
+                            best.epoch, plan.watch, metric.name, metric.score(best.score))
+        call_hooks(callbacks, "on_train_end", self, {
+            "epochs_run": self.epochs_trained_ - first_epoch,
+            "best_epoch": best.epoch if best is not None else None, "stopped_by": stopped_by})
         return self
 
     # ------------------------------------------------------------------ inference
@@ -248,23 +423,31 @@ class BaseEstimator:
         source = (features, y, sample_weight) if y is not None else features
         return self._evaluate_source(source)
 
-    def _evaluate_source(self, source):
+    def _predictions_of(self, source):
+        """``(y, p, sample_weight or None)`` of an evaluation source, all rows at once;
+        ``p`` the link of the scores (probabilities [n] or [n, K], or predicted values)."""
+        loss = self.loss_
         if isinstance(source, (tuple, list)) and len(source) in (2, 3) \
                 and isinstance(source[0], dict):
             features, y = source[0], source[1]
             sw = source[2] if len(source) == 3 else None
-            p = self.predict_proba(features)
-            y = check_labels(y, p.shape[0], np.float64)
-        else:
-            parts = [(self.predict_proba(f), check_labels(yb, n_examples(f), np.float64), swb)
-                     for f, yb, swb in iter_batch_source(source)]
-            p = np.concatenate([q[0] for q in parts])
-            y = np.concatenate([q[1] for q in parts])
-            sw = None if parts[0][2] is None else np.concatenate([q[2] for q in parts])
-        has_both = 0 < y.sum() < y.shape[0]
-        return {"logloss": logloss(y, p, sw),
-                "auc": auc(y, p, sw) if has_both else float("nan"),
-                "accuracy": accuracy(y, p, sample_weight=sw)}
+            p = loss.link(self.predict_logit(features))
+            return _labels(loss, y, p.shape[0]), p, sw
+        parts = [(loss.link(self.predict_logit(f)), _labels(loss, yb, n_examples(f)), swb)
+                 for f, yb, swb in iter_batch_source(source)]
+        p = np.concatenate([q[0] for q in parts])
+        y = np.concatenate([q[1] for q in parts])
+        sw = None if parts[0][2] is None else np.concatenate([q[2] for q in parts])
+        return y, p, sw
+
+    def _evaluate_source(self, source, metric=None):
+        """The objective's metrics of ``source`` (`Loss.metrics`); with a custom
+        `EvalMetric` ``metric``, its value too."""
+        y, p, sw = self._predictions_of(source)
+        metrics = self.loss_.metrics(y, p, sw)
+        if metric is not None and metric.fn is not None:
+            metrics[metric.name] = float(metric.fn(y, p, sw))
+        return metrics
 
     # ------------------------------------------------------------------ state
     def get_state(self, copy=False):
@@ -283,6 +466,8 @@ class BaseEstimator:
                 state[f"deep/{name}"] = value
                 for key, acc in self.deep_optimizer_state_[name].items():
                     state[f"deep_optimizer/{name}/{key}"] = acc
+            for name, value in deep.statistics.items():
+                state[f"deep_statistics/{name}"] = value
         if copy:
             state = {k: v.copy() for k, v in state.items()}
         return state
@@ -323,6 +508,8 @@ class BaseEstimator:
         deep = getattr(self, "deep_", None)
         if deep is not None:
             deep.bind_params({name: state[f"deep/{name}"] for name in deep.params})
+            deep.bind_statistics({name: state[f"deep_statistics/{name}"]
+                                  for name in deep.statistics})
             self.deep_optimizer_state_ = {
                 name: {key: state[f"deep_optimizer/{name}/{key}"] for key in accumulators}
                 for name, accumulators in self.deep_optimizer_state_.items()}
@@ -336,7 +523,8 @@ class BaseEstimator:
         return {"seed": self.seed_, "epochs_trained": self.epochs_trained_,
                 "steps_trained": self.steps_trained_,
                 "dropout_rng": copy.deepcopy(self._dropout_rng.bit_generator.state),
-                "history": copy.deepcopy(self.history_)}
+                "history": copy.deepcopy(self.history_),
+                "lr_schedule_state": copy.deepcopy(self.lr_schedule_state_)}
 
     def set_training_state(self, training_state):
         self.seed_ = int(training_state["seed"])
@@ -345,14 +533,13 @@ class BaseEstimator:
         self._dropout_rng = np.random.default_rng()
         self._dropout_rng.bit_generator.state = copy.deepcopy(training_state["dropout_rng"])
         self.history_ = copy.deepcopy(training_state.get("history", []))
+        self.lr_schedule_state_ = copy.deepcopy(training_state.get("lr_schedule_state", {}))
         return self
 
 
-def _progress_line(record, epochs):
-    parts = [f"epoch {record['epoch']:>3}", f"train logloss {record['train_logloss']:.4f}"]
-    for key in ("eval_logloss", "eval_auc", "eval_accuracy"):
-        if key in record:
-            parts.append(f"{key.replace('_', ' ')} {record[key]:.4f}")
-    parts.append(f"{record['examples_per_second']:,.0f} ex/s")
-    parts.append(f"{record['seconds']:.2f} s")
-    return "  ".join(parts)
+def _labels(loss, y, n):
+    """Labels ``y`` checked for ``n`` rows and the objective, as float64 [n]."""
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1 or y_arr.shape[0] != n:
+        raise ValueError(f"labels must have shape [{n}], got {y_arr.shape}")
+    return loss.check_labels(y_arr).astype(np.float64, copy=False)

@@ -68,9 +68,18 @@ def check_sample_weight(sample_weight, n, dtype):
     return w
 
 
-def iter_minibatches(features, y, sample_weight, batch_size, rng=None):
+def iter_minibatches(features, y, sample_weight, batch_size, rng=None, rows=None):
     """Yield ``(features, y, sample_weight)`` mini-batches of an in-memory dataset, in a
-    random order drawn from ``rng`` (or in order when ``rng`` is None)."""
+    random order drawn from ``rng`` (or in order when ``rng`` is None). ``rows``: only these
+    examples (sorted int array, e.g. the training part of a hold-out split; nothing is
+    copied beyond each batch)."""
+    if rows is not None:
+        order = rows if rng is None else rows[rng.permutation(rows.shape[0])]
+        for start in range(0, order.shape[0], batch_size):
+            batch = order[start:start + batch_size]
+            yield (take_rows(features, batch), y[batch],
+                   None if sample_weight is None else sample_weight[batch])
+        return
     n = n_examples(features)
     if rng is None:
         for start in range(0, n, batch_size):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import defaults
 from ..layers.deep_network import DeepNetwork
-from ..optim import Adagrad
+from ..optim import Adagrad, Adam
 from ..training import init_deep_optimizer_state
 from .base import BaseEstimator
 
@@ -18,19 +19,37 @@ __all__ = ["DeepEstimator"]
 class DeepPartMixin:
     """Builds, checks and trains the deep part (`deep_`); shared by Deep and Wide & Deep."""
 
+    def _deep_optimizer_base(self):
+        """``deep_optimizer``, else ``adagrad``, else ``Adagrad()`` (the default)."""
+        if self.deep_optimizer is not None and self.adagrad is not None:
+            raise ValueError("give the deep part's optimizer once: deep_optimizer or adagrad, "
+                             "not both")
+        optimizer = self.deep_optimizer or self.adagrad or Adagrad()
+        if not isinstance(optimizer, (Adagrad, Adam)):
+            raise ValueError(f"deep_optimizer must be an Adagrad or Adam instance, got "
+                             f"{type(optimizer).__name__}")
+        return optimizer
+
     def _build_deep(self, rng, output_bias):
-        self.deep_optimizer_ = self.adagrad or Adagrad()
+        self._deep_base_optimizer = self._deep_optimizer_base()
+        self.deep_optimizer_ = self._deep_base_optimizer
         self.deep_ = DeepNetwork.build(
             vocabularies=self.vocabularies or {}, embedding_fields=self.embedding_fields or {},
             combiners=self.combiners, dense_fields=self.dense_fields or {},
             hidden_units=self.hidden_units, activation=self.activation, dropout=self.dropout,
             output_bias=output_bias, embedding_l2=self.embedding_l2, dense_l2=self.dense_l2,
             embedding_init_std=self.embedding_init_std, rng=rng, dtype=self._dtype,
-            n_outputs=self.loss_.n_outputs)
-        # one accumulator block per embedding block (one update per block and step); each
-        # vocabulary's accumulator is a view of it, so state access stays per parameter
+            n_outputs=self.loss_.n_outputs, batch_norm=self.batch_norm,
+            embedding_init=self.embedding_init, frozen_embeddings=self.frozen_embeddings)
+        # one optimizer-state block per embedding block (one update per block and step);
+        # each vocabulary's state is a view of it, so state access stays per parameter
         self._deep_block_states, self.deep_optimizer_state_ = init_deep_optimizer_state(
             self.deep_, self.deep_optimizer_)
+
+    def _scale_deep(self, multiplier):
+        """The deep part's optimizer with ``lr`` times ``multiplier`` (schedules)."""
+        self.deep_optimizer_ = self._deep_base_optimizer.scaled(multiplier)
+        self.step_.deep_optimizer = self.deep_optimizer_
 
     def _check_deep_input(self, features, n):
         expected = list(self.embedding_fields or {}) + list(self.dense_fields or {})
@@ -63,19 +82,31 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
     activation : "relu" | "tanh" | "sigmoid"
     dropout : float, inverted dropout after each hidden activation (training only)
     adagrad : Adagrad, optional (default ``Adagrad()``: `widedeep.defaults`)
+    deep_optimizer : Adagrad or Adam, optional; the deep part's optimizer (instead of
+        ``adagrad``; Adam's row-sparse updates are lazy, as TF's LazyAdam)
     embedding_l2 : lazy L2 on the embedding rows used in a batch
     dense_l2 : L2 on dense weights
     embedding_init_std : std of the truncated-normal init (default 1/sqrt(dim))
+    embedding_init : dict vocabulary -> array [rows, dim], initial (e.g. pretrained) tables
+        (not saved in the config: the trained tables are in the state)
+    frozen_embeddings : vocabulary names whose tables are never trained
+    batch_norm : batch normalization after each hidden dense layer (before the activation)
     The remaining parameters are as in `WideEstimator`.
     """
 
     def __init__(self, *, vocabularies=None, embedding_fields=None, combiners="sum",
-                 dense_fields=None, hidden_units=(100, 50), activation="relu", dropout=0.0,
-                 adagrad=None, embedding_l2=0.0, dense_l2=0.0, embedding_init_std=None,
-                 objective="binary", n_classes=None, batch_size=256, epochs=10,
-                 shuffle=True, early_stopping_rounds=None,
-                 eval_metric="logloss", warm_start=False, predict_batch_size=65536,
-                 dtype=np.float32, random_state=None, verbose=0):
+                 dense_fields=None, hidden_units=defaults.HIDDEN_UNITS, activation="relu",
+                 dropout=defaults.DROPOUT, adagrad=None, deep_optimizer=None,
+                 embedding_l2=defaults.EMBEDDING_L2, dense_l2=defaults.DENSE_L2,
+                 embedding_init_std=None, embedding_init=None, frozen_embeddings=None,
+                 batch_norm=False, objective="binary", n_classes=None,
+                 batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
+                 shuffle=True, early_stopping=defaults.EARLY_STOPPING,
+                 validation_fraction=defaults.VALIDATION_FRACTION,
+                 n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
+                 class_weight=None, lr_schedule=None, warm_start=False,
+                 predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
+                 random_state=None, verbose=0):
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields
         self.combiners = combiners
@@ -84,16 +115,24 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         self.activation = activation
         self.dropout = dropout
         self.adagrad = adagrad
+        self.deep_optimizer = deep_optimizer
         self.embedding_l2 = embedding_l2
         self.dense_l2 = dense_l2
         self.embedding_init_std = embedding_init_std
+        self.embedding_init = embedding_init
+        self.frozen_embeddings = frozen_embeddings
+        self.batch_norm = batch_norm
         self.objective = objective
         self.n_classes = n_classes
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
-        self.early_stopping_rounds = early_stopping_rounds
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.eval_metric = eval_metric
+        self.class_weight = class_weight
+        self.lr_schedule = lr_schedule
         self.warm_start = warm_start
         self.predict_batch_size = predict_batch_size
         self.dtype = dtype

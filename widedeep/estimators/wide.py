@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers.wide import WIDE_MODES, WideLayer
+from .. import defaults
 from ..optim import FtrlProximal
 from .base import BaseEstimator
 
@@ -24,7 +25,35 @@ class WidePartMixin:
             raise ValueError(f"wide_mode must be one of {WIDE_MODES}, got {self.wide_mode!r}")
         self.wide_ = WideLayer(self.wide_fields, self.ftrl or FtrlProximal(),
                                fit_intercept=self.fit_intercept, dtype=self._dtype,
-                               n_outputs=self.loss_.n_outputs)
+                               n_outputs=self.loss_.n_outputs,
+                               field_ftrl=self._field_ftrl(self.ftrl or FtrlProximal()))
+        self._ftrl_base = self.wide_.ftrl
+
+    def _field_ftrl(self, base):
+        """``ftrl_per_field`` as ``{field: FtrlProximal}``: ``base``'s settings with the
+        field's overrides (e.g. ``{"user_x_item": {"l1": 0.01}}``)."""
+        per_field = self.ftrl_per_field or {}
+        if not isinstance(per_field, dict):
+            raise ValueError(f"ftrl_per_field must be a dict {{field: {{setting: value}}}}, "
+                             f"got {type(per_field).__name__}")
+        out = {}
+        for field, overrides in per_field.items():
+            if field not in self.wide_fields:
+                raise ValueError(f"ftrl_per_field: {field!r} is not a wide field; wide "
+                                 f"fields: {list(self.wide_fields)}")
+            config = base.get_config()
+            if not isinstance(overrides, dict) or set(overrides) - set(config):
+                raise ValueError(f"ftrl_per_field[{field!r}] must be a dict with keys among "
+                                 f"{sorted(config)}, got {overrides!r}")
+            try:
+                out[field] = FtrlProximal(**{**config, **overrides})
+            except ValueError as error:
+                raise ValueError(f"ftrl_per_field[{field!r}]: {error}") from None
+        return out
+
+    def _scale_wide(self, multiplier):
+        """The wide part's FTRL with ``alpha`` times ``multiplier`` (learning-rate schedule)."""
+        self.wide_.set_ftrl(self._ftrl_base.scaled(multiplier))
 
     def _check_wide_input(self, features, n):
         missing = [f for f in self.wide_fields if f not in features]
@@ -46,16 +75,29 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     wide_fields : dict[str, int]
         Sparse field name -> number of coordinates.
     ftrl : FtrlProximal, optional (default ``FtrlProximal()``: `widedeep.defaults`)
+    ftrl_per_field : dict field -> {setting: value}, optional; fields whose FTRL settings
+        differ from ``ftrl`` (e.g. ``{"user_x_item": {"l1": 0.01}}`` for a stronger L1 on a
+        cross); still one vectorized step over every field
     wide_mode : "batch" (one vectorized step per mini-batch) or "online" (example by example)
     fit_intercept : bool
-    batch_size, epochs, shuffle : in-memory training loop settings
-    early_stopping_rounds, eval_metric : early stopping on the eval set ("logloss", "auc",
-        "accuracy"), restoring the best epoch
+    batch_size, shuffle : in-memory training loop settings
+    epochs : the most epochs one `fit` runs (early stopping usually ends it sooner)
+    early_stopping : "auto" (default), True, False or an eval set's name; see `fit`
+    validation_fraction : rows held out for "auto" early stopping without an eval set
+    n_iter_no_change : epochs without improvement before early stopping ends training
+    eval_metric : the watched metric: "logloss" (default), "auc", "accuracy", or
+        ``(fn(y, p, sample_weight) -> float, "max" | "min")``
+    class_weight : "balanced" or {class: weight}, multiplied into the sample weights
+    lr_schedule : a schedule of `widedeep.optim.schedules` (or a callable of the epoch)
+        for every part, or {"wide": ..., "deep": ...}
     warm_start : keep the learned state across `fit` calls
     predict_batch_size : rows per block when predicting
     dtype : float32 (default) or float64
     random_state : int seed (None draws one, stored in ``seed_``)
-    verbose : print a progress line per epoch
+    verbose : 1: log a line per epoch and a progress line inside long epochs (logger
+        "widedeep", shown on stdout when logging is not configured); 0: quiet
+
+    Defaults of every numeric parameter live in `widedeep.defaults`.
 
     Examples
     --------
@@ -69,13 +111,18 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, wide_fields, *, ftrl=None, wide_mode="batch", fit_intercept=True,
-                 objective="binary", n_classes=None, batch_size=256, epochs=10,
-                 shuffle=True, early_stopping_rounds=None,
-                 eval_metric="logloss", warm_start=False, predict_batch_size=65536,
-                 dtype=np.float32, random_state=None, verbose=0):
+    def __init__(self, wide_fields, *, ftrl=None, ftrl_per_field=None, wide_mode="batch",
+                 fit_intercept=True, objective="binary", n_classes=None,
+                 batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
+                 shuffle=True, early_stopping=defaults.EARLY_STOPPING,
+                 validation_fraction=defaults.VALIDATION_FRACTION,
+                 n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
+                 class_weight=None, lr_schedule=None, warm_start=False,
+                 predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
+                 random_state=None, verbose=0):
         self.wide_fields = wide_fields
         self.ftrl = ftrl
+        self.ftrl_per_field = ftrl_per_field
         self.wide_mode = wide_mode
         self.fit_intercept = fit_intercept
         self.objective = objective
@@ -83,8 +130,12 @@ class WideEstimator(WidePartMixin, BaseEstimator):
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
-        self.early_stopping_rounds = early_stopping_rounds
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.eval_metric = eval_metric
+        self.class_weight = class_weight
+        self.lr_schedule = lr_schedule
         self.warm_start = warm_start
         self.predict_batch_size = predict_batch_size
         self.dtype = dtype

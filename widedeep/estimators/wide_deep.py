@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import defaults
 from .base import BaseEstimator
 from .deep import DeepPartMixin
 from .wide import WidePartMixin
@@ -32,13 +33,19 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
     """
 
     def __init__(self, wide_fields, *, vocabularies=None, embedding_fields=None,
-                 combiners="sum", dense_fields=None, hidden_units=(100, 50),
-                 activation="relu", dropout=0.0, adagrad=None, embedding_l2=0.0,
-                 dense_l2=0.0, embedding_init_std=None, ftrl=None, wide_mode="batch",
-                 fit_intercept=True, objective="binary", n_classes=None, batch_size=256, epochs=10,
-                 shuffle=True,
-                 early_stopping_rounds=None, eval_metric="logloss", warm_start=False,
-                 predict_batch_size=65536, dtype=np.float32, random_state=None, verbose=0):
+                 combiners="sum", dense_fields=None, hidden_units=defaults.HIDDEN_UNITS,
+                 activation="relu", dropout=defaults.DROPOUT, adagrad=None,
+                 deep_optimizer=None, embedding_l2=defaults.EMBEDDING_L2,
+                 dense_l2=defaults.DENSE_L2, embedding_init_std=None, embedding_init=None,
+                 frozen_embeddings=None, batch_norm=False, ftrl=None, ftrl_per_field=None,
+                 wide_mode="batch", fit_intercept=True, objective="binary", n_classes=None,
+                 batch_size=defaults.BATCH_SIZE, epochs=defaults.EPOCHS,
+                 shuffle=True, early_stopping=defaults.EARLY_STOPPING,
+                 validation_fraction=defaults.VALIDATION_FRACTION,
+                 n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
+                 class_weight=None, lr_schedule=None, warm_start=False,
+                 predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
+                 random_state=None, verbose=0):
         self.wide_fields = wide_fields
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields
@@ -48,10 +55,15 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self.activation = activation
         self.dropout = dropout
         self.adagrad = adagrad
+        self.deep_optimizer = deep_optimizer
         self.embedding_l2 = embedding_l2
         self.dense_l2 = dense_l2
         self.embedding_init_std = embedding_init_std
+        self.embedding_init = embedding_init
+        self.frozen_embeddings = frozen_embeddings
+        self.batch_norm = batch_norm
         self.ftrl = ftrl
+        self.ftrl_per_field = ftrl_per_field
         self.wide_mode = wide_mode
         self.fit_intercept = fit_intercept
         self.objective = objective
@@ -59,8 +71,12 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
-        self.early_stopping_rounds = early_stopping_rounds
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.eval_metric = eval_metric
+        self.class_weight = class_weight
+        self.lr_schedule = lr_schedule
         self.warm_start = warm_start
         self.predict_batch_size = predict_batch_size
         self.dtype = dtype

@@ -17,15 +17,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..estimators import DeepEstimator, WideDeepEstimator, WideEstimator
-from ..optim import Adagrad, FtrlProximal
+from ..optim import Adagrad, Adam, FtrlProximal
+from ..optim.schedules import SCHEDULES
 
 __all__ = ["ESTIMATORS", "OPTIMIZERS", "DTYPES", "estimator_config", "estimator_from_config",
            "to_jsonable"]
 
 ESTIMATORS = {cls.__name__: cls for cls in (WideEstimator, DeepEstimator, WideDeepEstimator)}
-OPTIMIZERS = {cls.__name__: cls for cls in (Adagrad, FtrlProximal)}
+OPTIMIZERS = {cls.__name__: cls for cls in (Adagrad, Adam, FtrlProximal)}
 DTYPES = {"float32": np.float32, "float64": np.float64}
-OPTIMIZER_PARAMS = {"adagrad": "Adagrad", "ftrl": "FtrlProximal"}
+OPTIMIZER_PARAMS = {"adagrad": ("Adagrad",), "ftrl": ("FtrlProximal",),
+                    "deep_optimizer": ("Adagrad", "Adam")}
 
 
 def to_jsonable(value, where):
@@ -75,6 +77,7 @@ def estimator_from_config(config, where="config.json"):
     if not isinstance(params, dict):
         raise ValueError(f"{where}: key 'params' must be an object, got "
                          f"{type(params).__name__}")
+    params = _upgrade_params(params)
     valid = cls._param_names()
     unknown = sorted(set(params) - set(valid))
     if unknown:
@@ -87,19 +90,51 @@ def estimator_from_config(config, where="config.json"):
         raise ValueError(f"{where}: cannot build {name}: {error}") from None
 
 
+def _upgrade_params(params):
+    """Parameters saved by an older widedeep, in today's terms: ``early_stopping_rounds``
+    (early stopping only when set, on the eval set) became ``early_stopping`` +
+    ``n_iter_no_change``; a model saved before had no automatic early stopping."""
+    if "early_stopping_rounds" not in params:
+        return params
+    params = dict(params)
+    rounds = params.pop("early_stopping_rounds")
+    params.setdefault("early_stopping", rounds is not None)
+    if rounds is not None:
+        params.setdefault("n_iter_no_change", rounds)
+    return params
+
+
+def _decode_schedule(value, where):
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"class", "config"} \
+            or value["class"] not in SCHEDULES or not isinstance(value["config"], dict):
+        raise ValueError(f"{where} must be null or {{'class': one of {sorted(SCHEDULES)}, "
+                         f"'config': {{...}}}}, got {value!r}")
+    try:
+        return SCHEDULES[value["class"]].from_config(value["config"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}.config: {error}") from None
+
+
 def _decode_param(key, value, where):
+    if key == "lr_schedule" and isinstance(value, dict) and "class" not in value:
+        return {part: _decode_schedule(item, f"{where}: params.lr_schedule.{part}")
+                for part, item in value.items()}
+    if key == "lr_schedule":
+        return _decode_schedule(value, f"{where}: params.lr_schedule")
     if key in OPTIMIZER_PARAMS and value is not None:
         if not isinstance(value, dict) or set(value) != {"class", "config"}:
             raise ValueError(f"{where}: params.{key} must be null or an object with keys "
                              f"'class' and 'config', got {_keys(value)}")
         expected = OPTIMIZER_PARAMS[key]
-        if value["class"] != expected:
+        if value["class"] not in expected:
             raise ValueError(f"{where}: params.{key}.class is {value['class']!r}, expected "
-                             f"{expected!r}")
+                             f"{' or '.join(repr(name) for name in expected)}")
         if not isinstance(value["config"], dict):
             raise ValueError(f"{where}: params.{key}.config must be an object")
         try:
-            return OPTIMIZERS[expected].from_config(value["config"])
+            return OPTIMIZERS[value["class"]].from_config(value["config"])
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: params.{key}.config: {error}") from None
     if key == "dtype":
@@ -107,7 +142,7 @@ def _decode_param(key, value, where):
             raise ValueError(f"{where}: params.dtype is {value!r}; expected one of "
                              f"{sorted(DTYPES)}")
         return DTYPES[value]
-    if key == "hidden_units" and isinstance(value, list):
+    if key in ("hidden_units", "frozen_embeddings") and isinstance(value, list):
         return tuple(value)
     if key == "vocabularies" and isinstance(value, dict):
         bad = [v for v, shape in value.items()

@@ -13,7 +13,10 @@ trainings the vocabularies change: tokens appear, disappear and change ids. So
   match. The first layer is matched input by input (``dense:<field>``, ``embedding:<field>``
   segments of the deep input), so adding, removing or reordering fields keeps the weights of
   the inputs both models have;
-- with ``copy_optimizer_state=True`` the AdaGrad accumulators and FTRL ``z``/``n`` of the
+- batch-norm layers are matched by position among the batch-norm layers (``gamma``,
+  ``beta`` and running statistics copied when the widths agree);
+- with ``copy_optimizer_state=True`` the deep optimizer's state (AdaGrad accumulators,
+  Adam moments) and FTRL ``z``/``n`` of the
   carried rows are copied too: with unchanged vocabularies and layers the new model then
   continues training exactly like the old one. Without it AdaGrad accumulators start fresh,
   and FTRL starts with fresh ``n`` and the ``z`` that reproduces each carried weight
@@ -108,8 +111,8 @@ def warm_start(model, source, *, old_spec=None, new_spec=None, old_tokens=None,
                 continue
             new_rows, old_rows, record = _match(old_ids.wide(field), new_ids.wide(field),
                                                 matches)
-            _carry_wide(new_wide, new_wide.ftrl, old_wide.ftrl, field, old_state, new_state,
-                        old_rows, new_rows, copy_opt)
+            _carry_wide(new_wide, new_wide.field_ftrl(field), old_wide.field_ftrl(field),
+                        field, old_state, new_state, old_rows, new_rows, copy_opt)
             report.wide[field] = record
         if old_wide is not None and model.fit_intercept:
             rows = np.zeros(1, dtype=np.int64)
@@ -136,10 +139,10 @@ def warm_start(model, source, *, old_spec=None, new_spec=None, old_tokens=None,
             key = f"embedding/{vocab}"
             _copy_rows(old_state, new_state, f"deep/{key}", old_rows, new_rows)
             if copy_opt:
-                _copy_rows(old_state, new_state, f"deep_optimizer/{key}/accumulator",
-                           old_rows, new_rows)
+                _copy_optimizer_rows(old_state, new_state, key, key, old_rows, new_rows)
             report.embeddings[vocab] = record
         _carry_dense_layers(old, model, old_state, new_state, copy_opt, report)
+        _carry_batch_norm_layers(old_state, new_state, copy_opt, report)
     model.warm_start = True
     return report
 
@@ -206,8 +209,8 @@ def _nothing(new_size, old_size, reason):
 
 
 # ---------------------------------------------------------------------- copying
-def _copy_rows(old_state, new_state, key, old_rows, new_rows):
-    target, source = new_state[key], old_state[key]
+def _copy_rows(old_state, new_state, key, old_rows, new_rows, new_key=None):
+    target, source = new_state[new_key or key], old_state[key]
     if (target.shape == source.shape and new_rows.shape[0] == target.shape[0]
             and np.array_equal(new_rows, old_rows)):   # every row, in place: one block copy
         target[...] = source
@@ -277,9 +280,58 @@ def _copy_layer_rows(old_state, new_state, old_name, name, old_rows, new_rows, c
         target = new_state[f"deep/{name}/{part}"]
         target[new_r] = old_state[f"deep/{old_name}/{part}"][old_r].astype(target.dtype)
         if copy_opt:
-            target = new_state[f"deep_optimizer/{name}/{part}/accumulator"]
-            source = old_state[f"deep_optimizer/{old_name}/{part}/accumulator"]
-            target[new_r] = source[old_r].astype(target.dtype)
+            _copy_optimizer_rows(old_state, new_state, f"{old_name}/{part}", f"{name}/{part}",
+                                 old_r, new_r)
+
+
+def _copy_optimizer_rows(old_state, new_state, old_param, param, old_rows, new_rows):
+    """Copy the optimizer state of rows of a deep parameter, slot by slot (AdaGrad's
+    ``accumulator``, Adam's ``m``/``v``); a slot not shaped like the parameter (Adam's
+    ``step``) is copied whole; slots the old optimizer does not have stay fresh."""
+    prefix = f"deep_optimizer/{param}/"
+    for key in [k for k in new_state if k.startswith(prefix)]:
+        source = old_state.get(f"deep_optimizer/{old_param}/{key[len(prefix):]}")
+        target = new_state[key]
+        if source is None:
+            continue
+        if target.shape == new_state[f"deep/{param}"].shape:
+            target[new_rows] = source[old_rows].astype(target.dtype)
+        elif source.shape == target.shape:
+            target[...] = source
+
+
+_BATCH_NORM_KEY = re.compile(r"^layer(\d+)/gamma$")
+
+
+def _carry_batch_norm_layers(old_state, new_state, copy_opt, report):
+    """Batch-norm layers matched by position among the batch-norm layers: ``gamma``,
+    ``beta`` and the running statistics copied when the widths agree."""
+    def indices(state):
+        return sorted(int(m.group(1)) for m in (_BATCH_NORM_KEY.match(key[len("deep/"):])
+                                                for key in state if key.startswith("deep/"))
+                      if m)
+    old_layers = indices(old_state)
+    for position, new_index in enumerate(indices(new_state)):
+        name = f"layer{new_index}"
+        if position >= len(old_layers):
+            report.dense[name] = "fresh (the old model has fewer batch-norm layers)"
+            continue
+        old_name = f"layer{old_layers[position]}"
+        old_gamma = old_state[f"deep/{old_name}/gamma"]
+        if old_gamma.shape != new_state[f"deep/{name}/gamma"].shape:
+            report.dense[name] = "fresh (batch-norm width changed)"
+            continue
+        rows = np.arange(old_gamma.shape[0])
+        for part in ("gamma", "beta"):
+            _copy_rows(old_state, new_state, f"deep/{old_name}/{part}", rows, rows,
+                       new_key=f"deep/{name}/{part}")
+            if copy_opt:
+                _copy_optimizer_rows(old_state, new_state, f"{old_name}/{part}",
+                                     f"{name}/{part}", rows, rows)
+        for part in ("running_mean", "running_var"):
+            _copy_rows(old_state, new_state, f"deep_statistics/{old_name}/{part}", rows, rows,
+                       new_key=f"deep_statistics/{name}/{part}")
+        report.dense[name] = "copied (batch norm)"
 
 
 def _input_segments(estimator):

@@ -1,6 +1,7 @@
 """Layers: forward/backward with returned caches (stateless inference)."""
 from .activations import ReLU, Sigmoid, Tanh
 from .base import Layer, RowSparseGrad, sum_rows_by_id
+from .batch_norm import BatchNorm
 from .deep_network import DeepNetwork
 from .dense import DenseLayer
 from .dense_input import DenseInputLayer
@@ -11,4 +12,4 @@ from .wide import WideLayer
 
 __all__ = ["Layer", "RowSparseGrad", "sum_rows_by_id", "EmbeddingLayer",
            "EmbeddingCombineLayer", "DenseLayer", "DenseInputLayer", "ReLU", "Sigmoid", "Tanh",
-           "Dropout", "WideLayer", "DeepNetwork"]
+           "Dropout", "BatchNorm", "WideLayer", "DeepNetwork"]

@@ -2,17 +2,22 @@
 
     a_0 = concat(dense fields, pooled embeddings of the sparse fields)     [n, d_0]
     a_l = act(a_{l-1} W_l + b_l)          for each hidden layer (optional dropout after act)
+    a_l = act(BN(a_{l-1} W_l))            with ``batch_norm=True`` (BN's beta replaces b_l)
     deep_logit = a_L w_out (+ b_out)                 [n], or [n, K] with K outputs
 
 Parameters are exposed flat as ``"embedding/<vocabulary>"`` (tables, row-sparse gradients)
-and ``"layer<i>/W"``, ``"layer<i>/b"`` (dense gradients), ``i`` counting the layers of
-``self.layers`` (activations and dropout have no parameters).
+and ``"layer<i>/W"``, ``"layer<i>/b"`` (dense gradients), ``"layer<i>/gamma"``,
+``"layer<i>/beta"`` (batch normalization), ``i`` counting the layers of ``self.layers``
+(activations and dropout have no parameters). Non-trained state (batch normalization's
+running statistics) is ``statistics``: ``"layer<i>/running_mean"``, ``"layer<i>/running_var"``.
 
 For a training step the network exposes its storage as the optimizer needs it:
 `backward_blocks` gives the loss gradient as dense gradients keyed like `dense_params` plus
 one row-sparse gradient per embedding storage block (``embeddings.groups[i].table``), and
 `add_penalty_gradients` adds the L2 terms once per step. Dropout masks can be drawn ahead for
 a whole batch (`draw_dropout_masks`) and passed to `forward` for any subset of its rows.
+Batch normalization's statistics of a training forward pass are `batch_statistics(cache)`;
+`update_statistics(stats)` folds them into the running ones (the step's apply phase).
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, ReLU
 from .base import RowSparseGrad
+from .batch_norm import BatchNorm
 from .dense import DenseLayer
 from .dense_input import DenseInputLayer
 from .dropout import Dropout
@@ -63,10 +69,15 @@ class DeepNetwork:
     def build(cls, *, vocabularies, embedding_fields, combiners="sum", dense_fields=None,
               hidden_units=(100, 50), activation="relu", dropout=0.0, output_bias=True,
               embedding_l2=0.0, dense_l2=0.0, embedding_init_std=None, rng,
-              dtype=np.float32, n_outputs=1):
+              dtype=np.float32, n_outputs=1, batch_norm=False, embedding_init=None,
+              frozen_embeddings=None):
         """Initialize a network: embeddings truncated-normal with std ``1/sqrt(dim)``
-        (or ``embedding_init_std``), dense layers Glorot-uniform, zero biases. ``rng=None``
-        allocates without drawing: zero tables (for a caller that overwrites every array)."""
+        (or ``embedding_init_std``), or copied from ``embedding_init[vocabulary]`` (an array
+        [rows, dim], e.g. pretrained); dense layers Glorot-uniform, zero biases;
+        ``batch_norm``: a `BatchNorm` after each hidden dense layer (before its activation);
+        ``frozen_embeddings``: vocabularies whose tables are never trained.
+        ``rng=None`` allocates without drawing: zero tables (for a caller that overwrites
+        every array)."""
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got "
                              f"{activation!r}")
@@ -75,15 +86,30 @@ class DeepNetwork:
                 raise ValueError(f"vocabulary {name!r}: rows and dim must be positive, got "
                                  f"({n_rows}, {dim})")
 
+        embedding_init = embedding_init or {}
+        for name, values in embedding_init.items():
+            if name not in vocabularies:
+                raise ValueError(f"embedding_init: unknown vocabulary {name!r}; known: "
+                                 f"{sorted(vocabularies)}")
+            shape = tuple(int(k) for k in vocabularies[name])
+            if np.shape(values) != shape:
+                raise ValueError(f"embedding_init[{name!r}]: expected shape {list(shape)} "
+                                 f"(vocabularies), got {list(np.shape(values))}")
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"embedding_init[{name!r}]: values must be finite")
+
         def initialize(name, table):
-            if rng is not None:   # None: allocate only (zeros), for set_state to overwrite
+            if rng is not None and name in embedding_init:
+                table[...] = embedding_init[name]
+            elif rng is not None:   # None: allocate only (zeros), for set_state to overwrite
                 dim = table.shape[1]
                 std = embedding_init_std if embedding_init_std is not None else 1 / np.sqrt(dim)
                 table[...] = truncated_normal(table.shape, std, rng, dtype)
 
         embeddings = EmbeddingCombineLayer(
             {name: (int(rows), int(dim)) for name, (rows, dim) in vocabularies.items()},
-            embedding_fields, combiners, embedding_l2, initializer=initialize, dtype=dtype)
+            embedding_fields, combiners, embedding_l2, initializer=initialize, dtype=dtype,
+            frozen=frozen_embeddings or ())
         dense_input = DenseInputLayer(dense_fields or {}, dtype)
         width = embeddings.output_dim + dense_input.output_dim
         if width == 0:
@@ -93,7 +119,10 @@ class DeepNetwork:
             rng = np.random.default_rng(0)
         layers = []
         for units in hidden_units:
-            layers.append(DenseLayer.create(width, int(units), rng, l2=dense_l2, dtype=dtype))
+            layers.append(DenseLayer.create(width, int(units), rng, use_bias=not batch_norm,
+                                            l2=dense_l2, dtype=dtype))
+            if batch_norm:
+                layers.append(BatchNorm(int(units), dtype=dtype))
             # the activation's input is the dense layer's fresh output: safe to overwrite
             layers.append(ReLU(inplace=True) if activation == "relu"
                           else ACTIVATIONS[activation]())
@@ -129,6 +158,34 @@ class DeepNetwork:
                                      f"{list(bound.shape)}")
             for name in list(layer.params):
                 layer.params[name] = params[f"layer{i}/{name}"]
+
+    @property
+    def statistics(self):
+        """Non-trained state updated in training (batch normalization's running mean and
+        variance), flat ``{"layer<i>/<name>": ndarray}``; empty without batch norm."""
+        return {f"layer{i}/{name}": value for i, layer in enumerate(self.layers)
+                for name, value in getattr(layer, "statistics", {}).items()}
+
+    def bind_statistics(self, statistics):
+        """Use the arrays ``statistics`` (keys as in `statistics`) by reference (read-only
+        memory maps of a saved model, for serving)."""
+        for i, layer in enumerate(self.layers):
+            for name in list(getattr(layer, "statistics", {})):
+                layer.statistics[name] = statistics[f"layer{i}/{name}"]
+
+    def batch_statistics(self, cache):
+        """``{layer index: (n, mean, var)}`` of every batch-norm layer of a training forward
+        pass (its ``cache``); {} without batch norm."""
+        _, caches = cache
+        return {i: layer.batch_statistics(caches[i]) for i, layer in enumerate(self.layers)
+                if isinstance(layer, BatchNorm) and caches[i] is not None
+                and caches[i][0] == "training"}
+
+    def update_statistics(self, batch_statistics):
+        """Fold `batch_statistics` into the running statistics; the training step's apply
+        phase calls it once per step (forward itself writes nothing)."""
+        for i, (n, mean, var) in batch_statistics.items():
+            self.layers[i].update_statistics(n, mean, var)
 
     @property
     def input_dim(self):

@@ -36,6 +36,7 @@ class EmbeddingGroup:
     table: np.ndarray
     offsets: dict
     sizes: dict
+    trainable: bool = True
 
 
 class EmbeddingCombineLayer(Layer):
@@ -53,10 +54,13 @@ class EmbeddingCombineLayer(Layer):
         Combiner of every field, or per field (default "sum").
     embedding_l2 : float
         Lazy L2 strength on the rows used in a batch.
+    frozen : iterable of vocabulary names
+        Tables that are not trained: they sit in blocks of their own, which get no gradient
+        (`backward_groups` gives None for them), so no optimizer ever changes them.
     """
 
     def __init__(self, tables, field_vocabs, combiners="sum", embedding_l2=0.0,
-                 initializer=None, dtype=np.float32):
+                 initializer=None, dtype=np.float32, frozen=()):
         super().__init__()
         unknown = sorted(set(field_vocabs.values()) - set(tables))
         if unknown:
@@ -64,6 +68,11 @@ class EmbeddingCombineLayer(Layer):
                              f"{sorted(tables)}")
         self.field_vocabs = dict(field_vocabs)
         self.embedding_l2 = float(embedding_l2)
+        self.frozen = set(frozen or ())
+        unknown = sorted(self.frozen - set(tables))
+        if unknown:
+            raise ValueError(f"frozen_embeddings: unknown vocabularies {unknown}; known: "
+                             f"{sorted(tables)}")
         self.groups, self.group_of = [], {}
         by_width, shapes = {}, {}
         for name, table in tables.items():
@@ -75,8 +84,9 @@ class EmbeddingCombineLayer(Layer):
             if len(shapes[name]) != 2:
                 raise ValueError(f"vocabulary {name!r}: table must be 2-d, got shape "
                                  f"{shapes[name]}")
-            by_width.setdefault((shapes[name][1], table_dtype.str), []).append(name)
-        for (dim, block_dtype), names in by_width.items():
+            by_width.setdefault((shapes[name][1], table_dtype.str, name not in self.frozen),
+                                []).append(name)
+        for (dim, block_dtype, trainable), names in by_width.items():
             sizes = {name: shapes[name][0] for name in names}
             offsets = dict(zip(names, np.cumsum([0] + [sizes[v] for v in names[:-1]])))
             block = np.zeros((sum(sizes.values()), dim), dtype=np.dtype(block_dtype))
@@ -89,7 +99,7 @@ class EmbeddingCombineLayer(Layer):
                 self.params[name] = view
                 self.group_of[name] = len(self.groups)
             self.groups.append(EmbeddingGroup(block, {v: int(o) for v, o in offsets.items()},
-                                              sizes))
+                                              sizes, trainable))
         if isinstance(combiners, str):
             combiners = {f: combiners for f in field_vocabs}
         self.fields = {f: EmbeddingLayer(self.params[v], combiners.get(f, "sum"), field=f)
@@ -166,7 +176,8 @@ class EmbeddingCombineLayer(Layer):
     # ------------------------------------------------------------------ backward
     def backward_groups(self, grad_out, cache, penalty=True):
         """Gradient per block: ``[RowSparseGrad or None]`` aligned with ``self.groups``,
-        rows numbered within the block (all vocabularies of a block in one sort).
+        rows numbered within the block (all vocabularies of a block in one sort); None for
+        a block without rows in the batch and for a frozen block.
         ``penalty=False`` leaves out the lazy L2 (see `penalty_gradient_of_rows`)."""
         entries = [([], []) for _ in self.groups]
         if cache[0] == "gather":
@@ -188,7 +199,7 @@ class EmbeddingCombineLayer(Layer):
                 start = stop
         out = []
         for group, (ids, values) in zip(self.groups, entries):
-            if not ids:
+            if not ids or not group.trainable:
                 out.append(None)
                 continue
             rows, summed = sum_duplicates(ids[0] if len(ids) == 1 else np.concatenate(ids),
@@ -223,7 +234,7 @@ class EmbeddingCombineLayer(Layer):
         if not self.embedding_l2:
             return 0.0
         total = 0.0
-        for vocab in set(self.field_vocabs.values()):
+        for vocab in set(self.field_vocabs.values()) - self.frozen:
             ids = np.unique(np.concatenate([features[f].feature_ids
                                             for f, v in self.field_vocabs.items() if v == vocab]))
             rows = self.params[vocab][ids]

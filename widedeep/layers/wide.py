@@ -57,6 +57,9 @@ class WideLayer(Layer):
     n_outputs : int
         1 (binary, regression: weights ``[size]``, logits ``[n]``) or K classes (weights
         ``[size, K]``, logits ``[n, K]``).
+    field_ftrl : dict[str, FtrlProximal], optional
+        Fields with settings of their own (e.g. a stronger L1 on a cross); the others use
+        ``ftrl``. One vectorized step still updates every field (`FieldwiseFtrl`).
 
     ``params`` holds ``w_f`` under the field name and the bias under ``"bias"`` (shape
     ``[1]`` or ``[K]``); ``ftrl_state[name]`` holds that model's ``{"z", "n"}``. The fields'
@@ -66,9 +69,9 @@ class WideLayer(Layer):
     arrays. Coordinates of the contiguous array are what `coordinate_gradients` returns.
     """
 
-    def __init__(self, field_sizes, ftrl, fit_intercept=True, dtype=np.float32, n_outputs=1):
+    def __init__(self, field_sizes, ftrl, fit_intercept=True, dtype=np.float32, n_outputs=1,
+                 field_ftrl=None):
         super().__init__()
-        from ..optim import FtrlProximal
         self.field_sizes = {f: int(s) for f, s in field_sizes.items()}
         if "bias" in self.field_sizes:
             raise ValueError("'bias' is reserved for the wide bias; rename that field")
@@ -85,6 +88,15 @@ class WideLayer(Layer):
             self.offsets[f] = total
             total += s
         self.n_coordinates = total
+        if field_ftrl:
+            from ..optim.ftrl_fields import FieldwiseFtrl
+            unknown = sorted(set(field_ftrl) - set(self.field_sizes))
+            if unknown:
+                raise ValueError(f"field_ftrl names fields the wide layer does not have: "
+                                 f"{unknown}; wide fields: {list(self.field_sizes)}")
+            ftrl = FieldwiseFtrl(list(self.offsets.values()), list(self.field_sizes.values()),
+                                 [field_ftrl.get(f, ftrl) for f in self.field_sizes],
+                                 default=ftrl)
         self._trailing = () if self.n_outputs == 1 else (self.n_outputs,)
         self._weights = np.zeros((total,) + self._trailing, dtype=self.dtype)
         self._state = ftrl.init_state(self._weights)
@@ -94,9 +106,24 @@ class WideLayer(Layer):
             self.params[f] = self._weights[span]
             self.ftrl_state[f] = {key: value[span] for key, value in self._state.items()}
         self.params["bias"] = np.zeros(self.n_outputs, dtype=self.dtype)
+        self.set_ftrl(ftrl)
+        self.ftrl_state["bias"] = self.bias_ftrl.init_state(self.params["bias"])
+
+    def set_ftrl(self, ftrl):
+        """Train from now on with ``ftrl`` (e.g. a learning-rate schedule's scaled copy of
+        the current one); the bias gets the default alpha and beta without L1/L2. The state
+        stays valid."""
+        from ..optim import FtrlProximal
+        self.ftrl = ftrl
         self.bias_ftrl = FtrlProximal(alpha=ftrl.alpha, beta=ftrl.beta, l1=0.0, l2=0.0,
                                       initial_accumulator_value=ftrl.initial_accumulator_value)
-        self.ftrl_state["bias"] = self.bias_ftrl.init_state(self.params["bias"])
+
+    def field_ftrl(self, field):
+        """The `FtrlProximal` settings of ``field`` ("bias": the bias's)."""
+        if field == "bias":
+            return self.bias_ftrl
+        blocks = getattr(self.ftrl, "optimizers", None)
+        return self.ftrl if blocks is None else blocks[list(self.field_sizes).index(field)]
 
     def bind_params(self, params):
         """Use the arrays ``params`` (``{field: w_f [size_f], "bias": [1]}``, e.g. read-only

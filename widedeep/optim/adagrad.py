@@ -101,6 +101,11 @@ class Adagrad(Optimizer):
         np.divide(grad * self.lr, step, out=step)
         return param - step, {"accumulator": accumulator}
 
+    def scaled(self, factor):
+        """A copy whose learning rate is ``factor`` times this one's (schedules)."""
+        return Adagrad(lr=self.lr * factor,
+                       initial_accumulator_value=self.initial_accumulator_value, eps=self.eps)
+
     def get_config(self):
         """Constructor parameters as a JSON-able dict: ``Adagrad(**opt.get_config())``."""
         return {"lr": self.lr, "initial_accumulator_value": self.initial_accumulator_value,

@@ -18,7 +18,9 @@ with that check.
 
 A subclass implements ``init_state(param)`` and ``_new_values(param, grad, state)``, the
 elementwise rule on gathered entries (``state`` a dict of gathered arrays) returning
-``(new_param, new_state_dict)``; dense and sparse paths then agree bit for bit.
+``(new_param, new_state_dict)``; dense and sparse paths then agree bit for bit. State entries
+named in ``counters`` (e.g. Adam's ``step``, shape [1]) belong to the whole parameter: they
+are passed to ``_new_values`` and written whole, never gathered by rows.
 """
 from __future__ import annotations
 
@@ -58,6 +60,8 @@ class PendingUpdate:
 class Optimizer:
     """Base class: validation, gathering and writing; subclasses give the update rule."""
 
+    counters = ()   # state entries of the whole parameter (not shaped like it)
+
     def init_state(self, param):
         raise NotImplementedError
 
@@ -69,7 +73,8 @@ class Optimizer:
         """Dense step on every entry of ``param``; nothing written (see `PendingUpdate`)."""
         if check:
             grad = np.asarray(grad)
-            shapes = [param.shape, grad.shape] + [value.shape for value in state.values()]
+            shapes = [param.shape, grad.shape] + [value.shape for key, value in state.items()
+                                                  if key not in self.counters]
             if any(shape != param.shape for shape in shapes):
                 raise ValueError(f"{type(self).__name__}.update: param, grad and state must "
                                  f"have the same shape, got {shapes}")
@@ -79,20 +84,26 @@ class Optimizer:
         return PendingUpdate([(state[key], None, value) for key, value in new_state.items()]
                              + [(param, None, new_param)])
 
+    def _per_entry(self, state):
+        return {key: value for key, value in state.items() if key not in self.counters}
+
     def prepare_rows(self, param, rows, grad_rows, state, assume_unique=False, check=True):
         """Row-sparse step: only ``param[rows]`` and their state change. A row may repeat
         (its gradients are summed, in float64) unless ``assume_unique`` promises distinct
         rows. Cost ``O(k log k * row_size)``, nothing the size of ``param`` allocated."""
         if check:
-            rows, grad_rows = _check_rows(type(self).__name__, param, state, rows, grad_rows)
+            rows, grad_rows = _check_rows(type(self).__name__, param, self._per_entry(state),
+                                          rows, grad_rows)
         if rows.shape[0] == 0:
             return PendingUpdate()
         if not assume_unique:
             rows, grad_rows = sum_duplicates(rows, grad_rows.astype(np.float64))
         grad_rows = grad_rows.astype(param.dtype, copy=False)
-        gathered = {key: value[rows] for key, value in state.items()}
+        gathered = {key: value if key in self.counters else value[rows]
+                    for key, value in state.items()}
         new_param, new_state = self._new_values(param[rows], grad_rows, gathered)
-        return PendingUpdate([(state[key], rows, value) for key, value in new_state.items()]
+        return PendingUpdate([(state[key], None if key in self.counters else rows, value)
+                              for key, value in new_state.items()]
                              + [(param, rows, new_param)])
 
     # ------------------------------------------------------------------ update

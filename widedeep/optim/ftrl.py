@@ -129,23 +129,39 @@ class FtrlProximal(Optimizer):
 
         ``w = 0`` where ``|z| <= l1``, else ``-(z - sign(z) l1) / ((beta + sqrt(n)) / alpha + l2)``.
         """
-        z = np.asarray(z)
-        n = np.asarray(n)
-        active = np.abs(z) > self.l1
-        numerator = np.sign(z) * self.l1 - z
-        denominator = (self.beta + np.sqrt(n)) / self.alpha + self.l2
-        # only active coordinates are divided: an inactive one may have a zero denominator
-        return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=active)
+        return closed_form_weights(np.asarray(z), np.asarray(n), self.alpha, self.beta,
+                                   self.l1, self.l2)
 
     def _new_values(self, w, g, state):
         """Algorithm 1 on gathered coordinates: new (w, {z, n}), nothing written."""
-        z, n = state["z"], state["n"]
-        n_new = n + g * g
-        sigma = (np.sqrt(n_new) - np.sqrt(n)) / self.alpha
-        z_new = z + (g - sigma * w)
-        return self.weights(z_new, n_new), {"z": z_new, "n": n_new}
+        return ftrl_new_values(w, g, state, self.alpha, self.beta, self.l1, self.l2)
+
+    def scaled(self, factor):
+        """A copy whose ``alpha`` (learning-rate scale) is ``factor`` times this one's
+        (schedules). ``z`` and ``n`` stay valid: the closed form reads the current alpha."""
+        return FtrlProximal(alpha=self.alpha * factor, beta=self.beta, l1=self.l1, l2=self.l2,
+                            initial_accumulator_value=self.initial_accumulator_value)
 
     def get_config(self):
         """Constructor parameters as a JSON-able dict: ``FtrlProximal(**opt.get_config())``."""
         return {"alpha": self.alpha, "beta": self.beta, "l1": self.l1, "l2": self.l2,
                 "initial_accumulator_value": self.initial_accumulator_value}
+
+
+def closed_form_weights(z, n, alpha, beta, l1, l2):
+    """FTRL-Proximal's weights from ``z``, ``n``; the hyper-parameters are numbers or arrays
+    broadcasting against ``z`` (per-coordinate settings, `FieldwiseFtrl`)."""
+    active = np.abs(z) > l1
+    numerator = np.sign(z) * l1 - z
+    denominator = (beta + np.sqrt(n)) / alpha + l2
+    # only active coordinates are divided: an inactive one may have a zero denominator
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=active)
+
+
+def ftrl_new_values(w, g, state, alpha, beta, l1, l2):
+    """Algorithm 1 on gathered coordinates ``(w, g, {z, n})``: new ``(w, {z, n})``."""
+    z, n = state["z"], state["n"]
+    n_new = n + g * g
+    sigma = (np.sqrt(n_new) - np.sqrt(n)) / alpha
+    z_new = z + (g - sigma * w)
+    return closed_form_weights(z_new, n_new, alpha, beta, l1, l2), {"z": z_new, "n": n_new}

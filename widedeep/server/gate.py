@@ -32,6 +32,7 @@ from ..records import Ragged
 from ..serving import Ranker, check_before_serving
 from .errors import RequestError
 from .json_columns import check_column_names, columns_from_json
+from .limits import ServerLimits
 from .request_body import parse_rank
 
 __all__ = ["GateSettings", "GateResult", "store_gate_data", "read_gate_data", "run_gate",
@@ -41,6 +42,9 @@ ASSETS_DIR = "assets.extra"
 WARMUP_FILE = "warmup.json"
 HOLDOUT_FILE = "holdout.json"
 _MAX_ASSET_BYTES = 256 << 20
+# stored by the model's owner, not sent by clients: only the file size is bounded
+_ASSET_LIMITS = ServerLimits(max_candidates=10 ** 6, max_bag_length=1 << 24,
+                             max_string_length=1 << 20, max_top_k=10 ** 6)
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def read_gate_data(version_dir, kinds, limits):
             raise ValueError(f"{warmup_file}: expected {{\"requests\": [...]}}")
         for number, body in enumerate(data["requests"]):
             try:
-                parsed = parse_rank(body, kinds, limits) if isinstance(body, dict) else None
+                parsed = parse_rank(body, kinds, _ASSET_LIMITS) if isinstance(body, dict) else None
             except RequestError as error:
                 raise ValueError(f"{warmup_file}: request {number}: {error.message}") from None
             if parsed is None:
@@ -103,8 +107,12 @@ def read_gate_data(version_dir, kinds, limits):
         data = _read_json(holdout_file)
         if not isinstance(data, dict) or not {"columns", "labels"} <= set(data):
             raise ValueError(f"{holdout_file}: expected {{\"columns\": ..., \"labels\": ...}}")
+        if not isinstance(data["columns"], dict):
+            raise ValueError(f"{holdout_file}: 'columns' must be an object of columns")
+        # a holdout may carry more columns than the model reads (e.g. a whole day's log)
+        relevant = {name: cells for name, cells in data["columns"].items() if name in kinds}
         try:
-            columns, n = columns_from_json(data["columns"], kinds, "columns", limits,
+            columns, n = columns_from_json(relevant, kinds, "columns", _ASSET_LIMITS,
                                            10 ** 7, "holdout rows")
             check_column_names(columns, kinds, "columns")
         except RequestError as error:
@@ -163,6 +171,9 @@ def _parameters(estimator):
         yield from ((f"wide/{name}", value) for name, value in wide.params.items())
     if deep is not None:
         yield from ((f"deep/{name}", value) for name, value in deep.params.items())
+        # batch normalization's running statistics are used to score too
+        yield from ((f"deep_statistics/{name}", value)
+                    for name, value in deep.statistics.items())
 
 
 def _dry_run(candidate, requests, settings, n_threads, details):

@@ -10,7 +10,9 @@ divided by the whole batch's ``n`` (so the shards' objects add up to the batch's
   network (``network.embeddings.groups``), rows distinct and ascending;
 - ``dense``: ``{"layer<i>/<name>": ndarray}`` keyed like ``network.dense_params()``;
 - ``loss``: this part's share ``(1/n) sum_i s_i l_i`` of the batch loss; ``predictions``:
-  the link's output for its rows ([rows] or [rows, K]); ``n_examples``: its rows.
+  the link's output for its rows ([rows] or [rows, K]); ``n_examples``: its rows;
+- ``statistics``: ``{layer index: (rows, mean, biased variance)}`` of the deep network's
+  batch-norm layers over its rows (float64), for the running statistics; {} without.
 
 Regularizers (dense L2, lazy embedding L2) are not in it: `TrainingStep.combine` adds them
 once to the sum (``regularized`` is then True), so each shard does not add its own.
@@ -28,7 +30,7 @@ import numpy as np
 from ..layers.base import RowSparseGrad
 from ..segments import sum_duplicates
 
-__all__ = ["StepGradient", "sum_gradients"]
+__all__ = ["StepGradient", "sum_gradients", "pool_statistics"]
 
 
 @dataclass
@@ -40,6 +42,7 @@ class StepGradient:
     embeddings: list = field(default_factory=list)
     dense: dict = field(default_factory=dict)
     regularized: bool = False
+    statistics: dict = field(default_factory=dict)
 
 
 def _sum_sparse(parts, dtype):
@@ -87,4 +90,23 @@ def sum_gradients(gradients):
     predictions = np.concatenate([g.predictions for g in gradients])
     return StepGradient(n_examples=sum(g.n_examples for g in gradients),
                         loss=float(sum(g.loss for g in gradients)), predictions=predictions,
-                        wide=wide, embeddings=embeddings, dense=dense)
+                        wide=wide, embeddings=embeddings, dense=dense,
+                        statistics=pool_statistics([g.statistics for g in gradients]))
+
+
+def pool_statistics(parts):
+    """Batch-norm statistics of disjoint row sets pooled into those of their union:
+    ``mean = sum n_i mean_i / N``, ``var = sum n_i (var_i + (mean_i - mean)^2) / N``."""
+    pooled = {}
+    for layer in parts[0]:
+        present = [p[layer] for p in parts if layer in p and p[layer][0] > 0]
+        if not present:
+            continue
+        n = np.array([p[0] for p in present], dtype=np.float64)
+        means = np.stack([p[1] for p in present])
+        variances = np.stack([p[2] for p in present])
+        total = n.sum()
+        mean = (n[:, None] * means).sum(axis=0) / total
+        var = (n[:, None] * (variances + (means - mean) ** 2)).sum(axis=0) / total
+        pooled[layer] = (int(total), mean, var)
+    return pooled

@@ -50,8 +50,10 @@ def init_deep_optimizer_state(network, optimizer):
     for group, state in zip(network.embeddings.groups, block_states):
         for vocab, offset in group.offsets.items():
             rows = slice(offset, offset + group.sizes[vocab])
-            param_states[f"embedding/{vocab}"] = {key: value[rows]
-                                                  for key, value in state.items()}
+            # per-row state is sliced; a count of the block's steps (Adam) is shared
+            param_states[f"embedding/{vocab}"] = {
+                key: value[rows] if value.shape == group.table.shape else value
+                for key, value in state.items()}
     for name, value in network.dense_params().items():
         param_states[name] = optimizer.init_state(value)
     return block_states, param_states
@@ -116,12 +118,14 @@ class TrainingStep:
             p = self.loss.link(deep_logits)
             g = self.loss.gradient(p, y, sample_weight, n=n_total)
             check_finite_gradient(g)
-        dense, blocks = {}, []
+        dense, blocks, statistics = {}, [], {}
         if self.deep is not None:
             dense, blocks = self.deep.backward_blocks(g.astype(self.dtype, copy=False), cache)
+            statistics = self.deep.batch_statistics(cache)
         return StepGradient(n_examples=n, loss=self.loss.prediction_loss(p, y, sample_weight,
                                                                          n_total),
-                            predictions=p, wide=wide, embeddings=blocks, dense=dense)
+                            predictions=p, wide=wide, embeddings=blocks, dense=dense,
+                            statistics=statistics)
 
     def _empty_gradient(self):
         k = self.loss.n_outputs
@@ -147,7 +151,8 @@ class TrainingStep:
             dense, blocks = self.deep.add_penalty_gradients(dense, blocks)
         return StepGradient(n_examples=total.n_examples, loss=total.loss,
                             predictions=total.predictions, wide=total.wide,
-                            embeddings=blocks, dense=dense, regularized=True)
+                            embeddings=blocks, dense=dense, regularized=True,
+                            statistics=total.statistics)
 
     # ------------------------------------------------------------------ apply
     def apply(self, gradient):
@@ -182,6 +187,8 @@ class TrainingStep:
                 f"optimizer accumulators too large); nothing was written — lower the "
                 f"learning rates or use dtype=float64")
         pending.commit()
+        if self.deep is not None and gradient.statistics:
+            self.deep.update_statistics(gradient.statistics)
 
     # ------------------------------------------------------------------ all three
     def train_batch(self, features, y, sample_weight=None, rng=None):
@@ -205,6 +212,7 @@ class TrainingStep:
             g = self.loss.gradient(p, y, sample_weight)
             check_finite_gradient(g)
             dense, blocks = self.deep.backward_blocks(g.astype(self.dtype, copy=False), cache)
-            self.apply(self.combine([StepGradient(n_examples=len(y), loss=0.0, predictions=p,
-                                                  embeddings=blocks, dense=dense)]))
+            self.apply(self.combine([StepGradient(
+                n_examples=len(y), loss=0.0, predictions=p, embeddings=blocks, dense=dense,
+                statistics=self.deep.batch_statistics(cache))]))
         return p
