@@ -81,7 +81,7 @@ def run(args):
                     args.valid, batch_size=args.batch_size, n_features=extra["n_features"],
                     skip_bad_lines=args.skip_bad_lines)
             valid = EncodedBatches(valid_reader, args.valid, valid_options, coding, transform)
-        model.n_threads = args.n_threads
+        model.set_params(n_threads=args.n_threads)
         logger.info("training %s for %d epochs on %s", type(model).__name__, args.epochs,
                     args.data)
         start = time.perf_counter()

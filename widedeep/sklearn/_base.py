@@ -28,7 +28,7 @@ __all__ = ["WideDeepBase"]
 _CORE_PARAMS = {"hidden_units": "deep", "dropout": "deep", "adagrad": "deep",
                 "embedding_l2": "deep", "dense_l2": "deep", "ftrl": "wide",
                 "batch_size": "both", "epochs": "both", "random_state": "both",
-                "verbose": "both"}
+                "verbose": "both", "n_threads": "both"}
 # nested parameters: prefix -> (parameter, the optimizer built when it is None)
 _OPTIMIZERS = {"ftrl": FtrlProximal, "adagrad": Adagrad}
 
@@ -139,7 +139,6 @@ class WideDeepBase(BaseEstimator):
         spec = self._spec_for(columns).fit(columns)
         features = spec.transform(columns)
         core = spec.build_estimator(self.model, **self._core_params(**(core_extra or {})))
-        core.n_threads = self.n_threads     # BLAS threads during fit / predict
         core.fit(features, y, sample_weight=sample_weight)
         self.spec_, self.estimator_ = spec, core
         return self
