@@ -10,6 +10,9 @@ random rows (the weights do not matter for speed). Requests: one user and 100 ca
 
 Protocol:
 
+0. concurrency 1 interleaved: each request ranked in process, then sent over HTTP to the
+   1-worker server (both see the same background load): p50 of each and of the
+   per-request difference;
 1. in process: `Ranker.rank` on the raw-column requests (the server's parse of the same
    JSON, not timed) at concurrency 1 (one thread) and 8 (8 threads, one request each at a
    time): p50/p99 and requests/s;
@@ -205,6 +208,34 @@ def wait_for_version(url, version, timeout=300):
     return float("nan")
 
 
+def interleaved_c1(url, spec, model, bodies, payloads):
+    """Concurrency 1, in process and over HTTP **alternating request by request**, so both
+    see the same background load on a shared machine: p50/p99 of each and of the
+    per-request difference (HTTP minus in-process, same request)."""
+    limits = ServerLimits()
+    ranker = Ranker(model, spec=spec)
+    local, remote = [], []
+    with httpx.Client(timeout=60) as client:
+        for body, payload in zip(bodies, payloads):
+            parsed = parse_rank(body, spec.raw_columns(), limits)
+            request = {"query": parsed.query, "candidates": parsed.candidates}
+            start = time.perf_counter()
+            ranker.rank(request, top_k=10)
+            local.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            answer = client.post(f"{url}/v1/models/{NAME}:rank", content=payload,
+                                 headers={"content-type": "application/json"})
+            remote.append(time.perf_counter() - start)
+            if answer.status_code != 200:
+                raise SystemExit(f"interleaved run: HTTP {answer.status_code}")
+    local, remote = np.array(local) * 1e3, np.array(remote) * 1e3
+    return {"in_process_p50_ms": float(np.median(local)),
+            "http_p50_ms": float(np.median(remote)),
+            "difference_p50_ms": float(np.median(remote - local)),
+            "in_process_p99_ms": float(np.percentile(local, 99)),
+            "http_p99_ms": float(np.percentile(remote, 99))}
+
+
 def memory(process):
     """``[{"rss", "pss", "uss"} MB]`` of the server's worker processes (the master too)."""
     procs = [process] + [p for p in process.children(recursive=True)
@@ -261,6 +292,10 @@ def main(argv=None):
             server = psutil.Process(process.pid)
             level = {}
             try:
+                if workers == 1:
+                    results["interleaved_c1"] = interleaved_c1(url, spec, model, bodies,
+                                                               payloads)
+                    print(f"interleaved c=1: {results['interleaved_c1']}", file=sys.stderr)
                 for concurrency in args.concurrency:
                     swap = (lambda base=base: save_version(base, 2, *second, bodies[:8])) \
                         if concurrency == 8 else None
@@ -309,6 +344,11 @@ def print_tables(results, args):
             versions = ", ".join(f"v{v}: {n}" for v, n in r["versions"].items())
             print(f"| HTTP server | {workers} | {concurrency} | {r['p50_ms']:.1f} | "
                   f"{r['p99_ms']:.1f} | {r['throughput']:.1f} | {r['failed']} | {versions} |")
+    if "interleaved_c1" in results:
+        r = results["interleaved_c1"]
+        print(f"\nconcurrency 1, interleaved request by request: in-process p50 "
+              f"{r['in_process_p50_ms']:.1f} ms, HTTP p50 {r['http_p50_ms']:.1f} ms, "
+              f"median per-request difference {r['difference_p50_ms']:.2f} ms")
     print("\n| workers | process | RSS MB | PSS MB | USS (private) MB |")
     print("|---:|---|---:|---:|---:|")
     for workers, processes in results["memory"].items():

@@ -30,8 +30,8 @@ def test_mapped_parameters_are_read_only_maps_of_the_archive(tmp_path):
     arrays = [mapped.wide_.params["a"], mapped.deep_.params["embedding/va"],
               mapped.deep_.layers[0].params["W"]]
     for array in arrays:
-        assert isinstance(array, np.memmap) and array.filename.endswith("arrays.npz")
-        assert not array.flags.writeable
+        assert isinstance(array.base, np.memmap) and array.base.filename.endswith("arrays.npz")
+        assert not array.flags.writeable and not array.flags.owndata
     assert mapped.deep_.embeddings.fields["a"].table is mapped.deep_.params["embedding/va"]
 
 

@@ -133,3 +133,43 @@ def test_admin_endpoints_are_off_by_default(served):
     client, _, _ = served
     assert client.post("/v1/admin/poll").status_code == 404
     assert client.post("/v1/admin/models/apps/pin", json={"version": 1}).status_code == 404
+
+
+def test_admin_pin_rolls_back_and_unpins_when_enabled(tmp_path):
+    spec, model = train(seed=0, epochs=1)
+    spec2, model2 = train(seed=1, epochs=1)
+    save_version(tmp_path, "apps", 1, spec, model)
+    save_version(tmp_path, "apps", 2, spec2, model2, with_holdout=False)
+    config = ServerConfig(str(tmp_path), poll_seconds=0, enable_admin=True)
+    with TestClient(create_app(config)) as client:
+        body = rank_body(np.random.default_rng(6), 4)
+        assert client.post("/v1/models/apps:rank", json=body).json()["model_version"] == 2
+        pinned = client.post("/v1/admin/models/apps/pin", json={"version": 1}).json()
+        assert pinned["pinned_version"] == 1
+        assert client.post("/v1/models/apps:rank", json=body).json()["model_version"] == 1
+        assert client.post("/v1/admin/models/apps/pin", json={"version": "x"}).status_code == 400
+        client.post("/v1/admin/models/apps/pin", json={"version": None})
+        assert client.post("/v1/models/apps:rank", json=body).json()["model_version"] == 2
+        assert client.post("/v1/admin/poll").status_code == 200
+
+
+def test_a_full_pool_answers_503_at_once():
+    import asyncio
+    import threading
+
+    from widedeep.server.errors import RequestError
+    from widedeep.server.pool import ScoringPool
+
+    pool, release = ScoringPool(max_concurrent=1, max_queued=1), threading.Event()
+
+    async def scenario():
+        first = asyncio.ensure_future(pool.run(release.wait))
+        second = asyncio.ensure_future(pool.run(release.wait))
+        await asyncio.sleep(0.05)
+        with pytest.raises(RequestError) as refused:
+            await pool.run(release.wait)
+        release.set()
+        await asyncio.gather(first, second)
+        return refused.value.status
+    assert asyncio.run(scenario()) == 503
+    pool.close()

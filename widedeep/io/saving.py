@@ -460,8 +460,11 @@ def _map_arrays(filename, records):
                 if int(np.prod(shape)) == 0:
                     arrays[key] = np.zeros(shape, dtype=dtype)
                     continue
-                arrays[key] = np.memmap(filename, dtype=dtype, mode="r", offset=handle.tell(),
-                                        shape=tuple(shape), order="F" if fortran else "C")
+                mapped = np.memmap(filename, dtype=dtype, mode="r", offset=handle.tell(),
+                                   shape=tuple(shape), order="F" if fortran else "C")
+                # a plain ndarray view of the map: results of arithmetic on it are plain
+                # arrays, not memmap objects (whose bookkeeping costs ~1 ms per request)
+                arrays[key] = np.asarray(mapped)
     except (zipfile.BadZipFile, KeyError, EOFError, OSError, struct.error) as error:
         raise ValueError(f"{filename}: damaged or truncated archive ({error!r})") from None
     return arrays

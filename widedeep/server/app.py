@@ -239,10 +239,13 @@ def _rank(loaded, body, limits, repository):
         raise _transform_error(error) from None
     top = result.top_k
     scores = result.scores[top].astype(np.float64)
+    ranked = [{"index": int(i), "score": _finite(s)} for i, s in zip(top.tolist(),
+                                                                     scores.tolist())]
+    if _objective(loaded.estimator) == "binary":   # the score is a logit
+        for entry, probability in zip(ranked, sigmoid(scores).tolist()):
+            entry["probability"] = _finite(probability)
     answer = {"model_version": loaded.version, "n_candidates": request.n_candidates,
-              "ranked": [{"index": int(i), "score": _finite(s), "probability": _finite(p)}
-                         for i, s, p in zip(top.tolist(), scores.tolist(),
-                                            sigmoid(scores).tolist())]}
+              "ranked": ranked}
     if request.explain:
         answer["explanations"] = [
             _explanation(loaded, request, int(i)) for i in top[:limits.max_explain].tolist()]
@@ -262,13 +265,21 @@ def _explanation(loaded, request, index):
 
 def _predict(loaded, body, limits, repository):
     columns, _ = parse_predict(parse_json(body), loaded.kinds, limits)
+    estimator = loaded.estimator
     try:
         features = loaded.spec.transform(columns)
-        predictions = loaded.estimator.predict_proba(features)
+        # regression: the predicted value; binary: P(y = 1) [n]; multiclass: [n, K]
+        predictions = estimator.predict(features) if _objective(estimator) == "regression" \
+            else estimator.predict_proba(features)
     except (ValueError, TypeError) as error:
         raise _transform_error(error) from None
-    return {"predictions": [_finite(p) for p in np.asarray(predictions, np.float64).tolist()],
+    return {"predictions": _json_safe(np.asarray(predictions, np.float64).tolist()),
             "model_version": loaded.version}
+
+
+def _objective(estimator):
+    """The estimator's objective ("binary" for estimators that predate objectives)."""
+    return getattr(estimator, "objective", "binary")
 
 
 def _finite(value):
@@ -295,7 +306,7 @@ def _metadata(loaded):
     config = loaded.estimator.get_config()
     return {"model_spec": {"name": loaded.name, "version": str(loaded.version)},
             "metadata": {"estimator": type(loaded.estimator).__name__,
-                         "objective": getattr(loaded.estimator, "objective", "binary"),
+                         "objective": _objective(loaded.estimator),
                          "columns": loaded.kinds,
                          "sizes": _json_safe(loaded.spec.estimator_params()),
                          "config": _json_safe(config)}}
