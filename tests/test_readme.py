@@ -27,10 +27,20 @@ def test_readme_snippet_runs(index, tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    if "model.evaluate" in SNIPPETS[index]:
+    if "spec.batches" in SNIPPETS[index]:
+        metrics = ast.literal_eval(re.search(r"\{'logloss'.*?\}", done.stdout).group(0))
+        assert metrics["auc"] > 0.75
+    if "model.evaluate" in SNIPPETS[index] and "explain(" in SNIPPETS[index]:
         metrics = ast.literal_eval(re.search(r"\{'logloss'.*?\}", done.stdout).group(0))
         assert metrics["auc"] > 0.6
         assert "wide features:" in done.stdout        # the explanation printed
+        # the sample output printed in the README is this run's, not edited by hand
+        shown = [line[2:] for line in SNIPPETS[index].splitlines()
+                 if line.startswith("# logit") or line.startswith("#   ")
+                 and not line.startswith("#   ...")]
+        assert shown and all(line in done.stdout.splitlines() for line in shown), shown
+        printed = ast.literal_eval(re.search(r"# (\{'logloss'.*?\})", SNIPPETS[index]).group(1))
+        assert all(abs(printed[key] - metrics[key]) < 1e-4 for key in printed), printed
     if "cross_val_score" in SNIPPETS[index]:
         scores = [float(x) for x in re.search(r"\[([^\]]*)\]", done.stdout).group(1).split()]
         assert len(scores) == 3 and min(scores) > 0.88        # AUC per fold
