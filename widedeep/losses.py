@@ -153,7 +153,7 @@ class BinaryLogistic(Loss):
         bad = np.flatnonzero((y != 0) & (y != 1))
         if bad.size:
             raise ValueError(f"binary objective: labels must be 0 or 1; row "
-                             f"{first_row + int(bad[0])} has {y[bad[0]]!r} (use "
+                             f"{first_row + int(bad[0])} has {y[bad[0]].item()!r} (use "
                              f"objective='regression' or 'multiclass' for other labels)")
         return y
 
@@ -191,7 +191,7 @@ class SquaredError(Loss):
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
             raise ValueError(f"regression objective: labels must be finite numbers; row "
-                             f"{first_row + int(bad[0])} has {y[bad[0]]!r}")
+                             f"{first_row + int(bad[0])} has {y[bad[0]].item()!r}")
         return y
 
     def metrics(self, y, p, sample_weight=None):
@@ -241,7 +241,7 @@ class SoftmaxCrossEntropy(Loss):
         if bad.size:
             raise ValueError(f"multiclass objective: labels must be integers 0 .. "
                              f"{self.n_classes - 1}; row {first_row + int(bad[0])} has "
-                             f"{y[bad[0]]!r}")
+                             f"{y[bad[0]].item()!r}")
         return y
 
     def metrics(self, y, p, sample_weight=None):

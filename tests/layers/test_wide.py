@@ -126,3 +126,36 @@ def test_field_logits_with_out_adds_in_place():
     returned = layer.field_logits("country", wide_batch()["country"], out=out)
     assert returned is out
     np.testing.assert_allclose(out, [10.1, 10.3, 10.3, 10.2])
+
+
+def test_multiclass_wide_gradients_match_finite_differences():
+    from widedeep.losses import SoftmaxCrossEntropy
+    rng = np.random.default_rng(3)
+    layer = WideLayer({"country": 3, "cross": 8}, FtrlProximal(), dtype=np.float64,
+                      n_outputs=3)
+    for name in layer.params:
+        layer.params[name][:] = rng.standard_normal(layer.params[name].shape)
+    features, y = wide_batch(), np.array([2.0, 0.0, 1.0, 2.0])
+    loss = SoftmaxCrossEntropy(3)
+
+    def value():
+        return loss.value(layer.forward(features)[0], y)
+
+    logits, cache = layer.forward(features)
+    _, grads = layer.backward(loss.gradient(loss.link(logits), y), cache)
+    check_gradients(value, layer.params, grads).assert_passed()
+
+
+def test_multiclass_wide_layer_has_k_ftrl_models_per_coordinate():
+    from widedeep.losses import SoftmaxCrossEntropy
+    ftrl = FtrlProximal(alpha=0.5, beta=1.0, l1=0.01, l2=0.1)
+    layer = WideLayer({"country": 3}, ftrl, dtype=np.float64, n_outputs=3)
+    x = {"country": SparseInput.from_ids(np.array([1, 1]), dtype=np.float64)}
+    layer.fit_batch(x, np.array([0.0, 2.0]), loss=SoftmaxCrossEntropy(3))
+    # from zero weights p = 1/3 each: coordinate 1 of class k gets (2/3 - [k in y]) / 2
+    g = np.array([(2 / 3 - 1) / 2, (2 / 3) / 2, (2 / 3 - 1) / 2])
+    reference = FtrlProximal(alpha=0.5, beta=1.0, l1=0.01, l2=0.1)
+    w, state = np.zeros(3), reference.init_state(np.zeros(3))
+    reference.update(w, g, state)
+    np.testing.assert_allclose(layer.params["country"][1], w)
+    assert not layer.params["country"][[0, 2]].any()

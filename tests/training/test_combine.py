@@ -58,11 +58,12 @@ SPLITS = {
 }
 
 
+@pytest.mark.parametrize("objective", ["binary", "regression", "multiclass"])
 @pytest.mark.parametrize("split", sorted(SPLITS))
 @pytest.mark.parametrize("kind", KINDS)
-def test_combined_shards_equal_the_whole_batch(kind, split):
-    model = fitted(kind, dropout=0.4)
-    features, y, sw = batch(3, n=11)
+def test_combined_shards_equal_the_whole_batch(kind, split, objective):
+    model = fitted(kind, objective, dropout=0.4)
+    features, y, sw = batch(3, n=11, objective=objective)
     shards = SPLITS[split](11)
     whole, combined = compute_whole_and_shards(model, features, y, sw, shards)
     assert_gradients_equal(combined, whole, order=np.concatenate(shards))

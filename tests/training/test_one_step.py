@@ -6,7 +6,7 @@ import pytest
 from step_reference import batch, expected_step, make
 
 KINDS = ["wide", "deep", "wide_deep"]
-OBJECTIVES = ["binary"]
+OBJECTIVES = ["binary", "regression", "multiclass"]
 
 
 def trained(kind, objective):

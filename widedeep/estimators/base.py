@@ -1,10 +1,20 @@
 """The training loop shared by `WideEstimator`, `DeepEstimator` and `WideDeepEstimator`.
 
-Loss: the batch mean of the weighted binary log-loss,
-``L = (1/n) sum_i s_i [softplus(f_i) - y_i f_i]`` with ``f`` the model's logit, so
-``dL/df_i = s_i (p_i - y_i) / n`` and learning rates act on a mean gradient (the step size
-does not grow with the batch size). Subclasses implement ``_build(rng)`` (create ``wide_``
-and/or ``deep_``), ``_check_model_input(features, n)``, ``_train_batch`` and ``_logits``.
+Loss: the batch mean of the objective's weighted per-example loss (`widedeep.losses`:
+"binary" log-loss, "regression" squared error, "multiclass" softmax cross-entropy),
+``L = (1/n) sum_i s_i l(f_i, y_i)``, so ``dL/df_i = s_i (p_i - y_i) / n`` and learning rates
+act on a mean gradient (the step size does not grow with the batch size). One step is the
+`widedeep.training.TrainingStep` of ``step_`` (compute, combine, apply). Subclasses
+implement ``_build(rng)`` (create ``wide_`` and/or ``deep_``), ``_check_model_input`` and
+``_logits``.
+
+A failed call leaves the model as it was: `fit` checks every hyper-parameter
+(`validation.check_hyperparameters`, `loop_params.check_loop_params`) and the whole
+in-memory input (features, labels, weights, eval sets) before the first array changes, and
+builds a fresh model aside, adopting it only once those checks passed. A streamed batch is
+checked before its step (errors name the global rows), and a step whose new values would
+not be finite raises before writing anything, with the dropout generator rewound, so
+training can continue.
 
 Randomness: everything derives from one integer seed (``random_state``, or fresh entropy
 recorded in ``seed_``): parameter initialization from ``[seed, 0]``, dropout masks from a
@@ -20,7 +30,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..defaults import PROGRESS_SECONDS
-from ..losses import get_loss, sigmoid
+from ..losses import get_loss
 from ..training import TrainingStep
 from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
@@ -34,6 +44,7 @@ from .holdout import check_holdout_possible, holdout_rows
 from .loop_params import check_loop_params
 from .lr_schedules import LearningRateSchedules, schedule_config
 from .progress import LOGGER, EpochProgress, epoch_line, verbose_output
+from .validation import check_hyperparameters
 
 __all__ = ["BaseEstimator", "NotFittedError"]
 
@@ -82,6 +93,8 @@ class BaseEstimator:
             elif isinstance(value, tuple):
                 value = list(value)
             config[name] = value
+        if config.get("n_classes") is None and hasattr(self, "n_classes_"):
+            config["n_classes"] = self.n_classes_   # inferred at fit: saved models keep it
         return {"class": type(self).__name__, "params": config}
 
     def __repr__(self):
@@ -96,10 +109,17 @@ class BaseEstimator:
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         return dtype
 
-    def _initialize(self, allocate_only=False):
-        """Create fresh parameters and optimizer state from the seed. ``allocate_only``:
-        embedding tables are zeros instead of random draws, for a caller that overwrites
-        every array with `set_state` (e.g. `widedeep.io.load_model`)."""
+    def initialize(self, n_classes=None, allocate_only=False):
+        """Create fresh parameters and optimizer state from the seed (the model then counts
+        as fitted, with 0 steps); returns self. A public hook for trainers that run the step
+        themselves (``step_``) and for loaders. ``n_classes``: the number of classes of a
+        multiclass model whose ``n_classes`` parameter is None. ``allocate_only``: embedding
+        tables are zeros instead of random draws, for a caller that overwrites every array
+        with `set_state` (e.g. `widedeep.io.load_model`)."""
+        return self._initialize(allocate_only=allocate_only, n_classes=n_classes)
+
+    def _initialize(self, allocate_only=False, n_classes=None):
+        """See `initialize`."""
         if self.random_state is None:
             self.seed_ = int(np.random.SeedSequence().entropy % (2 ** 63))
         elif isinstance(self.random_state, (int, np.integer)):
@@ -107,8 +127,9 @@ class BaseEstimator:
         else:
             raise TypeError(f"random_state must be an int or None, got "
                             f"{type(self.random_state).__name__}")
-        self.loss_ = get_loss(getattr(self, "objective", "binary"),
-                              getattr(self, "n_classes", None))
+        self.loss_ = self._fit_loss(n_classes=n_classes)
+        if self.loss_.name == "multiclass":
+            self.n_classes_ = self.loss_.n_classes
         self._build(None if allocate_only else np.random.default_rng([self.seed_, 0]))
         deep = getattr(self, "deep_", None)
         self.step_ = TrainingStep(
@@ -123,15 +144,28 @@ class BaseEstimator:
         self.lr_schedule_state_ = self._lr_schedules().init_state()
         return self
 
-    def _fit_loss(self):
-        """The loss object of this estimator's objective (the fitted one when fitted)."""
+    def _fit_loss(self, y=None, n_classes=None):
+        """The loss object of this estimator's objective (the fitted one when fitted). A
+        multiclass model without ``n_classes`` takes ``n_classes`` or infers it from labels
+        ``y`` (the largest class number + 1)."""
         if hasattr(self, "loss_"):
             return self.loss_
-        return get_loss(getattr(self, "objective", "binary"), getattr(self, "n_classes", None))
+        objective = getattr(self, "objective", "binary")
+        if objective == "multiclass" and getattr(self, "n_classes", None) is not None:
+            n_classes = self.n_classes
+        if objective == "multiclass" and n_classes is None and y is not None:
+            y = np.asarray(y)
+            if y.size and y.dtype.kind in "biuf" and np.isfinite(y).all():
+                n_classes = max(int(np.max(y)) + 1, 2)
+        if objective == "multiclass" and n_classes is None:
+            raise ValueError("objective='multiclass' needs n_classes: give it to the "
+                             "estimator (required for partial_fit and streamed data), or "
+                             "fit in-memory labels 0 .. K-1 to infer it")
+        return get_loss(objective, n_classes)
 
-    def _n_label_classes(self):
+    def _n_label_classes(self, loss=None):
         """Number of label classes (None for a regression)."""
-        loss = self._fit_loss()
+        loss = loss or self._fit_loss()
         if loss.name == "regression":
             return None
         return getattr(loss, "n_classes", 2)
@@ -164,13 +198,86 @@ class BaseEstimator:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit() or "
                                  f"partial_fit() (or load a saved model) before predicting.")
 
-    def _check_batch(self, features, y, sample_weight):
-        """Validate one batch completely before any parameter is touched."""
+    def _check_batch(self, features, y, sample_weight, first_row=0):
+        """Validate one batch completely before any parameter is touched; ``first_row``
+        (the global row of its first example) numbers rows in the messages."""
         n = n_examples(features)
-        y = check_labels(y, n, self._dtype)
-        sample_weight = check_sample_weight(sample_weight, n, self._dtype)
+        y = check_labels(y, n, self._dtype, self.loss_, first_row)
+        sample_weight = check_sample_weight(sample_weight, n, self._dtype, first_row)
         self._check_model_input(features, n)
         return y, sample_weight
+
+    def _check_stream_batch(self, features, y, sample_weight, number, first_row):
+        """`_check_batch` for batch ``number`` (from 1) of a stream whose first row is the
+        epoch's row ``first_row``: errors name the batch and the global rows."""
+        try:
+            return self._check_batch(features, y, sample_weight, first_row=first_row)
+        except (ValueError, TypeError) as error:
+            try:
+                rows = f"rows {first_row} .. {first_row + n_examples(features) - 1}"
+            except (ValueError, TypeError):
+                rows = f"from row {first_row}"
+            raise type(error)(f"batch {number} of the stream ({rows} of this epoch): "
+                              f"{error}; the model is as after the previous batch "
+                              f"(steps_trained_={self.steps_trained_})") from None
+
+    # ------------------------------------------------------------------ transactional set-up
+    def _fresh_model(self, y=None):
+        """A new, initialized estimator with this one's parameters (nothing of ``self``
+        changes); a multiclass model without ``n_classes`` infers it from labels ``y``."""
+        fresh = type(self)(**self.get_params())
+        return fresh._initialize(n_classes=fresh._fit_loss(y).n_outputs
+                                 if getattr(self, "objective", "binary") == "multiclass"
+                                 else None)
+
+    def _adopt(self, other):
+        """Take every learned attribute of ``other`` (a model built by `_fresh_model`),
+        dropping this one's."""
+        params = set(self._param_names())
+        for key in [k for k in vars(self) if k not in params]:
+            delattr(self, key)
+        for key, value in vars(other).items():
+            if key not in params:
+                setattr(self, key, value)
+
+    def _model_for_fit(self, y=None):
+        """``self`` when training continues (``warm_start`` on a fitted model), otherwise a
+        fresh model to validate the input with and adopt afterwards."""
+        if self.warm_start and hasattr(self, "steps_trained_"):
+            return self
+        return self._fresh_model(y)
+
+    def _start_from_label_mean(self, y, sample_weight):
+        """A fresh regression model starts at the (weighted) label mean: its intercept (the
+        wide bias, else the deep output bias) is set to it, as LightGBM's boost_from_average,
+        so learning rates need not cover the labels' offset."""
+        if self.loss_.name != "regression" or not self._has_intercept():
+            return
+        total = y.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        if total <= 0:
+            return
+        mean = float(np.mean(y) if sample_weight is None else np.dot(sample_weight, y) / total)
+        wide = getattr(self, "wide_", None)
+        if wide is not None:
+            wide.set_bias([mean])
+        else:
+            self.deep_.layers[-1].params["b"][...] = mean
+
+    def _has_intercept(self):
+        wide = getattr(self, "wide_", None)
+        return wide.fit_intercept if wide is not None else "b" in self.deep_.layers[-1].params
+
+    def _check_eval_sets(self, eval_sets):
+        """Check every in-memory eval set ``(features, y[, sample_weight])`` of
+        ``eval_sets`` (``{name: set}``) completely; streamed ones are checked as read."""
+        for name, source in eval_sets.items():
+            if isinstance(source, (tuple, list)) and len(source) in (2, 3) \
+                    and isinstance(source[0], dict):
+                try:
+                    self._check_batch(source[0], source[1],
+                                      source[2] if len(source) == 3 else None)
+                except (ValueError, TypeError) as error:
+                    raise type(error)(f"eval set {name!r}: {error}") from None
 
     def _missing_field_hint(self, features, expected):
         unknown = sorted(set(features) - set(expected))
@@ -182,21 +289,29 @@ class BaseEstimator:
         if self.step_ is None:
             raise RuntimeError("this model is bound to read-only arrays (a served model); "
                                "load it without mmap to train it")
-        return self.step_.train_batch(features, y, sample_weight, rng=self._dropout_rng)
+        rng_state = self._dropout_rng.bit_generator.state
+        try:
+            return self.step_.train_batch(features, y, sample_weight, rng=self._dropout_rng)
+        except BaseException:
+            self._dropout_rng.bit_generator.state = rng_state   # the step wrote nothing
+            raise
 
     @with_blas_limit
     def partial_fit(self, features, y, sample_weight=None):
         """One optimization step on one batch (initializing the model on first call).
         A dict ``class_weight`` is folded into the sample weights as in `fit`; "balanced"
         needs the whole data's class counts, so it is refused here."""
+        check_hyperparameters(self)
+        check_loop_params(self, self.epochs)
         n_classes = self._n_label_classes()
         check_class_weight(self.class_weight, n_classes)
         if self.class_weight == "balanced":
             raise ValueError("class_weight='balanced' needs the class counts of the whole "
                              "data (fit); for partial_fit give a dict {class: weight}")
-        if not hasattr(self, "steps_trained_"):
-            self._initialize()
-        y, sample_weight = self._check_batch(features, y, sample_weight)
+        model = self if hasattr(self, "steps_trained_") else self._fresh_model()
+        y, sample_weight = model._check_batch(features, y, sample_weight)
+        if model is not self:
+            self._adopt(model)
         if self.class_weight is not None:
             sample_weight = apply_class_weight(
                 class_weights_of(self.class_weight, None, n_classes), y, sample_weight,
@@ -228,23 +343,33 @@ class BaseEstimator:
         auto would be off. ``False``: off. A string: on, watching the eval set of that name.
         Returns self.
         """
+        # every check comes before the first change to the model (see the module doc)
         plan = self._plan_fit(X, y, sample_weight, eval_set, epochs, callbacks)
-        if not (self.warm_start and hasattr(self, "steps_trained_")):
-            self._initialize()
+        model = self._model_for_fit(plan.y)
+        if plan.in_memory:
+            model._check_batch(X, plan.y, plan.sample_weight)     # the whole input
+        model._check_eval_sets(plan.eval_sets)
+        if model is not self:
+            if plan.in_memory:
+                model._start_from_label_mean(plan.y, plan.sample_weight)
+            self._adopt(model)
         with verbose_output(self.verbose):
             return self._run_epochs(plan)
 
     def _plan_fit(self, X, y, sample_weight, eval_set, epochs, callbacks):
         """Check everything the loop needs and decide how it runs; changes nothing."""
         epochs = self.epochs if epochs is None else epochs
+        check_hyperparameters(self)
         check_loop_params(self, epochs)
-        loss = self._fit_loss()
+        if isinstance(X, dict) and y is None:
+            raise ValueError("fit(X, y): y is required when X is a feature dict")
+        loss = self._fit_loss(y if isinstance(X, dict) else None)
         metric = resolve_eval_metric(self.eval_metric, default=loss.metric_names[0],
                                      available=loss.metric_names)
         callbacks = check_callbacks(callbacks)
         eval_sets = named_eval_sets(eval_set)
         in_memory = isinstance(X, dict)
-        n_classes = self._n_label_classes()
+        n_classes = self._n_label_classes(loss)
         check_class_weight(self.class_weight, n_classes)
         plan = SimpleNamespace(loss=loss, in_memory=in_memory, X=X, y=None, sample_weight=None,
                                train_rows=None, holdout=None, eval_sets=eval_sets,
@@ -337,7 +462,9 @@ class BaseEstimator:
                 if call_hooks(callbacks, "on_batch_begin", self, {
                         "epoch": epoch, "batch": batch_number, "rows": len(yb)}):
                     stop = True
-                yb, swb = self._check_batch(features, yb, swb)
+                yb, swb = (self._check_batch(features, yb, swb) if plan.in_memory else
+                           self._check_stream_batch(features, yb, swb, batch_number,
+                                                    progress.rows))
                 if plan.class_weights is not None and not plan.in_memory:
                     swb = apply_class_weight(plan.class_weights, yb, swb, self._dtype)
                 p = self._train_batch(features, yb, swb)
@@ -410,22 +537,36 @@ class BaseEstimator:
                                for s in range(0, n, batch_size)])
 
     def predict_proba(self, features, batch_size=None):
-        """P(y = 1 | x) for each example, [n]."""
-        return sigmoid(self.predict_logit(features, batch_size))
+        """Class probabilities: ``P(y = 1 | x)`` [n] for "binary", ``[n, K]`` for
+        "multiclass"; a "regression" model has none (use `predict`)."""
+        self.check_is_fitted()
+        if self.loss_.name == "regression":
+            raise AttributeError("predict_proba: a regression model predicts values, not "
+                                 "probabilities; use predict()")
+        return self.loss_.link(self.predict_logit(features, batch_size))
 
     def predict(self, features, threshold=0.5):
+        """"binary": 0/1 by ``threshold``; "regression": the predicted values [n];
+        "multiclass": the most probable class [n]."""
+        self.check_is_fitted()
+        if self.loss_.name == "regression":
+            return self.predict_logit(features).astype(np.float64)
+        if self.loss_.name == "multiclass":
+            return np.argmax(self.predict_logit(features), axis=1).astype(np.int64)
         return (self.predict_proba(features) >= threshold).astype(np.int64)
 
     @with_blas_limit
     def evaluate(self, features, y=None, sample_weight=None):
-        """``{"logloss", "auc", "accuracy"}`` on a feature dict with labels, or on a batch
-        source (as in `fit`). AUC is NaN when only one class is present."""
+        """The objective's metrics on a feature dict with labels, or on a batch source (as
+        in `fit`): "binary" ``{"logloss", "auc", "accuracy"}`` (AUC NaN with one class),
+        "regression" ``{"rmse", "mae"}``, "multiclass" ``{"logloss", "accuracy"}``."""
         source = (features, y, sample_weight) if y is not None else features
         return self._evaluate_source(source)
 
     def _predictions_of(self, source):
         """``(y, p, sample_weight or None)`` of an evaluation source, all rows at once;
         ``p`` the link of the scores (probabilities [n] or [n, K], or predicted values)."""
+        self.check_is_fitted()
         loss = self.loss_
         if isinstance(source, (tuple, list)) and len(source) in (2, 3) \
                 and isinstance(source[0], dict):

@@ -8,6 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..inputs import SparseInput
+from ..losses import BinaryLogistic
+
+_BINARY = BinaryLogistic()
 
 __all__ = ["n_examples", "take_rows", "slice_rows", "check_labels", "check_sample_weight",
            "iter_minibatches", "iter_batch_source"]
@@ -42,20 +45,26 @@ def slice_rows(features, start, stop):
             else np.asarray(value)[start:stop] for name, value in features.items()}
 
 
-def check_labels(y, n, dtype):
-    """Labels as a [n] array of ``dtype``; ``ValueError`` unless every label is 0 or 1."""
+def check_labels(y, n, dtype, loss=None, first_row=0):
+    """Labels as a [n] array of ``dtype``, checked by ``loss`` (a `widedeep.losses.Loss`;
+    default binary: every label 0 or 1). ``first_row`` numbers the rows in messages (the
+    global row of this batch's first example)."""
     y_arr = np.asarray(y)
     if y_arr.ndim != 1 or y_arr.shape[0] != n:
         raise ValueError(f"labels must have shape [{n}], got {y_arr.shape}")
-    if y_arr.dtype.kind not in "biuf":
-        raise TypeError(f"labels must be numeric 0/1, got dtype {y_arr.dtype}")
-    bad = np.flatnonzero((y_arr != 0) & (y_arr != 1))
-    if bad.size:
-        raise ValueError(f"labels must be 0 or 1; row {int(bad[0])} has {y_arr[bad[0]]!r}")
-    return y_arr.astype(dtype, copy=False)
+    (loss or _BINARY).check_labels(y_arr, first_row)
+    out = y_arr.astype(dtype, copy=False)
+    if out is not y_arr and out.dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            overflow = ~np.isfinite(out)
+        if overflow.any():
+            bad = int(np.flatnonzero(overflow)[0])
+            raise ValueError(f"labels: row {first_row + bad} has {y_arr[bad].item()!r}, which "
+                             f"overflows {np.dtype(dtype).name}")
+    return out
 
 
-def check_sample_weight(sample_weight, n, dtype):
+def check_sample_weight(sample_weight, n, dtype, first_row=0):
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight, dtype=dtype)
@@ -63,7 +72,8 @@ def check_sample_weight(sample_weight, n, dtype):
         raise ValueError(f"sample_weight must have shape [{n}], got {w.shape}")
     bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
     if bad.size:
-        raise ValueError(f"sample_weight must be finite and >= 0; row {int(bad[0])} has "
+        raise ValueError(f"sample_weight must be finite and >= 0; row "
+                         f"{first_row + int(bad[0])} has "
                          f"{w[bad[0]]}")
     return w
 

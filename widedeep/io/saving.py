@@ -352,12 +352,12 @@ def _load_model(path, manifest, mmap):
 
 def _allocate(estimator):
     """Build the model's arrays, which `set_state` then overwrites. Uses the estimator's
-    ``_initialize(allocate_only=True)`` (no random draws: drawing a 10^6 x 32 truncated
+    ``initialize(allocate_only=True)`` (no random draws: drawing a 10^6 x 32 truncated
     normal costs seconds) when it has one."""
-    if "allocate_only" in inspect.signature(estimator._initialize).parameters:
-        estimator._initialize(allocate_only=True)
+    if "allocate_only" in inspect.signature(estimator.initialize).parameters:
+        estimator.initialize(allocate_only=True)
     else:
-        estimator._initialize()
+        estimator.initialize()
 
 
 def load_spec(path, verify=True):

@@ -94,7 +94,7 @@ def warm_start(model, source, *, old_spec=None, new_spec=None, old_tokens=None,
     else:
         old = source
     old_state = old.get_state()
-    model._initialize()
+    model.initialize(n_classes=getattr(old, "n_classes_", None))
     new_state = model.get_state()
     copy_opt = bool(copy_optimizer_state)
     report = WarmStartReport(copy_opt)
@@ -115,7 +115,7 @@ def warm_start(model, source, *, old_spec=None, new_spec=None, old_tokens=None,
                         field, old_state, new_state, old_rows, new_rows, copy_opt)
             report.wide[field] = record
         if old_wide is not None and model.fit_intercept:
-            rows = np.zeros(1, dtype=np.int64)
+            rows = np.arange(new_wide.params["bias"].shape[0])   # [1], or [K] classes
             _carry_wide(new_wide, new_wide.bias_ftrl, old_wide.bias_ftrl, "bias", old_state,
                         new_state, rows, rows, copy_opt)
             report.wide["bias"] = _record("id", 1, 0, 0, "")

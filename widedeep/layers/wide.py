@@ -329,6 +329,18 @@ class WideLayer(Layer):
             self.prepare_update(coords, values, g.sum(axis=0, dtype=np.float64)).commit()
         return p
 
+    def set_bias(self, values):
+        """Set the bias to ``values`` ([1] or [K]) with the FTRL state that produces it
+        (``z`` solved from the closed form at the current ``n``), so later steps continue
+        from it; e.g. a regression model starting at the label mean."""
+        bias = self.params["bias"]
+        values = np.asarray(values, dtype=np.float64).reshape(bias.shape)
+        n = self.ftrl_state["bias"]["n"].astype(np.float64)
+        ftrl = self.bias_ftrl
+        self.ftrl_state["bias"]["z"][...] = -values * ((ftrl.beta + np.sqrt(n)) / ftrl.alpha
+                                                       + ftrl.l2)
+        bias[...] = ftrl.weights(self.ftrl_state["bias"]["z"], self.ftrl_state["bias"]["n"])
+
     # ------------------------------------------------------------------ inspection
     def nonzero_counts(self):
         """Number of non-zero weights per field (sparsity after FTRL-L1)."""

@@ -65,9 +65,14 @@ class Explanation:
     bias: float
     deep_logit: float
     wide_contributions: list
+    class_index: int | None = None      # multiclass: the class whose logit is explained
+    prediction: float | None = None     # the link's output (class probability or value)
 
     @property
     def probability(self):
+        """P(y = 1), or of ``class_index`` (multiclass); a regression's predicted value."""
+        if self.prediction is not None:
+            return self.prediction
         return float(sigmoid(np.asarray(self.logit)))
 
     @property
@@ -76,7 +81,8 @@ class Explanation:
         return self.bias + float(sum(c.contribution for c in self.wide_contributions))
 
     def __str__(self):
-        lines = [f"logit {self.logit:+.4f} (p = {self.probability:.4f}) = bias "
+        head = "logit" if self.class_index is None else f"class {self.class_index} logit"
+        lines = [f"{head} {self.logit:+.4f} (p = {self.probability:.4f}) = bias "
                  f"{self.bias:+.4f} + deep {self.deep_logit:+.4f} + wide features:"]
         lines += [f"  {c}" for c in self.wide_contributions]
         return "\n".join(lines)
@@ -121,8 +127,13 @@ class SparsityReport:
         return "\n".join(lines)
 
 
-def explain(estimator, features, spec=None):
+def explain(estimator, features, spec=None, class_index=None):
     """Decompose the logit of one example into bias, deep logit and wide contributions.
+
+    For a multiclass model, the logit of class ``class_index`` (default: the predicted
+    class) is decomposed, each wide weight being that class's weight of the coordinate;
+    ``probability`` is then that class's softmax probability. A regression model's
+    ``probability`` is its predicted value.
 
     ``features``: a feature dict of one example, or (with ``spec``) a raw column batch of one
     row. With a spec, wide ids are shown as tokens, and a cross's ids as the component values
@@ -137,10 +148,31 @@ def explain(estimator, features, spec=None):
         columns, features = features, spec.transform(features)
     if n_examples(features) != 1:
         raise ValueError(f"explain takes one example, got {n_examples(features)}")
-    logit = float(estimator.predict_logit(features)[0])
+    logits = estimator.predict_logit(features)[0]
+    loss = estimator.loss_
+    prediction = None
+    if loss.name == "multiclass":
+        if class_index is None:
+            class_index = int(np.argmax(logits))
+        if not 0 <= int(class_index) < loss.n_classes:
+            raise ValueError(f"class_index must be in 0 .. {loss.n_classes - 1}, got "
+                             f"{class_index!r}")
+        class_index = int(class_index)
+        prediction = float(loss.link(logits[None].astype(np.float64))[0, class_index])
+        logit = float(logits[class_index])
+    elif class_index is not None:
+        raise ValueError(f"class_index is for multiclass models; this one is {loss.name!r}")
+    else:
+        logit = float(logits)
+        if loss.name == "regression":
+            prediction = logit
+    column = slice(None) if class_index is None else class_index
     wide = getattr(estimator, "wide_", None)
     deep = getattr(estimator, "deep_", None)
-    deep_logit = float(deep.forward(features)[0][0]) if deep is not None else 0.0
+    deep_logit = 0.0
+    if deep is not None:
+        deep_out = deep.forward(features)[0][0]
+        deep_logit = float(deep_out if class_index is None else deep_out[class_index])
     contributions = []
     if wide is not None:
         for field in wide.field_sizes:
@@ -149,7 +181,9 @@ def explain(estimator, features, spec=None):
                 continue
             ids, position = np.unique(x.feature_ids, return_inverse=True)
             values = np.bincount(position, weights=x.feature_values.astype(np.float64))
-            weights = wide.params[field][ids].astype(np.float64)
+            weights = wide.params[field][ids][:, column] if class_index is not None \
+                else wide.params[field][ids]
+            weights = weights.astype(np.float64)
             tokens = _Tokens(spec, field, columns)
             for feature_id, value, weight in zip(ids.tolist(), values.tolist(),
                                                  weights.tolist()):
@@ -158,7 +192,8 @@ def explain(estimator, features, spec=None):
                 contributions.append(Contribution(field, feature_id, tokens[feature_id],
                                                   value, weight, weight * value))
     contributions.sort(key=lambda c: -abs(c.contribution))
-    bias = float(wide.params["bias"][0]) if wide is not None else 0.0
+    bias = float(wide.params["bias"][0 if class_index is None else class_index]) \
+        if wide is not None else 0.0
     if not np.isfinite(logit):
         parts = [f"{c.field}={c.token} ({c.contribution})" for c in contributions
                  if not np.isfinite(c.contribution)]
@@ -167,7 +202,7 @@ def explain(estimator, features, spec=None):
         raise ValueError(f"explain: the logit is {logit}, not finite; from "
                          f"{', '.join(parts) or 'rounding overflow'}; the model's non-finite "
                          f"parameters: {describe_non_finite(non_finite_parameters(estimator))}")
-    return Explanation(logit, bias, deep_logit, contributions)
+    return Explanation(logit, bias, deep_logit, contributions, class_index, prediction)
 
 
 def strongest_rules(estimator, spec=None, top=20, field=None):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..losses import sigmoid
+from ..losses import sigmoid, softmax
 from ..threads import limit_blas_threads
 from .finite import describe_non_finite, non_finite_parameters
 from .request import request_features
@@ -51,7 +51,10 @@ class NonFiniteScoreError(ValueError):
 class RankingResult:
     """Scores of one request's candidates.
 
-    ``scores`` float [N]: the model's logit of each candidate, in the request's order.
+    ``scores`` float [N]: the ranking score of each candidate, in the request's order: the
+    model's logit ("binary": ranks as the positive-class probability), its predicted value
+    ("regression") or the chosen class's probability ("multiclass"); ``kind`` says which
+    (``"logit"``, ``"value"`` or ``"probability"``).
     ``order`` int64 [N]: candidate indices by decreasing score (ties: lower index first).
     ``top_k``: the first ``k`` of ``order`` (all of them when no ``k`` was asked).
     ``non_finite`` int64 [m]: candidates whose score is NaN or infinite (a broken model);
@@ -61,11 +64,15 @@ class RankingResult:
     order: np.ndarray
     top_k: np.ndarray
     non_finite: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    kind: str = "logit"
 
     @property
     def probabilities(self):
-        """P(install) of each candidate, in the request's order."""
-        return sigmoid(self.scores)
+        """P(install) (or of the chosen class) of each candidate, in the request's order."""
+        if self.kind == "value":
+            raise AttributeError("a regression model's scores are predicted values, not "
+                                 "probabilities")
+        return self.scores if self.kind == "probability" else sigmoid(self.scores)
 
     @property
     def top_scores(self):
@@ -107,15 +114,31 @@ class Ranker:
         bit-identical for every split (default None: one product per sub-batch, splits agree
         to float rounding).
 
+    target_class : int, optional
+        For a multiclass model (required there): rank by the probability of this class.
+        A binary model ranks by the positive-class probability (its logit), a regression
+        model by the predicted value.
+
     Use as a context manager (or call `close`) to stop the worker threads.
     """
 
     def __init__(self, estimator, spec=None, n_threads=1, sub_batches=None,
-                 first_layer="factorized", block_rows=None):
+                 first_layer="factorized", block_rows=None, target_class=None):
         if int(n_threads) < 1:
             raise ValueError(f"n_threads must be >= 1, got {n_threads}")
         if sub_batches is not None and int(sub_batches) < 1:
             raise ValueError(f"sub_batches must be >= 1, got {sub_batches}")
+        objective = estimator.loss_.name if hasattr(estimator, "loss_") else "binary"
+        if objective == "multiclass":
+            n_classes = estimator.loss_.n_classes
+            if target_class is None or not 0 <= int(target_class) < n_classes:
+                raise ValueError(f"a multiclass model ranks by one class's probability: give "
+                                 f"target_class in 0 .. {n_classes - 1}, got {target_class!r}")
+        elif target_class is not None:
+            raise ValueError(f"target_class is for multiclass models; this one is "
+                             f"{objective!r}")
+        self.target_class = None if target_class is None else int(target_class)
+        self.kind = {"binary": "logit", "regression": "value"}.get(objective, "probability")
         self.estimator = estimator
         self.spec = spec
         self.n_threads = int(n_threads)
@@ -129,12 +152,16 @@ class Ranker:
         return request_features(request, self.spec)
 
     def score(self, request, sub_batches=None):
-        """The logit of every candidate, float [N], in the request's order.
+        """The ranking score of every candidate, float [N], in the request's order: the
+        logit, the predicted value, or the ``target_class`` probability (`RankingResult`).
 
         Runs with the BLAS pool limited to one thread: the ranker's parallelism is its own
         ``n_threads`` workers (see `widedeep.threads`)."""
         with limit_blas_threads(1):
-            return self._score(request, sub_batches)
+            logits = self._score(request, sub_batches)
+        if self.target_class is None or logits.shape[0] == 0:
+            return logits
+        return softmax(logits)[:, self.target_class].astype(logits.dtype, copy=False)
 
     def _score(self, request, sub_batches):
         query, candidates = self.features(request)
@@ -187,7 +214,7 @@ class Ranker:
         else:
             order = np.argsort(-scores, kind="stable")
         k = order.shape[0] if top_k is None else min(int(top_k), order.shape[0])
-        return RankingResult(scores, order, order[:k], bad.astype(np.int64))
+        return RankingResult(scores, order, order[:k], bad.astype(np.int64), self.kind)
 
     def close(self):
         if self._pool is not None:

@@ -168,7 +168,7 @@ class RequestScorer:
         if model.wide is not None:
             for f in model.wide.field_sizes:
                 if f not in candidate_fields:
-                    query_wide[f] = float(model.wide.field_logits(f, query[f])[0])
+                    query_wide[f] = model.wide.field_logits(f, query[f])[0]   # [] or [K]
         query_blocks = {block.field: model.deep.input_block(block, query)
                         for block in model.layout if block.field not in candidate_fields}
         query_first_layer = None
@@ -181,7 +181,8 @@ class RequestScorer:
 
     # ------------------------------------------------------------------ candidates
     def score_rows(self, prepared, start, stop):
-        """Logits [stop - start] of candidates ``start:stop`` of a prepared request.
+        """Logits [stop - start] (or [stop - start, K] for a multiclass model) of candidates
+        ``start:stop`` of a prepared request.
 
         Every operation is row-wise, so the value of a candidate does not depend on which
         sub-batch it is scored in (up to BLAS returning the same row for different batch
@@ -194,7 +195,9 @@ class RequestScorer:
             rows = slice_rows({f: rows[f] for f in prepared.candidate_fields}, start, stop)
         logits = None
         if model.wide is not None:
-            wide = np.full(n, model.wide.bias, dtype=np.float64)
+            classes = model.wide.n_outputs
+            wide = np.empty((n, classes) if classes > 1 else (n,), dtype=np.float64)
+            wide[...] = model.wide.params["bias"] if classes > 1 else model.wide.bias
             for f in model.wide.field_sizes:
                 if f in prepared.candidate_fields:
                     model.wide.field_logits(f, rows[f], out=wide)
@@ -229,7 +232,7 @@ class RequestScorer:
                 a = layer.add_bias(layer.product(a, block_rows=self.block_rows))
             else:
                 a, _ = layer.forward(a)
-        return a[:, 0]
+        return a[:, 0] if a.shape[1] == 1 else a
 
 
 def _check_fields(model, features, fields, n):

@@ -161,6 +161,21 @@ class TrainingStep:
         if not gradient.regularized:
             raise ValueError("apply() takes a combined gradient: step.apply(step.combine("
                              "[step.compute(...)]))")
+        with np.errstate(over="ignore", invalid="ignore"):   # checked below, before writing
+            names, pending = self._prepare(gradient)
+        bad = pending.non_finite()
+        if bad is not None:
+            raise NonFiniteUpdateError(
+                f"the step would make {names[bad]} non-finite (float overflow: gradients or "
+                f"optimizer accumulators too large); nothing was written — lower the "
+                f"learning rates or use dtype=float64")
+        pending.commit()
+        if self.deep is not None and gradient.statistics:
+            self.deep.update_statistics(gradient.statistics)
+
+    def _prepare(self, gradient):
+        """Every optimizer update of the step, computed but not written: ``(names,
+        PendingUpdate)`` with one name per write (for the error message)."""
         names, pending = [], PendingUpdate()
 
         def add(name, update):
@@ -168,7 +183,7 @@ class TrainingStep:
             pending.writes.extend(update.writes)
 
         if self.wide is not None and gradient.wide is not None:
-            add("wide", self.wide.prepare_update(*gradient.wide))
+            add("the wide part", self.wide.prepare_update(*gradient.wide))
         if self.deep is not None:
             optimizer = self.deep_optimizer
             for i, grad in enumerate(gradient.embeddings):
@@ -180,15 +195,7 @@ class TrainingStep:
             for name, grad in gradient.dense.items():
                 add(f"deep {name}", optimizer.prepare(params[name], grad,
                                                       self.param_states[name], check=False))
-        bad = pending.non_finite()
-        if bad is not None:
-            raise NonFiniteUpdateError(
-                f"the step would make {names[bad]} non-finite (float overflow: gradients or "
-                f"optimizer accumulators too large); nothing was written — lower the "
-                f"learning rates or use dtype=float64")
-        pending.commit()
-        if self.deep is not None and gradient.statistics:
-            self.deep.update_statistics(gradient.statistics)
+        return names, pending
 
     # ------------------------------------------------------------------ all three
     def train_batch(self, features, y, sample_weight=None, rng=None):
