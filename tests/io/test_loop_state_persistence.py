@@ -37,7 +37,7 @@ def test_memory_mapped_load_uses_the_saved_running_statistics(tmp_path):
     save_model(model, tmp_path / "m")
     mapped = load_model(tmp_path / "m", mmap=True)
     statistics = mapped.deep_.statistics
-    # bound as plain ndarray views of the maps (as test_mmap_loading checks for parameters)
+    # plain ndarray views of the maps (see widedeep.io.saving._map_arrays)
     assert statistics and all(isinstance(v.base, np.memmap) for v in statistics.values())
     np.testing.assert_array_equal(mapped.predict_proba(X), model.predict_proba(X))
 
