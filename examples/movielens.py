@@ -14,6 +14,10 @@ cross ``history_movies x movie_id`` (one coordinate per (earlier movie, candidat
 "people who rated X went on to like Y"). Deep part: embeddings of all of them (the
 history pooled by its mean) through ReLU layers.
 
+A fourth model, ``objective="regression"``, predicts the rating itself (1-5) with the same
+features and reports its RMSE and MAE next to two baselines computed on the training rows:
+the global mean rating and each user's mean rating (``--no-regressor`` skips it).
+
 Split by time: every user's last ``--test-per-user`` ratings (default 10; every
 MovieLens 100K user has at least 20) are the test set, the rest train. With
 ``--validation`` the same rule is applied once more inside the training rows (each user's
@@ -112,7 +116,7 @@ def build_examples(data, history_length):
                "gender": users["gender"][user_row], "occupation": users["occupation"][user_row],
                "age": users["age"][user_row].astype(np.float64)}
     labels = (ratings["rating"][order] >= 4).astype(np.int64)
-    return columns, labels
+    return columns, labels, ratings["rating"][order].astype(np.float64)
 
 
 def _row_of(keys, wanted):
@@ -178,6 +182,8 @@ def parse_args(argv=None):
     parser.add_argument("--json", default=None, metavar="PATH",
                         help="also write the summary metrics to this JSON file")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--no-regressor", action="store_true",
+                        help="skip the rating regressor (objective='regression')")
     parser.add_argument("--id-embedding-dim", type=int, default=16)
     parser.add_argument("--attribute-embedding-dim", type=int, default=8)
     parser.add_argument("--hidden-units", type=int, nargs="+", default=[100, 50])
@@ -196,32 +202,73 @@ def parse_args(argv=None):
 
 
 def load_split(args):
-    """``(train_X, train_y), (eval_X, eval_y), eval_name`` by the time split."""
+    """``(train_X, train_y, train_ratings), (eval_X, eval_y, eval_ratings), eval_name`` by
+    the time split."""
     data = args.data
     if data is None and SHARED_DATA.is_dir():
         data = SHARED_DATA
-    columns, labels = build_examples(load_movielens100k(data), args.history_length)
+    columns, labels, ratings = build_examples(load_movielens100k(data), args.history_length)
     users = columns["user_id"]
     if args.quick:
-        keep = np.isin(users, np.unique(users)[:QUICK_USERS])
-        columns, labels = take_batch(columns, np.flatnonzero(keep)), labels[keep]
+        keep = np.flatnonzero(np.isin(users, np.unique(users)[:QUICK_USERS]))
+        columns, labels, ratings = take_batch(columns, keep), labels[keep], ratings[keep]
         users = columns["user_id"]
     is_eval = last_per_user(users, args.test_per_user)
     eval_name = "test"
     if args.validation:
         train_rows = np.flatnonzero(~is_eval)
-        columns, labels = take_batch(columns, train_rows), labels[train_rows]
+        columns = take_batch(columns, train_rows)
+        labels, ratings = labels[train_rows], ratings[train_rows]
         is_eval = last_per_user(columns["user_id"], args.test_per_user)
         eval_name = "validation"
     train_rows, eval_rows = np.flatnonzero(~is_eval), np.flatnonzero(is_eval)
-    return ((take_batch(columns, train_rows), labels[train_rows]),
-            (take_batch(columns, eval_rows), labels[eval_rows]), eval_name)
+    return ((take_batch(columns, train_rows), labels[train_rows], ratings[train_rows]),
+            (take_batch(columns, eval_rows), labels[eval_rows], ratings[eval_rows]), eval_name)
+
+
+def rating_baselines(train_users, train_ratings, eval_users, eval_ratings):
+    """RMSE of the global mean rating and of each user's mean rating (training rows; a
+    user without training rows gets the global mean)."""
+    global_mean = float(train_ratings.mean())
+    users, position = np.unique(train_users, return_inverse=True)
+    user_mean = np.bincount(position, weights=train_ratings) / np.bincount(position)
+    where = np.searchsorted(users, eval_users)
+    known = (where < users.shape[0]) & (users[np.minimum(where, users.shape[0] - 1)]
+                                        == eval_users)
+    per_user = np.where(known, user_mean[np.minimum(where, users.shape[0] - 1)], global_mean)
+
+    def rmse(prediction):
+        return float(np.sqrt(np.mean((eval_ratings - prediction) ** 2)))
+
+    return {"global_mean_rmse": rmse(global_mean), "user_mean_rmse": rmse(per_user)}
+
+
+def run_regressor(spec, args, train, evaluation, eval_name):
+    """The Wide & Deep rating regressor: ``{"rmse", "mae", baselines..., "seconds"}``."""
+    (train_features, train_X, train_ratings), (eval_features, eval_X, eval_ratings) = \
+        train, evaluation
+    model = spec.build_estimator("wide_deep", objective="regression",
+                                 **model_params("wide_deep", args))
+    print_title("rating regressor (wide & deep, objective='regression')")
+    with Stopwatch() as watch:
+        model.fit(train_features, train_ratings, eval_set=(eval_features, eval_ratings))
+    result = dict(model.evaluate(eval_features, eval_ratings), seconds=watch.seconds)
+    result.update(rating_baselines(train_X["user_id"], train_ratings, eval_X["user_id"],
+                                   eval_ratings))
+    print(f"| predictor | {eval_name} RMSE |\n|---|---:|\n"
+          f"| global mean rating | {result['global_mean_rmse']:.4f} |\n"
+          f"| each user's mean rating | {result['user_mean_rmse']:.4f} |\n"
+          f"| wide & deep regressor | {result['rmse']:.4f} (MAE {result['mae']:.4f}) |")
+    return result
 
 
 def main(argv=None):
-    """Run the example; returns ``{model: {"auc", "logloss", "accuracy", "seconds"}}``."""
+    """Run the example; returns ``{model: {"auc", "logloss", "accuracy", "seconds"}}`` and,
+    unless ``--no-regressor``, ``"rating regressor": {"rmse", "mae", "global_mean_rmse",
+    "user_mean_rmse", "seconds"}``."""
     args = parse_args(argv)
-    (train_X, train_y), (eval_X, eval_y), eval_name = load_split(args)
+    (train_X, train_y, train_ratings), (eval_X, eval_y, eval_ratings), eval_name = \
+        load_split(args)
     spec = build_spec(args.id_embedding_dim, args.attribute_embedding_dim,
                       args.cross_buckets).fit(train_X)
     train_features, eval_features = spec.transform(train_X), spec.transform(eval_X)
@@ -242,6 +289,10 @@ def main(argv=None):
                                      seconds=watch.seconds)
     print_title(f"Summary ({eval_name} set)")
     print_summary(results, eval_name)
+    if not args.no_regressor:
+        results["rating regressor"] = run_regressor(
+            spec, args, (train_features, train_X, train_ratings),
+            (eval_features, eval_X, eval_ratings), eval_name)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return results

@@ -90,3 +90,15 @@ def test_an_object_without_the_hooks_is_refused(world, small_data):
     import pytest
     with pytest.raises(ValueError, match=r"callbacks\[0\] \(object\) lacks"):
         wide(world).fit(wide_X(X), y, callbacks=[object()])
+
+
+def test_stopping_at_an_epochs_begin_still_finishes_that_epoch(world, small_data):
+    (X, y), _ = small_data
+
+    class StopAtSecondEpoch(Callback):
+        def on_epoch_begin(self, estimator, record):
+            return record["epoch"] == 2
+
+    model = wide(world, epochs=5, batch_size=500).fit(wide_X(X), y,
+                                                      callbacks=[StopAtSecondEpoch()])
+    assert len(model.history_) == 2 and model.steps_trained_ == 8

@@ -56,8 +56,8 @@ def quick_run(tmp_path_factory):
 
 def test_movielens_quick_trains_all_three_models_above_auc_0_6(quick_run):
     results, _ = quick_run
-    assert list(results) == ["wide", "deep", "wide & deep"]
-    for name, metrics in results.items():
+    assert list(results) == ["wide", "deep", "wide & deep", "rating regressor"]
+    for name, metrics in list(results.items())[:3]:
         assert all(math.isfinite(metrics[k]) for k in ("auc", "logloss", "accuracy")), name
         assert metrics["auc"] > 0.6, (name, metrics)
         assert metrics["logloss"] < 0.69, (name, metrics)   # log(2): the coin flip
@@ -68,5 +68,24 @@ def test_movielens_quick_prints_per_epoch_tables_and_the_summary(quick_run):
     results, stdout = quick_run
     assert stdout.count("| epoch | train logloss | test logloss | test AUC") == 3
     summary = stdout[stdout.index("## Summary (test set)"):]
-    for name, metrics in results.items():
+    for name, metrics in list(results.items())[:3]:
         assert f"| {name} | {metrics['auc']:.4f} | {metrics['logloss']:.4f} |" in summary
+
+
+def test_movielens_quick_rating_regressor_beats_the_global_mean(quick_run):
+    results, stdout = quick_run
+    rating = results["rating regressor"]
+    assert all(math.isfinite(rating[k]) for k in ("rmse", "mae", "global_mean_rmse",
+                                                   "user_mean_rmse"))
+    assert rating["rmse"] < rating["global_mean_rmse"], rating
+    assert f"| wide & deep regressor | {rating['rmse']:.4f}" in stdout
+
+
+def test_rating_baselines_are_the_global_and_per_user_means():
+    example = _example_module()
+    out = example.rating_baselines(np.array([1, 1, 2]), np.array([4.0, 2.0, 5.0]),
+                                   np.array([1, 2, 3]), np.array([3.0, 4.0, 5.0]))
+    # global mean 11/3; user means 3 (user 1), 5 (user 2), unknown user 3 -> 11/3
+    assert out["global_mean_rmse"] == pytest.approx(np.sqrt(((3 - 11 / 3) ** 2 + (4 - 11 / 3) ** 2
+                                                             + (5 - 11 / 3) ** 2) / 3))
+    assert out["user_mean_rmse"] == pytest.approx(np.sqrt((0 + 1 + (5 - 11 / 3) ** 2) / 3))

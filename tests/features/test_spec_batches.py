@@ -3,6 +3,7 @@ spec.batches() as the batch source of fit / evaluate / eval_set."""
 import numpy as np
 import pytest
 
+from widedeep import Adagrad, FtrlProximal
 from widedeep.features import CategoricalColumn, FeatureSpec, NumericColumn
 from widedeep.readers import ArrayReader, CsvReader
 
@@ -55,7 +56,11 @@ def test_batches_feed_fit_evaluate_and_eval_set():
     batches = spec.batches(frame, label="clicked", batch_size=50)
     first = next(iter(batches))
     assert len(first) == 2 and first[1].tolist() == frame["clicked"][:50].tolist()
-    model = spec.build_estimator("wide_deep", hidden_units=(4,), epochs=3, random_state=0)
+    # a 4-unit net memorizing 200 rows in 3 epochs: the settings this test was written with,
+    # pinned (the library's defaults regularize for real data, docs/DEFAULTS.md)
+    model = spec.build_estimator("wide_deep", hidden_units=(4,), epochs=3, random_state=0,
+                                 dropout=0.0, embedding_l2=0.0, adagrad=Adagrad(lr=0.1),
+                                 ftrl=FtrlProximal(alpha=0.05, l1=1e-4))
     model.fit(batches, eval_set=spec.batches(frame, label="clicked"))
     assert model.history_[-1]["examples"] == 200          # re-iterable: every epoch whole
     assert model.evaluate(spec.batches(frame, label="clicked"))["accuracy"] == 1.0

@@ -23,7 +23,7 @@ def synthetic(n=240, seed=0):
 def make_model(kind="wide_deep", **overrides):
     deep = dict(vocabularies={"va": (N_A, 4), "vb": (N_B, 4)},
                 embedding_fields={"a": "va", "b": "vb"}, dense_fields={"num": 3},
-                hidden_units=(8, 4), adagrad=Adagrad(lr=0.1))
+                hidden_units=(8, 4), adagrad=Adagrad(lr=0.1), dropout=0.0, embedding_l2=0.0)
     wide = dict(ftrl=FtrlProximal(alpha=0.2, l1=0.01, l2=0.01))
     # fixed epochs: these tests compare runs, early stopping would only add a hold-out
     loop = dict(batch_size=32, epochs=2, random_state=7, early_stopping=False)

@@ -37,8 +37,9 @@ def test_memory_mapped_load_uses_the_saved_running_statistics(tmp_path):
     save_model(model, tmp_path / "m")
     mapped = load_model(tmp_path / "m", mmap=True)
     statistics = mapped.deep_.statistics
-    # plain ndarray views of the maps (see widedeep.io.saving._map_arrays)
+    # plain ndarray views of the maps (see widedeep.io.saving._map_arrays), read-only
     assert statistics and all(isinstance(v.base, np.memmap) for v in statistics.values())
+    assert not any(v.flags.writeable for v in statistics.values())
     np.testing.assert_array_equal(mapped.predict_proba(X), model.predict_proba(X))
 
 
@@ -76,6 +77,14 @@ def test_config_of_the_loop_parameters_is_json_and_rebuilds_them():
     assert params["frozen_embeddings"] == ("va",)
     assert (params["n_iter_no_change"], params["validation_fraction"],
             params["eval_metric"]) == (4, 0.2, "auc")
+    assert params["class_weight"] == {0: 1.0, 1: 2.0}
+
+
+def test_a_model_with_a_class_weight_dict_saves_and_loads(tmp_path):
+    X, y = synthetic()
+    model = make_model(class_weight={1: 3.0}).fit(X, y)
+    save_model(model, tmp_path / "m")
+    assert load_model(tmp_path / "m").class_weight == {1: 3.0}
 
 
 def test_functions_and_arrays_are_not_saved_as_config():

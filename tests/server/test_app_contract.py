@@ -3,7 +3,7 @@ Ranker, :predict equals predict_proba in both TF Serving formats, status, metada
 readiness and metrics answer, and the admin endpoints are off by default."""
 import numpy as np
 import pytest
-from server_world import raw_batch, rank_body, save_version, train
+from server_world import app_spec, raw_batch, rank_body, save_version, train
 
 pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
@@ -173,3 +173,25 @@ def test_a_full_pool_answers_503_at_once():
         return refused.value.status
     assert asyncio.run(scenario()) == 503
     pool.close()
+
+
+def test_multiclass_model_ranks_by_the_asked_class_and_predicts_per_class_rows(tmp_path):
+    rng = np.random.default_rng(0)
+    batch = raw_batch(rng, 600)
+    spec = app_spec().fit([batch])
+    model = spec.build_estimator("wide_deep", hidden_units=(8,), epochs=1, random_state=0,
+                                 objective="multiclass", n_classes=3)
+    model.fit(spec.transform(batch), rng.integers(0, 3, 600))
+    save_version(tmp_path, "m", 1, spec, model, with_holdout=False)
+    with TestClient(create_app(ServerConfig(str(tmp_path), poll_seconds=0))) as client:
+        body = rank_body(rng, 5)
+        missing = client.post("/v1/models/m:rank", json=body)
+        assert missing.status_code == 400 and missing.json()["field"] == "target_class"
+        ranked = client.post("/v1/models/m:rank", json={**body, "target_class": 2}).json()
+        expected = Ranker(model, spec=spec, target_class=2).rank(as_columns(body))
+        assert [c["index"] for c in ranked["ranked"]] == expected.order.tolist()
+        rows = [{"installed_apps": ["app1"], "impression_app": "app4", "country": "US",
+                 "age": 30.0}]
+        predictions = client.post("/v1/models/m:predict", json={"instances": rows}).json()
+        (row,) = predictions["predictions"]
+        assert len(row) == 3 and sum(row) == pytest.approx(1.0, abs=1e-5)

@@ -42,7 +42,7 @@ def test_newest_version_is_gated_and_swapped_in(tmp_path, models):
     assert states(repository) == {1: "UNLOADED", 2: "AVAILABLE"}
     details = repository.status("apps")[0].details
     assert details["current_metrics"] is not None   # compared with version 1
-    assert first.ranker._pool is None or first.ranker._pool._shutdown
+    assert all(r._pool is None or r._pool._shutdown for r in first.rankers.values())
 
 
 def test_nan_weights_are_refused_with_the_array_named_and_not_retried(tmp_path, models):

@@ -217,3 +217,15 @@ def test_ranker_scores_weights_changed_in_place_by_partial_fit(training_data, re
     np.testing.assert_allclose(ranker.score(requests_[3]),
                                model.predict_logit(expand(requests_[3])), rtol=1e-5, atol=1e-5)
     assert not np.allclose(before, ranker.score(requests_[3]), atol=1e-4)
+
+
+@pytest.mark.parametrize("first_layer", ["tiled", "factorized"])
+def test_a_batch_norm_model_ranks_with_its_running_statistics(training_data, requests_,
+                                                              first_layer):
+    features, labels = training_data
+    model = build_model(batch_norm=True).fit(features, labels)
+    ranker = Ranker(model, first_layer=first_layer)
+    for request in requests_:
+        expected = model.predict_logit(expand(request))
+        np.testing.assert_allclose(ranker.rank(request).scores, expected, rtol=1e-5,
+                                   atol=1e-5)

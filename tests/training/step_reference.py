@@ -40,7 +40,9 @@ def make(kind, objective="binary", n_classes=3, **extra):
     deep = dict(vocabularies={"ids": (N_USERS + N_ITEMS, DIM)},
                 embedding_fields={"user": "ids", "item": "ids"}, dense_fields={"num": 1},
                 hidden_units=(HIDDEN,), adagrad=Adagrad(**ADAGRAD), embedding_l2=EMB_L2,
-                dense_l2=DENSE_L2)
+                dense_l2=DENSE_L2, dropout=0.0)   # the reference has no dropout (pinned)
+    for key in [k for k in extra if k in deep]:
+        deep[key] = extra.pop(key)
     common.update(extra)
     if kind == "wide":
         return WideEstimator(**wide, **common)

@@ -13,7 +13,7 @@ def model_and_batch(n=64, seed=0):
     y = (rng.random(n) < 0.4).astype(np.float64)
     model = DeepEstimator(vocabularies={"item": (30, 4)}, embedding_fields={"item": "item"},
                           dense_fields={"num": 3}, hidden_units=(6,), batch_norm=True,
-                          dtype=np.float64, random_state=0)
+                          dropout=0.0, dtype=np.float64, random_state=0)
     model._initialize()
     return model, X, y
 

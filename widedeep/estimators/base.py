@@ -58,9 +58,14 @@ class BaseEstimator:
     # ------------------------------------------------------------------ parameters
     @classmethod
     def _param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind is not p.VAR_KEYWORD]
+        # cached per class: `partial_fit` checks the parameters on every call
+        names = cls.__dict__.get("_param_names_cache")
+        if names is None:
+            sig = inspect.signature(cls.__init__)
+            names = tuple(p.name for p in sig.parameters.values()
+                          if p.name != "self" and p.kind is not p.VAR_KEYWORD)
+            cls._param_names_cache = names
+        return list(names)
 
     def get_params(self, deep=False):
         return {name: getattr(self, name) for name in self._param_names()}
@@ -86,6 +91,8 @@ class BaseEstimator:
                 value = None
             elif name == "embedding_init":
                 value = None
+            elif name == "class_weight" and isinstance(value, dict):
+                value = {str(label): weight for label, weight in value.items()}   # JSON keys
             elif hasattr(value, "get_config"):
                 value = {"class": type(value).__name__, "config": value.get_config()}
             elif name == "dtype":
@@ -301,8 +308,11 @@ class BaseEstimator:
         """One optimization step on one batch (initializing the model on first call).
         A dict ``class_weight`` is folded into the sample weights as in `fit`; "balanced"
         needs the whole data's class counts, so it is refused here."""
-        check_hyperparameters(self)
-        check_loop_params(self, self.epochs)
+        params = tuple(self.get_params().values())
+        checked = getattr(self, "_checked_params", ())
+        if len(checked) != len(params) or any(a is not b for a, b in zip(checked, params)):
+            check_hyperparameters(self)       # skipped while the same values stay set
+            check_loop_params(self, self.epochs)
         n_classes = self._n_label_classes()
         check_class_weight(self.class_weight, n_classes)
         if self.class_weight == "balanced":
@@ -312,6 +322,7 @@ class BaseEstimator:
         y, sample_weight = model._check_batch(features, y, sample_weight)
         if model is not self:
             self._adopt(model)
+        self._checked_params = params
         if self.class_weight is not None:
             sample_weight = apply_class_weight(
                 class_weights_of(self.class_weight, None, n_classes), y, sample_weight,
@@ -448,7 +459,10 @@ class BaseEstimator:
         for _ in range(plan.epochs):
             epoch = self.epochs_trained_ + 1
             multipliers = self._apply_lr_schedules()
+            # an epoch hook's stop ends training after this epoch, a batch hook's after
+            # the current batch
             stop = call_hooks(callbacks, "on_epoch_begin", self, {"epoch": epoch})
+            stop_now = False
             if plan.in_memory:
                 rng = np.random.default_rng([self.seed_, 1, epoch - 1]) if self.shuffle else None
                 batches = iter_minibatches(X, plan.y, sw_all, self.batch_size, rng,
@@ -461,7 +475,7 @@ class BaseEstimator:
             for batch_number, (features, yb, swb) in enumerate(batches, start=1):
                 if call_hooks(callbacks, "on_batch_begin", self, {
                         "epoch": epoch, "batch": batch_number, "rows": len(yb)}):
-                    stop = True
+                    stop = stop_now = True
                 yb, swb = (self._check_batch(features, yb, swb) if plan.in_memory else
                            self._check_stream_batch(features, yb, swb, batch_number,
                                                     progress.rows))
@@ -480,8 +494,8 @@ class BaseEstimator:
                 if callbacks and call_hooks(callbacks, "on_batch_end", self, {
                         "epoch": epoch, "batch": batch_number, "rows": int(yb.shape[0]),
                         "loss": batch_loss, "rows_done": progress.rows}):
-                    stop = True
-                if stop:
+                    stop = stop_now = True
+                if stop_now:
                     break
             seconds = progress.clock() - progress.start
             previous_rows = progress.rows

@@ -142,6 +142,12 @@ def _decode_param(key, value, where):
             raise ValueError(f"{where}: params.dtype is {value!r}; expected one of "
                              f"{sorted(DTYPES)}")
         return DTYPES[value]
+    if key == "class_weight" and isinstance(value, dict):
+        try:
+            return {int(label): weight for label, weight in value.items()}
+        except ValueError:
+            raise ValueError(f"{where}: params.class_weight keys must be class numbers, got "
+                             f"{sorted(value)}") from None
     if key in ("hidden_units", "frozen_embeddings") and isinstance(value, list):
         return tuple(value)
     if key == "vocabularies" and isinstance(value, dict):

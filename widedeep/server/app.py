@@ -234,7 +234,11 @@ def _rank(loaded, body, limits, repository):
     request = parse_rank(parse_json(body), loaded.kinds, limits)
     columns = {"query": request.query, "candidates": request.candidates}
     try:
-        result = loaded.ranker.rank(columns, top_k=request.top_k)
+        ranker = loaded.ranker(request.target_class)
+    except KeyError as error:
+        raise RequestError(400, f"target_class: {error.args[0]}", "target_class") from None
+    try:
+        result = ranker.rank(columns, top_k=request.top_k)
     except (ValueError, TypeError) as error:
         raise _transform_error(error) from None
     top = result.top_k

@@ -138,6 +138,12 @@ def run_gate(candidate, current, warmup, holdout, settings, n_threads=1, compare
         result.accepted = False
         return result
     requests = [{"query": r.query, "candidates": r.candidates} for r in warmup]
+    if getattr(candidate.estimator, "objective", "binary") != "binary":
+        # check_before_serving's dry run and metrics are those of a binary ranker
+        result.notes.append(f"{candidate.estimator.objective} model: only the weights were "
+                            f"checked (no dry run or quality comparison)")
+        result.accepted = not result.reasons
+        return result
     if holdout is not None:
         columns, labels = holdout
         check = check_before_serving(

@@ -4,7 +4,8 @@
 
     {"query": {column: value, ...},                  one row: the user and context
      "candidates": {column: [v, ...]} | [{column: v}, ...],   N rows: the items
-     "top_k": k, "explain": false}
+     "top_k": k, "explain": false,
+     "target_class": c}                               multiclass models only: rank by P(c)
 
 Every raw column of the model is given once, in the query (shared) or in the candidates;
 a column in both, or in neither, is refused. ``:predict`` takes TensorFlow Serving's row
@@ -31,6 +32,7 @@ class RankRequest:
     n_candidates: int
     top_k: int | None
     explain: bool
+    target_class: int | None = None
 
 
 def parse_json(body):
@@ -51,7 +53,7 @@ def _refuse_constant(name):
 
 def parse_rank(data, kinds, limits):
     """A `RankRequest` from the decoded body of ``:rank``."""
-    _only_keys(data, ("query", "candidates", "top_k", "explain"))
+    _only_keys(data, ("query", "candidates", "top_k", "explain", "target_class"))
     for key in ("query", "candidates"):
         if key not in data:
             raise RequestError(400, f"missing key {key!r}: a :rank body is {{\"query\": {{...}}, "
@@ -77,7 +79,11 @@ def parse_rank(data, kinds, limits):
     explain = data.get("explain", False)
     if type(explain) is not bool:
         raise RequestError(400, f"explain: expected true or false, got {explain!r}", "explain")
-    return RankRequest(query_columns, candidates, n, top_k, explain)
+    target_class = data.get("target_class")
+    if target_class is not None and (type(target_class) is not int or target_class < 0):
+        raise RequestError(400, f"target_class: expected a class index >= 0, got "
+                                f"{target_class!r}", "target_class")
+    return RankRequest(query_columns, candidates, n, top_k, explain, target_class)
 
 
 def parse_predict(data, kinds, limits):

@@ -54,7 +54,12 @@ class LoadedVersion:
         self.name, self.version, self.path = name, int(version), path
         self.estimator, self.spec = estimator, spec
         self.kinds = spec.raw_columns()
-        self.ranker = Ranker(estimator, spec=spec, n_threads=n_threads)
+        # a multiclass model ranks by one class's probability: one Ranker per class
+        self.n_classes = getattr(estimator, "n_classes_", None) \
+            if getattr(estimator, "objective", "binary") == "multiclass" else None
+        classes = [None] if self.n_classes is None else range(self.n_classes)
+        self.rankers = {c: Ranker(estimator, spec=spec, n_threads=n_threads, target_class=c)
+                        for c in classes}
         self.warmup, self.holdout, self.snapshot = warmup, holdout, snapshot
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -69,14 +74,26 @@ class LoadedVersion:
             self._in_flight -= 1
             close = self._retired and self._in_flight == 0
         if close:
-            self.ranker.close()
+            self.close()
+
+    def ranker(self, target_class=None):
+        """The `Ranker` of ``target_class`` (required for a multiclass model, else None)."""
+        if target_class not in self.rankers:
+            expected = "no target_class (not a multiclass model)" if self.n_classes is None \
+                else f"target_class in 0 .. {self.n_classes - 1}"
+            raise KeyError(f"expected {expected}, got {target_class!r}")
+        return self.rankers[target_class]
+
+    def close(self):
+        for ranker in self.rankers.values():
+            ranker.close()
 
     def retire(self):
         with self._lock:
             self._retired = True
             close = self._in_flight == 0
         if close:
-            self.ranker.close()
+            self.close()
 
 
 @dataclass
