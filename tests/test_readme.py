@@ -19,6 +19,8 @@ def test_readme_has_snippets():
 
 @pytest.mark.parametrize("index", range(len(SNIPPETS)))
 def test_readme_snippet_runs(index, tmp_path):
+    if "widedeep.dask" in SNIPPETS[index]:
+        pytest.importorskip("distributed")   # the [dask] extra
     script = tmp_path / f"snippet_{index}.py"
     script.write_text(SNIPPETS[index], encoding="utf-8")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import numpy as np
@@ -198,6 +199,13 @@ class BaseEstimator:
         schedules = self._lr_schedules()
         if schedules:
             self.lr_schedule_state_ = schedules.observe(self.lr_schedule_state_, score)
+
+    def check_batch(self, features, y, sample_weight=None):
+        """Validate one batch as `fit` does before a step (fields, ids, labels, weights):
+        ``(y, sample_weight)`` converted for ``step_.compute``, or a ``ValueError`` naming
+        the field or row."""
+        self.check_is_fitted()
+        return self._check_batch(features, y, sample_weight)
 
     def check_is_fitted(self):
         """Raise `NotFittedError` unless the estimator has been fitted (or loaded)."""
@@ -397,7 +405,7 @@ class BaseEstimator:
         else:
             if y is not None:
                 raise ValueError("fit(X, y): give y only with an in-memory feature dict X")
-            if iter(X) is X and epochs > 1:
+            if isinstance(X, Iterator) and epochs > 1:   # (iter(X) would start a pass)
                 raise TypeError("X is a one-shot iterator; pass a re-iterable (list, reader) "
                                 "or a callable returning a fresh iterator for several epochs")
             if self.class_weight == "balanced":

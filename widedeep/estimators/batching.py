@@ -9,11 +9,13 @@ import numpy as np
 
 from ..inputs import SparseInput
 from ..losses import BinaryLogistic
+from ..readers.batching import concat_batches
 
 _BINARY = BinaryLogistic()
 
 __all__ = ["n_examples", "take_rows", "slice_rows", "check_labels", "check_sample_weight",
-           "iter_minibatches", "iter_batch_source"]
+           "iter_minibatches", "iter_batch_source", "iter_source_epoch", "concat_labeled",
+           "GlobalBatches"]
 
 
 def n_examples(features):
@@ -116,3 +118,59 @@ def iter_batch_source(source):
             raise TypeError(f"batch {k}: expected (features, labels[, sample_weight]), got "
                             f"{type(batch).__name__}")
         yield batch[0], batch[1], batch[2] if len(batch) == 3 else None
+
+
+def iter_source_epoch(source, epoch):
+    """Batches of pass ``epoch`` of one batch source: ``source.iter_epoch(epoch)`` when it
+    has one (the readers replay that pass's shuffle), else as `iter_batch_source`."""
+    if hasattr(source, "iter_epoch"):
+        return iter_batch_source(lambda: source.iter_epoch(epoch))
+    return iter_batch_source(source)
+
+
+def concat_labeled(batches):
+    """One ``(features, y, sample_weight)`` holding the rows of ``batches`` in order; the
+    weights are None if no batch has any, else missing ones count as 1."""
+    batches = list(batches)
+    features = concat_batches([b[0] for b in batches])
+    y = np.concatenate([np.asarray(b[1]) for b in batches])
+    if all(b[2] is None for b in batches):
+        return features, y, None
+    weights = np.concatenate([np.ones(np.shape(b[1])[0]) if b[2] is None
+                              else np.asarray(b[2], dtype=np.float64) for b in batches])
+    return features, y, weights
+
+
+class GlobalBatches:
+    """The global batches of several batch sources trained as one: **global batch s of a
+    pass is the s-th batch of every source that still has one, concatenated in source
+    order**; the pass ends when every source is exhausted (short sources simply stop
+    contributing). Re-iterable: the k-th ``iter()`` is pass ``first_epoch + k`` (each source
+    read with `iter_source_epoch`), so ``estimator.fit(GlobalBatches(sources), epochs=E)``
+    is the one-process run that `widedeep.dask.DaskTrainer` reproduces on a cluster.
+
+    >>> a = [({"x": np.zeros((2, 1))}, np.array([0, 1]))]
+    >>> b = [({"x": np.ones((1, 1))}, np.array([1])), ({"x": np.ones((3, 1))}, np.zeros(3))]
+    >>> [y.tolist() for _, y, _ in GlobalBatches([a, b])]
+    [[0, 1, 1], [0.0, 0.0, 0.0]]
+    """
+
+    def __init__(self, sources, first_epoch=0):
+        self.sources = list(sources)
+        if not self.sources:
+            raise ValueError("GlobalBatches needs at least one batch source")
+        self._next_epoch = int(first_epoch)
+
+    def __iter__(self):
+        epoch = self._next_epoch
+        self._next_epoch += 1
+        return self.iter_epoch(epoch)
+
+    def iter_epoch(self, epoch):
+        iterators = [iter_source_epoch(source, epoch) for source in self.sources]
+        while True:
+            pieces = [batch for batch in (next(it, None) for it in iterators)
+                      if batch is not None]
+            if not pieces:
+                return
+            yield concat_labeled(pieces)

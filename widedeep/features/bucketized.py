@@ -75,10 +75,28 @@ class BucketizedColumn(FeatureColumn):
     def fitted(self):
         return self.boundaries_ is not None
 
-    def start_fit(self):
+    def start_fit(self, summary_start=0):
         if not self.given_boundaries:
-            self._summary = QuantileSummary(self.summary_size, self.seed)
+            self._summary = QuantileSummary(self.summary_size, self.seed, start=summary_start)
         self._n_missing = 0
+
+    @property
+    def has_summary(self):
+        return not self.given_boundaries
+
+    def summary_count(self, batch):
+        if not self.has_summary:
+            return None
+        return int((~_read(self, batch, for_fit=True)[1]).sum())
+
+    def fit_state(self):
+        return {"n_missing": self._n_missing,
+                "summary": None if self.given_boundaries else self._summary.merge_state()}
+
+    def merge_fit_state(self, state):
+        self._n_missing += int(state["n_missing"])
+        if not self.given_boundaries:
+            self._summary.merge(state["summary"])
 
     def observe(self, batch):
         values, missing = _read(self, batch, for_fit=True)

@@ -74,14 +74,31 @@ class FeatureColumn:
     def needs_fit(self):
         return False
 
-    def start_fit(self):
-        pass
+    def start_fit(self, summary_start=0):
+        """Begin a fit; ``summary_start``: stream position of the first value a quantile
+        summary gets (a fit of a later part of the data, see `FeatureSpec.fit_state`)."""
 
     def observe(self, batch):
         pass
 
     def finish_fit(self):
         pass
+
+    @property
+    def has_summary(self):
+        """True if fitting keeps a quantile summary (see `summary_count`)."""
+        return False
+
+    def summary_count(self, batch):
+        """Values of ``batch`` this column's quantile summary takes (None: no summary)."""
+        return None
+
+    def fit_state(self):
+        """The column's own fit accumulators as plain data (None: nothing to merge)."""
+        return None
+
+    def merge_fit_state(self, state):
+        """Add the accumulators of a later part of the data (`fit_state`)."""
 
     @property
     def vocabulary_name(self):

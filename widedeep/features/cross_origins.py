@@ -58,6 +58,33 @@ class CrossOrigins:
                                       np.asarray(labels_of(position[new]), dtype=object)])[order]
         self.collided = np.concatenate([self.collided, clash[new]])[order]
 
+    def merge(self, state):
+        """Add the origins another fit recorded (`to_state`) over a later part of the
+        data, as one batch: its ids not known here are added (the smallest first while
+        there is room), a known id with another key is marked ``collided``. Equal to one
+        fit over all the data while the cross has at most ``capacity`` distinct ids."""
+        ids = np.asarray(state.get("ids", []), dtype=np.int64)
+        if ids.shape[0] == 0:
+            return
+        keys = np.asarray([int(k) for k in state.get("keys", [])], dtype=np.uint64)
+        labels = np.asarray(state.get("labels", []), dtype=object)
+        collided = np.zeros(ids.shape[0], dtype=bool)
+        collided[np.asarray(state.get("collided", []), dtype=np.int64)] = True
+        stored = np.searchsorted(self.ids, ids)
+        known = stored < self.ids.shape[0]
+        known[known] = self.ids[stored[known]] == ids[known]
+        clash = collided.copy()
+        clash[known] |= self.keys[stored[known]] != keys[known]
+        self.collided[stored[known & clash]] = True
+        new = np.flatnonzero(~known)[:max(self.capacity - self.ids.shape[0], 0)]
+        if new.shape[0] == 0:
+            return
+        order = np.argsort(np.concatenate([self.ids, ids[new]]), kind="stable")
+        self.ids = np.concatenate([self.ids, ids[new]])[order]
+        self.keys = np.concatenate([self.keys, keys[new]])[order]
+        self.labels = np.concatenate([self.labels, labels[new]])[order]
+        self.collided = np.concatenate([self.collided, clash[new]])[order]
+
     def lookup(self, ids):
         """Label of each of ``ids`` (``None`` where unknown); a collided id's label ends
         with ``" | ..."``."""

@@ -123,7 +123,7 @@ class CrossedColumn(FeatureColumn):
                            validate=False)
 
     # ------------------------------------------------------------------ origins
-    def start_fit(self):
+    def start_fit(self, summary_start=0):
         self.origins_ = CrossOrigins(self.max_origins)
         # learned bucket boundaries are only known after the fit: no labels for those
         self._recording = self.max_origins > 0 and all(
@@ -150,6 +150,13 @@ class CrossedColumn(FeatureColumn):
 
     def finish_fit(self):
         self._recording = False
+
+    def fit_state(self):
+        return self.origins_.to_state() if self._recording else None
+
+    def merge_fit_state(self, state):
+        if state is not None and self._recording:
+            self.origins_.merge(state)
 
     def id_labels(self, ids):
         """The token combination of each cross id (``"a=x AND b=y"``) recorded while

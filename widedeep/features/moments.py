@@ -36,7 +36,17 @@ class RunningMoments:
         if n_b == 0:
             return
         mean_b = float(values.mean())
-        m2_b = float(np.square(values - mean_b).sum())
+        self.merge((n_b, mean_b, float(np.square(values - mean_b).sum())))
+
+    def state(self):
+        """``(count, mean, M2)``: what `merge` takes (a part of the stream summarized)."""
+        return (self.count, self.mean, self._m2)
+
+    def merge(self, state):
+        """Add the moments ``(count, mean, M2)`` of other values (Chan et al.)."""
+        n_b, mean_b, m2_b = int(state[0]), float(state[1]), float(state[2])
+        if n_b == 0:
+            return
         n = self.count + n_b
         delta = mean_b - self.mean
         self.mean += delta * n_b / n

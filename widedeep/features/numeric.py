@@ -112,11 +112,30 @@ class NumericColumn(FeatureColumn):
             return self.boundaries_ is not None
         return self.normalization == "raw" or self.mean_ is not None
 
-    def start_fit(self):
+    def start_fit(self, summary_start=0):
         self._moments = RunningMoments()
-        self._summary = QuantileSummary(self.summary_size, self.seed) \
+        self._summary = QuantileSummary(self.summary_size, self.seed, start=summary_start) \
             if self.normalization == "quantile" else None
         self._n_missing = 0
+
+    @property
+    def has_summary(self):
+        return self.normalization == "quantile"
+
+    def summary_count(self, batch):
+        if not self.has_summary:
+            return None
+        return int((~_read(self, batch, for_fit=True)[1]).sum())
+
+    def fit_state(self):
+        return {"n_missing": self._n_missing, "moments": self._moments.state(),
+                "summary": None if self._summary is None else self._summary.merge_state()}
+
+    def merge_fit_state(self, state):
+        self._n_missing += int(state["n_missing"])
+        self._moments.merge(state["moments"])
+        if self._summary is not None:
+            self._summary.merge(state["summary"])
 
     def observe(self, batch):
         values, missing = _read(self, batch, for_fit=True)

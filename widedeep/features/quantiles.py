@@ -57,17 +57,36 @@ class QuantileSummary:
         Maximum number of values kept.
     seed : int
         Seed of the sampling generator.
+    start : int
+        Stream position of this summary's first value (default 0). A summary of a later
+        part of the stream (a data partition whose values come after ``start`` others)
+        skips the generator ahead by the draws of the values before it, so the parts'
+        summaries `merge` into exactly the summary of the whole stream.
+
+    Merging: ``whole.merge(part.merge_state())`` with parts in stream order, each starting
+    where the previous ended, writes the slots the part's values won (the later value
+    wins, as in the sequential loop). The sample, and so every boundary, is bit-identical
+    to one summary updated with the whole stream. A part's ``merge_state`` holds only the
+    slots it wrote: at most ``min(its values, capacity)``, and about
+    ``capacity * ln(end / start)`` for a part far into the stream.
     """
 
-    def __init__(self, capacity=100_000, seed=0):
+    def __init__(self, capacity=100_000, seed=0, start=0):
         if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) \
                 or capacity < 1:
             raise ValueError(f"summary capacity must be a positive int, got {capacity!r}")
+        if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or start < 0:
+            raise ValueError(f"summary start must be an int >= 0, got {start!r}")
         self.capacity = int(capacity)
         self.seed = seed
+        self.start = int(start)
         self._rng = np.random.default_rng(seed)
+        # one generator output per value past the capacity (Generator.random uses one
+        # 64-bit output per double): skip those of the values before ``start``
+        self._rng.bit_generator.advance(max(self.start - self.capacity, 0))
         self._sample = np.empty(self.capacity, dtype=np.float64)
-        self.n_seen = 0
+        self._written = np.zeros(self.capacity, dtype=bool)
+        self.n_seen = self.start   # stream position after the last value added
 
     def update(self, values):
         """Add a batch of finite float values (1-d)."""
@@ -75,6 +94,7 @@ class QuantileSummary:
         free = max(self.capacity - self.n_seen, 0)
         head = values[:free]
         self._sample[self.n_seen:self.n_seen + head.shape[0]] = head
+        self._written[self.n_seen:self.n_seen + head.shape[0]] = True
         self.n_seen += head.shape[0]
         rest = values[head.shape[0]:]
         if rest.shape[0] == 0:
@@ -90,7 +110,28 @@ class QuantileSummary:
             _, last = np.unique(reversed_slots, return_index=True)
             winners = accepted[::-1][last]
             self._sample[slots[winners]] = rest[winners]
+            self._written[slots[winners]] = True
         self.n_seen += rest.shape[0]
+
+    def merge_state(self):
+        """What `merge` needs of this summary: ``{"start", "end", "slots", "values"}`` (the
+        slots this summary wrote and their values), plain data."""
+        slots = np.flatnonzero(self._written)
+        return {"start": self.start, "end": self.n_seen, "slots": slots,
+                "values": self._sample[slots].copy()}
+
+    def merge(self, state):
+        """Append the summary of the next part of the stream (its ``merge_state``)."""
+        if int(state["start"]) != self.n_seen:
+            raise ValueError(f"QuantileSummary.merge: the part starts at stream position "
+                             f"{state['start']} but this summary ends at {self.n_seen}; "
+                             f"merge the parts in stream order")
+        slots = np.asarray(state["slots"], dtype=np.int64)
+        self._sample[slots] = state["values"]
+        self._written[slots] = True
+        self._rng = np.random.default_rng(self.seed)
+        self._rng.bit_generator.advance(max(int(state["end"]) - self.capacity, 0))
+        self.n_seen = int(state["end"])
 
     def sorted_sample(self):
         """The kept values, sorted, float64 [min(n_seen, capacity)]."""

@@ -117,37 +117,88 @@ class FeatureSpec:
         works; ``(columns, labels)`` pairs from a reader made with ``label=`` are fine).
         """
         batches = as_column_batches(batches)
-        self.n_rows_seen_ = None  # a fit that fails half-way leaves the spec unfitted
-        for vocabulary in self._vocabularies.values():
-            vocabulary.start_fit()
-        for column in self.columns:
-            column.start_fit()
-        n_rows_seen = 0
+        self.start_fit()
         n_batches = 0
         for batch_number, batch in enumerate(batches):
             if isinstance(batch, tuple):      # (columns, labels[, weights]) from a reader
                 batch = batch[0]
-            parsed = self._parse(batch, f"fit batch {batch_number}")
-            for column in self.columns:
-                column.observe(parsed)
-            n_rows_seen += parsed.n_rows
+            self.observe(batch, f"fit batch {batch_number}")
             n_batches += 1
         if n_batches == 0:
             raise ValueError("FeatureSpec.fit got no batches")
-        if n_rows_seen == 0 and self.needs_fit:
+        if self._n_rows_observed == 0 and self.needs_fit:
             raise ValueError(f"FeatureSpec.fit read {n_batches} batch(es) with 0 rows: "
                              f"there is nothing to learn vocabularies, moments or boundaries "
                              f"from (the spec stays unfitted)")
+        return self.finish_fit()
+
+    # The streaming fit in steps, for data read in parts by several processes (e.g.
+    # widedeep.dask.fit_spec): each part runs start_fit / observe / fit_state, one process
+    # merges the parts' states in data order and finishes. Vocabulary counts add up
+    # exactly, moments merge by Chan's formula (equal to rounding), and a quantile summary
+    # started at its part's stream position (summary_starts, from summary_counts of the
+    # parts before) merges into exactly the single-pass sample.
+    def start_fit(self, summary_starts=None):
+        """Forget the accumulators and begin a streaming fit. ``summary_starts``:
+        ``{column name: stream position of the first value its quantile summary takes}``
+        when this fit reads a later part of the data (default 0 for every column)."""
+        summary_starts = summary_starts or {}
+        self.n_rows_seen_ = None  # a fit that fails half-way leaves the spec unfitted
+        self._n_rows_observed = 0
+        for vocabulary in self._vocabularies.values():
+            vocabulary.start_fit()
+        for column in self.columns:
+            column.start_fit(summary_start=int(summary_starts.get(column.name, 0)))
+        return self
+
+    def observe(self, batch, stage="fit"):
+        """Add one column batch to the fit in progress."""
+        parsed = self._parse(batch, stage)
+        for column in self.columns:
+            column.observe(parsed)
+        self._n_rows_observed += parsed.n_rows
+        return self
+
+    @property
+    def has_summaries(self):
+        """True if some column keeps a quantile summary while fitting."""
+        return any(column.has_summary for column in self.columns)
+
+    def summary_counts(self, batch):
+        """``{column name: values its quantile summary takes from batch}`` (columns with
+        a summary only): what the parts before a part add to its ``summary_starts``."""
+        parsed = self._parse(batch, "summary counts")
+        counts = {column.name: column.summary_count(parsed) for column in self.columns}
+        return {name: count for name, count in counts.items() if count is not None}
+
+    def fit_state(self):
+        """The accumulators of the fit in progress as plain data, for `merge_fit_state`."""
+        return {"n_rows": self._n_rows_observed,
+                "vocabularies": {name: vocabulary.count_state()
+                                 for name, vocabulary in self._vocabularies.items()},
+                "columns": {column.name: column.fit_state() for column in self.columns}}
+
+    def merge_fit_state(self, state):
+        """Add a part's `fit_state` (parts in data order, after `start_fit`)."""
+        for name, vocabulary in self._vocabularies.items():
+            vocabulary.merge_counts(state["vocabularies"][name])
+        for column in self.columns:
+            column.merge_fit_state(state["columns"][column.name])
+        self._n_rows_observed += int(state["n_rows"])
+        return self
+
+    def finish_fit(self):
+        """Choose vocabularies, moments and boundaries from the accumulators; returns self."""
         for vocabulary in self._vocabularies.values():
             vocabulary.finish_fit()
             if not vocabulary.given and not vocabulary.tokens_:
                 logger.warning("FeatureSpec.fit: vocabulary %r learned no token from %d "
                                "rows (every value missing, or min_count too high); all its "
                                "values map to the OOV bucket(s)", vocabulary.name,
-                               n_rows_seen)
+                               self._n_rows_observed)
         for column in self.columns:
             column.finish_fit()
-        self.n_rows_seen_ = n_rows_seen
+        self.n_rows_seen_ = self._n_rows_observed
         return self
 
     @property

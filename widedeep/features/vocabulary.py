@@ -93,6 +93,19 @@ class Vocabulary:
         for token, count in zip(tokens.tolist(), np.asarray(counts).tolist()):
             table[token] = table.get(token, 0) + count
 
+    def count_state(self):
+        """The counts of the fit in progress, ``{"counts": {token: n}, "n_missing": n}``
+        (plain data), for `merge_counts` into the vocabulary of a larger stream."""
+        return {"counts": dict(self._counts), "n_missing": self._n_missing}
+
+    def merge_counts(self, state):
+        """Add counts recorded by another fit (`count_state`); integer sums, so merging
+        the parts of a stream equals observing it whole."""
+        table = self._counts
+        for token, count in state["counts"].items():
+            table[token] = table.get(token, 0) + count
+        self._n_missing += int(state["n_missing"])
+
     def finish_fit(self):
         """Choose the tokens (learned vocabularies) and record statistics; returns self."""
         seen = np.array(list(self._counts.keys()), dtype=str)
