@@ -108,7 +108,7 @@ def test_bad_libsvm_token_names_line_and_field(tmp_path):
 def test_libsvm_field_ranges_become_per_field_models(tmp_path):
     rng = np.random.default_rng(0)
     user, item = rng.integers(0, 20, 3000), rng.integers(0, 30, 3000)
-    label = np.where((user < 10) ^ (item < 15), 1, -1)
+    label = np.where((user < 10).astype(int) + (item < 15).astype(int) >= 1, 1, -1)
     rows = [f"{y} {u}:1 {20 + i}:1" for y, u, i in zip(label, user, item)]
     data = tmp_path / "train.libfm"
     data.write_text("\n".join(rows) + "\n")
