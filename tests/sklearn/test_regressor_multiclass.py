@@ -11,6 +11,11 @@ from sklearn.model_selection import cross_val_score  # noqa: E402
 
 from widedeep.sklearn._base import core_objectives  # noqa: E402
 from widedeep.sklearn import WideDeepClassifier, WideDeepRegressor  # noqa: E402
+from widedeep import Adagrad  # noqa: E402
+
+# These tests were written with AdaGrad lr 0.1 (the default before the defaults protocol chose
+# 0.05); with 0.05 this unscaled price target (60..560) is still undertrained after 40 epochs.
+PINNED = {"adagrad": Adagrad(lr=0.1)}
 
 if "regression" not in core_objectives():
     pytest.skip("the core estimators train only the binary objective here (issue 8's "
@@ -27,7 +32,8 @@ def _frame(n=600, seed=0):
 
 def test_regressor_fits_a_dataframe():
     X, y = _frame()
-    reg = WideDeepRegressor(hidden_units=(16,), epochs=40, random_state=0).fit(X, y)
+    reg = WideDeepRegressor(hidden_units=(16,), epochs=40, random_state=0,
+                            **PINNED).fit(X, y)
     assert reg.estimator_.objective == "regression"
     prediction = reg.predict(X)
     assert prediction.shape == (600,) and prediction.dtype == np.float64
@@ -38,7 +44,8 @@ def test_regressor_fits_a_dataframe():
 
 def test_regressor_in_cross_val_score():
     X, y = _frame()
-    scores = cross_val_score(WideDeepRegressor(hidden_units=(16,), epochs=40, random_state=0),
+    scores = cross_val_score(WideDeepRegressor(hidden_units=(16,), epochs=40, random_state=0,
+                                               **PINNED),
                              X, y, cv=3, scoring="r2")
     assert scores.mean() > 0.85
 
