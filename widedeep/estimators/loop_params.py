@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from ..layers.deep_network import check_embedding_init
 from ..optim import FtrlProximal
 from .lr_schedules import PARTS, LearningRateSchedules
 
@@ -60,13 +61,4 @@ def _check_deep_options(estimator):
         if not isinstance(init, dict):
             raise ValueError(f"embedding_init must be a dict {{vocabulary: array}}, got "
                              f"{type(init).__name__}")
-        for name, values in init.items():
-            if name not in vocabularies:
-                raise ValueError(f"embedding_init: unknown vocabulary {name!r}; known: "
-                                 f"{sorted(vocabularies)}")
-            shape = tuple(int(k) for k in vocabularies[name])
-            if np.shape(values) != shape:
-                raise ValueError(f"embedding_init[{name!r}]: expected shape {list(shape)} "
-                                 f"(vocabularies), got {list(np.shape(values))}")
-            if not np.all(np.isfinite(values)):
-                raise ValueError(f"embedding_init[{name!r}]: values must be finite")
+        check_embedding_init(init, vocabularies)

@@ -57,6 +57,22 @@ def truncated_normal(shape, std, rng, dtype=np.float32):
     return values
 
 
+def check_embedding_init(embedding_init, vocabularies):
+    """Raise ``ValueError`` unless every pretrained table in ``embedding_init``
+    ({vocabulary: array [rows, dim]}) names a known vocabulary, has its (rows, dim) shape
+    from ``vocabularies`` and holds finite values."""
+    for name, values in embedding_init.items():
+        if name not in vocabularies:
+            raise ValueError(f"embedding_init: unknown vocabulary {name!r}; known: "
+                             f"{sorted(vocabularies)}")
+        shape = tuple(int(k) for k in vocabularies[name])
+        if np.shape(values) != shape:
+            raise ValueError(f"embedding_init[{name!r}]: expected shape {list(shape)} "
+                             f"(vocabularies), got {list(np.shape(values))}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"embedding_init[{name!r}]: values must be finite")
+
+
 class DeepNetwork:
     """Embeddings + dense inputs -> hidden layers -> one logit (or K) per example."""
 
@@ -87,16 +103,7 @@ class DeepNetwork:
                                  f"({n_rows}, {dim})")
 
         embedding_init = embedding_init or {}
-        for name, values in embedding_init.items():
-            if name not in vocabularies:
-                raise ValueError(f"embedding_init: unknown vocabulary {name!r}; known: "
-                                 f"{sorted(vocabularies)}")
-            shape = tuple(int(k) for k in vocabularies[name])
-            if np.shape(values) != shape:
-                raise ValueError(f"embedding_init[{name!r}]: expected shape {list(shape)} "
-                                 f"(vocabularies), got {list(np.shape(values))}")
-            if not np.all(np.isfinite(values)):
-                raise ValueError(f"embedding_init[{name!r}]: values must be finite")
+        check_embedding_init(embedding_init, vocabularies)
 
         def initialize(name, table):
             if rng is not None and name in embedding_init:
