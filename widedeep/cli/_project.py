@@ -12,7 +12,8 @@ import numpy as np
 from ..inputs import SparseInput
 from ..io import load_model, load_spec
 from ..readers.report import BadLineError
-from ._data import DataOptions, LabelCoding
+from ._data import DataOptions
+from ._labels import LabelCoding
 from .errors import CliError
 
 __all__ = ["EncodedBatches", "union_field", "ModelDirectory", "add_data_arguments",
@@ -101,8 +102,8 @@ def union_field(features):
 
 
 class EncodedBatches:
-    """Re-iterable ``(features, labels[, weights])`` from a reader: labels coded 0/1 by a
-    `LabelCoding`, raw columns turned into features by ``transform``. An error in a batch
+    """Re-iterable ``(features, labels[, weights])`` from a reader: labels coded for the
+    model's objective by a `LabelCoding`, raw columns turned into features by ``transform``. An error in a batch
     is re-raised as a `CliError` naming the file and the rows."""
 
     def __init__(self, reader, path, options, coding, transform, with_labels=True):
@@ -120,14 +121,17 @@ class EncodedBatches:
             except BadLineError as error:
                 raise CliError(str(error)) from None
             try:
-                yield self.encode(raw)
+                yield self.encode(raw, first_row)
             except (ValueError, TypeError) as error:
                 n = _n_rows(raw)
                 raise CliError(f"{self.path}, data rows {first_row}-{first_row + n - 1}: "
                                f"{error}") from None
             first_row += _n_rows(raw)
 
-    def encode(self, raw):
+    def encode(self, raw, first_row=1):
+        """``(features, labels[, weights])`` of one raw batch whose first row is data row
+        ``first_row`` of the file (in file order; a shuffled stream's rows are approximate,
+        which is why ``widedeep train`` checks the labels in its first, ordered pass)."""
         if isinstance(raw, tuple):           # libsvm / libffm: (features, labels)
             columns, labels = raw
             weights = None
@@ -140,7 +144,7 @@ class EncodedBatches:
             return features, columns
         if labels is None:
             raise CliError(f"{self.path}: no label column (pass --label)")
-        y = self.coding.encode(labels, self.path)
+        y = self.coding.encode(labels, self.path, first_row)
         if weights is None:
             return features, y
         return features, y, np.asarray(weights, dtype=np.float64)

@@ -8,7 +8,9 @@
 Both readers yield ``(features, labels)`` batches: ``features`` a dict of `SparseInput`
 (libsvm: one field, named ``field``, or one per id range with ``field_ranges``; libffm:
 one per field), ``labels`` float64 [n] as written in the file, or with
-``binary_labels=True`` -1/0 as 0 and 1 as 1 (any other label is a bad line). Text after
+``binary_labels=True`` -1/0 as 0 and 1 as 1 (any other label is a bad line). With
+``label=False`` the lines carry no label (every token is a feature, as in files written
+for prediction) and the readers yield ``features`` alone. Text after
 ``#`` is a comment; blank lines are skipped. Ids are kept as written (``zero_based=False``
 subtracts one, for 1-based files); in libffm the id space is global, shared by all fields,
 so every field's vocabulary size is the file's number of features.
@@ -36,7 +38,14 @@ class _SparseTextReader(StreamReader):
     _parts = 2  # id:value
 
     def __init__(self, path, *, batch_size, n_features, zero_based, dtype, skip_bad_lines,
-                 shuffle_buffer, random_state, encoding, binary_labels=False):
+                 shuffle_buffer, random_state, encoding, binary_labels=False, label=True):
+        if not isinstance(label, (bool, np.bool_)):
+            raise TypeError(f"label must be True (the first token of a line is its label) "
+                            f"or False (lines carry no label), got {label!r}")
+        if binary_labels and not label:
+            raise ValueError("binary_labels=True needs label=True: with label=False the "
+                             "lines carry no label to map")
+        self.label = bool(label)
         super().__init__(path, batch_size=batch_size, shuffle_buffer=shuffle_buffer,
                          random_state=random_state, skip_bad_lines=skip_bad_lines,
                          encoding=encoding)
@@ -47,6 +56,12 @@ class _SparseTextReader(StreamReader):
 
     # ------------------------------------------------------------------ passes
     def iter_epoch(self, epoch):
+        for batch in self._parsed_batches(epoch):
+            yield self._yielded(self._to_inputs(batch))
+
+    def _parsed_batches(self, epoch):
+        """Parsed batches of ``batch_size`` lines (the last may be shorter), counted in a
+        fresh `ReadReport` (``self.report``)."""
         report = ReadReport()
         self.report = report
         lines = self._shuffled(self._lines(), epoch)
@@ -54,7 +69,11 @@ class _SparseTextReader(StreamReader):
         parsed = (batch for batch in parsed if batch is not None)
         for batch in rebatch(parsed, self.batch_size):
             report.rows += batch_length(batch)
-            yield self._to_inputs(batch)
+            yield batch
+
+    def _yielded(self, inputs):
+        """``(features, labels)``, or ``features`` alone when the lines carry no label."""
+        return inputs if self.label else inputs[0]
 
     def _lines(self):
         """``(line_number, text)`` of every non-blank line, comments removed."""
@@ -87,11 +106,12 @@ class _SparseTextReader(StreamReader):
 
     def _parse_fast(self, chunk):
         labels, lengths, tokens = [], [], []
+        first = 1 if self.label else 0          # index of a line's first feature token
         for _, text in chunk:
             parts = text.split()
-            labels.append(parts[0])
-            lengths.append(len(parts) - 1)
-            tokens.extend(parts[1:])
+            labels.append(parts[0] if self.label else "0")
+            lengths.append(len(parts) - first)
+            tokens.extend(parts[first:])
         labels = np.asarray(labels, dtype=np.float64)
         token_text = np.asarray(tokens, dtype=np.str_)
         if token_text.size and np.any(np.char.count(token_text, ":") != self._parts - 1):
@@ -133,6 +153,8 @@ class _SparseTextReader(StreamReader):
     def _check_line(self, number, text):
         """The first problem on one line as a `BadLine`, or None."""
         parts = text.split()
+        if not self.label:
+            return self._check_tokens(number, parts, start=1)
         try:
             label = float(parts[0])
         except ValueError:
@@ -143,7 +165,12 @@ class _SparseTextReader(StreamReader):
         if self.binary_labels and label not in (-1.0, 0.0, 1.0):
             return BadLine(self.path, number, None, f"label {parts[0]!r} is not -1, 0 or 1 "
                            f"(binary_labels=True)", field=1)
-        for position, token in enumerate(parts[1:], start=2):
+        return self._check_tokens(number, parts[1:], start=2)
+
+    def _check_tokens(self, number, tokens, start):
+        """The first bad feature token of line ``number`` as a `BadLine` (``field`` is its
+        1-based position on the line), or None."""
+        for position, token in enumerate(tokens, start=start):
             problem = self._check_token(token)
             if problem is not None:
                 return BadLine(self.path, number, None, f"token {token!r}: {problem}",
@@ -189,17 +216,17 @@ class _SparseTextReader(StreamReader):
         return None
 
     def read(self, epoch=0):
-        """All rows of one pass as a single ``(features, labels)`` (for files that fit in
-        memory)."""
-        batches = list(self.iter_epoch(epoch))
+        """All rows of one pass as a single ``(features, labels)`` (``features`` alone with
+        ``label=False``), for files that fit in memory."""
+        batches = [self._to_inputs(batch) for batch in self._parsed_batches(epoch)]
         if not batches:
             empty = {"label": np.zeros(0), "ids": Ragged(np.zeros(0, np.int64),
                                                          np.zeros(0, np.int64), np.zeros(0))}
             if self._parts == 3:
                 empty["fields"] = Ragged(np.zeros(0, np.int64), np.zeros(0, np.int64))
-            return self._to_inputs(empty)
-        return (concat_batches([features for features, _ in batches]),
-                np.concatenate([labels for _, labels in batches]))
+            return self._yielded(self._to_inputs(empty))
+        return self._yielded((concat_batches([features for features, _ in batches]),
+                              np.concatenate([labels for _, labels in batches])))
 
 
 class LibsvmReader(_SparseTextReader):
@@ -227,6 +254,10 @@ class LibsvmReader(_SparseTextReader):
         True: ids as written; False: the file is 1-based and ids are shifted down by one.
     binary_labels : bool
         Labels -1 or 0 become 0, 1 stays 1; any other label is a bad line.
+    label : bool
+        True: the first token of a line is its label and batches are ``(features,
+        labels)``. False: lines carry no label (every token is a feature) and batches are
+        ``features`` alone, e.g. for `predict`.
     dtype : float dtype of the feature values.
     skip_bad_lines, shuffle_buffer, random_state, encoding : as for `CsvReader`.
 
@@ -241,13 +272,13 @@ class LibsvmReader(_SparseTextReader):
     _parts = 2
 
     def __init__(self, path, *, batch_size=1024, field="features", field_ranges=None,
-                 n_features=None, zero_based=True, binary_labels=False, dtype=np.float32,
-                 skip_bad_lines=False, shuffle_buffer=0, random_state=None,
+                 n_features=None, zero_based=True, binary_labels=False, label=True,
+                 dtype=np.float32, skip_bad_lines=False, shuffle_buffer=0, random_state=None,
                  encoding="utf-8"):
         super().__init__(path, batch_size=batch_size, n_features=n_features,
                          zero_based=zero_based, dtype=dtype, skip_bad_lines=skip_bad_lines,
                          shuffle_buffer=shuffle_buffer, random_state=random_state,
-                         encoding=encoding, binary_labels=binary_labels)
+                         encoding=encoding, binary_labels=binary_labels, label=label)
         self.field = str(field)
         self.field_ranges = None if field_ranges is None else _field_ranges(field_ranges)
         if self.field_ranges is not None:
@@ -339,13 +370,13 @@ class LibffmReader(_SparseTextReader):
     _parts = 3
 
     def __init__(self, path, *, batch_size=1024, field_names=None, n_fields=None,
-                 n_features=None, zero_based=True, binary_labels=False, dtype=np.float32,
-                 skip_bad_lines=False, shuffle_buffer=0, random_state=None, encoding="utf-8",
-                 max_fields=10000):
+                 n_features=None, zero_based=True, binary_labels=False, label=True,
+                 dtype=np.float32, skip_bad_lines=False, shuffle_buffer=0, random_state=None,
+                 encoding="utf-8", max_fields=10000):
         super().__init__(path, batch_size=batch_size, n_features=n_features,
                          zero_based=zero_based, dtype=dtype, skip_bad_lines=skip_bad_lines,
                          shuffle_buffer=shuffle_buffer, random_state=random_state,
-                         encoding=encoding, binary_labels=binary_labels)
+                         encoding=encoding, binary_labels=binary_labels, label=label)
         self.max_fields = check_positive_int("max_fields", max_fields)
         if field_names is None:
             if n_fields is None:
@@ -367,7 +398,8 @@ class LibffmReader(_SparseTextReader):
     def _count_fields(self):
         largest = -1
         for number, text in self._lines():
-            for position, token in enumerate(text.split()[1:], start=2):
+            first = 1 if self.label else 0
+            for position, token in enumerate(text.split()[first:], start=first + 1):
                 head = token.split(":", 1)[0]
                 if head.isdigit() and int(head) > largest:
                     largest = int(head)
