@@ -152,4 +152,6 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
 
     def _logits(self, features):
         # the calling thread's scratch (never the model's); the result is copied out of it
-        return self.deep_.forward(features, workspace=thread_workspace())[0].copy()
+        # (predict_logit validated the features: `checked`)
+        return self.deep_.forward(features, workspace=thread_workspace(),
+                                  checked=True)[0].copy()

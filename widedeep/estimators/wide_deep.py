@@ -98,7 +98,8 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
 
     def _logits(self, features):
         # the calling thread's scratch (never the model's): no large array per call, and
-        # threads predicting at once never share a buffer; the sum is a new array
+        # threads predicting at once never share a buffer; the sum is a new array.
+        # predict_logit validated the features (`checked`)
         workspace = thread_workspace()
         return self.wide_.forward(features, workspace=workspace)[0] + \
-            self.deep_.forward(features, workspace=workspace)[0]
+            self.deep_.forward(features, workspace=workspace, checked=True)[0]

@@ -143,10 +143,13 @@ class EmbeddingCombineLayer(Layer):
             self.field_vocabs[field]]
 
     # ------------------------------------------------------------------ forward
-    def forward(self, features, training=False, rng=None, out=None, workspace=None):
+    def forward(self, features, training=False, rng=None, out=None, workspace=None,
+                checked=False):
         """``(pooled [n, output_dim], cache)``. ``out``: an [n, output_dim] array (e.g. the
         embedding columns of the deep input) to write into and return; ``workspace``: the
-        scratch of the single-gather path (`widedeep.workspace.Workspace`)."""
+        scratch of the single-gather path (`widedeep.workspace.Workspace`);
+        ``checked=True``: the caller has just run `check_input` on these features (the
+        single-gather path then does not validate them a second time)."""
         if not self.fields:
             n = _n_examples(features)
             dtype = self.groups[0].table.dtype if self.groups else np.float32
@@ -154,7 +157,7 @@ class EmbeddingCombineLayer(Layer):
         inputs = [features[f] for f in self.fields]
         if len(self.groups) == 1 and self.groups[0].table is not None \
                 and all(x.one_per_example for x in inputs):
-            return self._forward_one_gather(inputs, out, workspace)
+            return self._forward_one_gather(inputs, out, workspace, checked)
         outs, caches = [], {}
         for field, layer in self.fields.items():
             pooled, caches[field] = layer.forward(features[field])
@@ -164,12 +167,13 @@ class EmbeddingCombineLayer(Layer):
         np.concatenate(outs, axis=1, out=out)
         return out, ("fields", caches)
 
-    def _forward_one_gather(self, inputs, out=None, workspace=None):
+    def _forward_one_gather(self, inputs, out=None, workspace=None, checked=False):
         """Every field single-valued, one block: a single gather [n, F, dim]
         (``np.take``, which copies rows faster than fancy indexing)."""
         n, block = inputs[0].n_examples, self.groups[0].table
-        for x, layer in zip(inputs, self.fields.values()):
-            layer.check_input(x)
+        if not checked:
+            for x, layer in zip(inputs, self.fields.values()):
+                layer.check_input(x)
         n_fields = len(inputs)
         rows = empty(workspace, "embedding/rows", (n, n_fields), np.int64)
         coefs = empty(workspace, "embedding/coefs", (n, n_fields), block.dtype)
