@@ -106,7 +106,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, n_threads=None):
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields
         self.combiners = combiners
@@ -138,6 +138,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _expected_fields(self):
         return self._deep_fields()

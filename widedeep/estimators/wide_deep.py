@@ -45,7 +45,7 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, n_threads=None):
         self.wide_fields = wide_fields
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields
@@ -82,6 +82,7 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _expected_fields(self):
         return list(self.wide_fields) + self._deep_fields()
