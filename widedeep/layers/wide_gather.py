@@ -62,8 +62,11 @@ def gather_entries(layer, layout, workspace=None):
     offsets = np.fromiter(layer.offsets.values(), np.int64, len(layout))
     if nnz == n * len(layout):   # every field one-hot: [F, n] rows
         coords.reshape(len(layout), n)[...] += offsets[:, None]
-    else:
-        coords += np.repeat(offsets, [x.nnz for x, _ in layout])
+    else:   # field by field, in place (np.repeat of the offsets would allocate [nnz])
+        start = 0
+        for (x, _), offset in zip(layout, offsets.tolist()):
+            coords[start:start + x.nnz] += offset
+            start += x.nnz
     return coords, values
 
 
