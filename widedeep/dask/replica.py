@@ -20,6 +20,7 @@ import numpy as np
 from ..estimators.batching import concat_labeled, iter_source_epoch
 from ..io.snapshot import estimator_from_snapshot, estimator_snapshot
 from ..streaming_metrics import StreamingBinaryMetrics
+from ..training.deltas import DeltaTracker
 from .environment import apply_worker_guards
 
 __all__ = ["Replica"]
@@ -90,6 +91,60 @@ class Replica:
         estimator.set_training_state(training)
         milliseconds = (time.perf_counter() - start) * 1e3
         return self.next_rows(), milliseconds
+
+    # ------------------------------------------------------------------ delta_sum
+    def start_local_rounds(self, rank):
+        """Local training (``mode="delta_sum"``): a delta tracker on the model, and for
+        rank > 0 a dropout stream of its own, ``default_rng([seed, 2, rank, steps])``
+        (rank 0 continues the model's, so one replica trains as one process)."""
+        self._tracker = DeltaTracker(self.estimator.step_)
+        if rank > 0:
+            training = self.estimator.get_training_state()
+            rng = np.random.default_rng([training["seed"], 2, int(rank),
+                                         training["steps_trained"]])
+            training["dropout_rng"] = rng.bit_generator.state
+            self.estimator.set_training_state(training)
+        return True
+
+    def local_steps(self, k):
+        """Up to ``k`` steps on this replica's next local batches (each with its own
+        ``n``, dropout from this replica's stream); returns (`StateDelta` of the round,
+        steps taken, sum of loss x rows, sum of weights, rows, ms, rows of the next local
+        batch or None)."""
+        start = time.perf_counter()
+        estimator, step, tracker = self.estimator, self.estimator.step_, self._tracker
+        tracker.begin()
+        training = estimator.get_training_state()
+        rng = np.random.default_rng()
+        rng.bit_generator.state = training["dropout_rng"]
+        taken, loss_sum, weight_sum, rows = 0, 0.0, 0.0, 0
+        while taken < k:
+            batch = self._next.result()
+            if batch is None:
+                break
+            self._prefetch()
+            features, y, sample_weight = batch
+            # an empty batch is still a step (its L2 decay), as in the estimator's fit
+            combined = step.combine([step.compute(features, y, sample_weight, rng=rng)])
+            tracker.record(combined)
+            step.apply(combined)
+            loss_sum += combined.loss * combined.n_examples
+            weight_sum += float(np.shape(y)[0] if sample_weight is None
+                                else np.sum(sample_weight))
+            rows += combined.n_examples
+            taken += 1
+        training.update(dropout_rng=rng.bit_generator.state,
+                        steps_trained=training["steps_trained"] + taken)
+        estimator.set_training_state(training)
+        milliseconds = (time.perf_counter() - start) * 1e3
+        return (tracker.delta(), taken, loss_sum, weight_sum, rows, milliseconds,
+                self.next_rows())
+
+    def merge(self, merged):
+        """Replace this round's local changes by the merged ones (`DeltaTracker`)."""
+        start = time.perf_counter()
+        self._tracker.apply_merged(merged)
+        return (time.perf_counter() - start) * 1e3
 
     def evaluate(self, sources):
         """Binary metrics of the current model on ``sources`` (pass 0 of each), in
