@@ -20,6 +20,7 @@ import numpy as np
 from ..estimators.batching import concat_labeled, iter_source_epoch
 from ..io.snapshot import estimator_from_snapshot, estimator_snapshot
 from ..streaming_metrics import StreamingBinaryMetrics
+from ..training import sharding
 from ..training.deltas import DeltaTracker
 from .environment import apply_worker_guards
 
@@ -57,15 +58,18 @@ class Replica:
         return None if batch is None else int(np.shape(batch[1])[0])
 
     # ------------------------------------------------------------------ the step
-    def compute(self, offset, n_total):
+    def compute(self, offset, n_total, pulled=None):
         """Gradient of this replica's rows ``offset : offset + n`` of a global batch of
         ``n_total`` rows, and the dropout generator's state after the global batch's draws;
-        the next local batch is read meanwhile. Returns (gradient, dropout state, sum of
-        the rows' weights, ms)."""
+        the next local batch is read meanwhile. ``pulled``: ``(ids, values)`` of the rows
+        the batch reads, from their owners (sharded state), written in first. Returns
+        (gradient, dropout state, sum of the rows' weights, ms)."""
         start = time.perf_counter()
         batch = self._next.result()
         self._prefetch()
         estimator, step = self.estimator, self.estimator.step_
+        if pulled is not None:
+            sharding.scatter(step, *pulled)
         rng = np.random.default_rng()
         rng.bit_generator.state = estimator.get_training_state()["dropout_rng"]
         masks = [] if step.deep is None else step.deep.draw_dropout_masks(n_total, rng)
@@ -91,6 +95,20 @@ class Replica:
         estimator.set_training_state(training)
         milliseconds = (time.perf_counter() - start) * 1e3
         return self.next_rows(), milliseconds
+
+    # ------------------------------------------------------------------ sharded state
+    def request(self):
+        """``{name: ids}`` of the sparse state the next local batch reads (`sharding`)."""
+        batch = self._next.result()
+        return {} if batch is None else sharding.batch_ids(self.estimator.step_, batch[0])
+
+    def pull(self, ids):
+        """The values of owned ``ids`` (``{name: ids}``) a forward pass reads."""
+        return sharding.gather(self.estimator.step_, ids)
+
+    def owned_rows(self, rank, n_shards):
+        """Every sparse array's rows this replica owns, for the final model."""
+        return sharding.owned_rows(self.estimator.step_, rank, n_shards)
 
     # ------------------------------------------------------------------ delta_sum
     def start_local_rounds(self, rank):

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..segments import sum_duplicates
+from .sharding import sparse_state
 
 __all__ = ["StateDelta", "DeltaTracker", "merge_deltas", "delta_nbytes"]
 
@@ -170,22 +171,22 @@ class DeltaTracker:
         self.wide = step.wide
         self.deep = step.deep
         self._wide = self._bias = None
-        if self.wide is not None:
-            _, state = self.wide.coordinate_state()
-            self._wide = _SparseArrays(dict(state))
+        arrays = sparse_state(step)
+        if self.wide is not None:   # w is not summed: it follows from z, n
+            self._wide = _SparseArrays({key: value for key, value in arrays["wide"].items()
+                                        if key != "w"})
             self._bias = self.wide.ftrl_state["bias"]
         self._blocks = []
         if self.deep is not None:
-            for index, (group, state) in enumerate(zip(self.deep.embeddings.groups,
-                                                       step.block_states)):
-                for key, value in state.items():
+            for index, group in enumerate(self.deep.embeddings.groups):
+                block = arrays.get(f"block{index}")
+                for key, value in (block or {}).items():
                     if value.shape != group.table.shape:
                         raise ValueError(
                             f"delta_sum merges per-row optimizer state; the deep "
                             f"optimizer's {key!r} has shape {value.shape} for a table of "
                             f"{group.table.shape} (a step counter, e.g. Adam): use AdaGrad")
-                self._blocks.append(_SparseArrays({"table": group.table, **state})
-                                    if group.trainable else None)
+                self._blocks.append(None if block is None else _SparseArrays(block))
         self.begin()
 
     def _dense_arrays(self):
