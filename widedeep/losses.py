@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .metrics import accuracy, auc, logloss, mae, multiclass_accuracy, multiclass_logloss, rmse
+from .streaming_metrics import StreamingBinaryMetrics, StreamingWeightedMeans
 
 __all__ = ["sigmoid", "softplus", "softmax", "binary_logloss", "binary_logloss_grad", "Loss",
            "BinaryLogistic", "SquaredError", "SoftmaxCrossEntropy", "OBJECTIVES", "get_loss"]
@@ -76,6 +77,10 @@ class Loss:
         raise NotImplementedError
 
     def per_example(self, scores, y):
+        raise NotImplementedError
+
+    def streaming_metrics(self):
+        """An accumulator of `metrics` over a stream of batches, in bounded memory."""
         raise NotImplementedError
 
     def loss_of_predictions(self, predictions, y):
@@ -164,6 +169,12 @@ class BinaryLogistic(Loss):
                 "auc": auc(y, p, sample_weight) if both else float("nan"),
                 "accuracy": accuracy(y, p, sample_weight=sample_weight)}
 
+    def streaming_metrics(self):
+        """An accumulator of `metrics` for a stream of batches (``update(y, p, sw)``,
+        ``result()``), in bounded memory: log-loss and accuracy exact, AUC binned with its
+        error bound (`widedeep.streaming_metrics.StreamingBinaryMetrics`)."""
+        return StreamingBinaryMetrics()
+
 
 class SquaredError(Loss):
     """Squared error ``l = (f - y)^2 / 2``, identity link, finite real labels.
@@ -196,6 +207,13 @@ class SquaredError(Loss):
 
     def metrics(self, y, p, sample_weight=None):
         return {"rmse": rmse(y, p, sample_weight), "mae": mae(y, p, sample_weight)}
+
+    def streaming_metrics(self):
+        """`metrics` of a stream of batches, exact, in bounded memory."""
+        def per_example(y, p):
+            diff = np.asarray(y, dtype=np.float64) - np.asarray(p, dtype=np.float64)
+            return {"rmse": diff * diff, "mae": np.abs(diff)}
+        return StreamingWeightedMeans(per_example, finish={"rmse": np.sqrt})
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -247,6 +265,16 @@ class SoftmaxCrossEntropy(Loss):
     def metrics(self, y, p, sample_weight=None):
         return {"logloss": multiclass_logloss(y, p, sample_weight),
                 "accuracy": multiclass_accuracy(y, p, sample_weight)}
+
+    def streaming_metrics(self, eps=1e-7):
+        """`metrics` of a stream of batches, exact, in bounded memory."""
+        def per_example(y, p):
+            labels = np.asarray(y).astype(np.int64)
+            p = np.asarray(p, dtype=np.float64)
+            true_class = np.clip(p[np.arange(labels.shape[0]), labels], eps, 1.0)
+            return {"logloss": -np.log(true_class),
+                    "accuracy": (np.argmax(p, axis=1) == labels).astype(np.float64)}
+        return StreamingWeightedMeans(per_example)
 
     def get_config(self):
         return {"objective": self.name, "n_classes": self.n_classes}

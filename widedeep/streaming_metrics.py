@@ -1,4 +1,6 @@
-"""Binary metrics of a stream of predictions in bounded memory: `StreamingBinaryMetrics`.
+"""Metrics of a stream of predictions in bounded memory: `StreamingBinaryMetrics` (log-loss,
+accuracy, binned AUC) and `StreamingWeightedMeans` (any metric that is a weighted mean of
+per-example values, e.g. RMSE, MAE, multiclass log-loss and accuracy: exact).
 
 Log-loss and accuracy are weighted sums, exact in any order. AUC is computed from two
 histograms of the predictions (positive and negative weight per bin) instead of sorting
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["StreamingBinaryMetrics"]
+__all__ = ["StreamingBinaryMetrics", "StreamingWeightedMeans"]
 
 
 class StreamingBinaryMetrics:
@@ -121,4 +123,60 @@ class StreamingBinaryMetrics:
         out["auc"] = float(pairs / (total_pos * total_neg))
         out["auc_error_bound"] = float(np.dot(self.positive, self.negative)
                                        / (2 * total_pos * total_neg))
+        return out
+
+
+class StreamingWeightedMeans:
+    """Weighted means of per-example values accumulated batch by batch, exact in any order
+    (up to float64 rounding): metric ``k`` is ``finish_k(sum_i s_i v_ik / sum_i s_i)``.
+
+    Parameters
+    ----------
+    per_example : callable
+        ``per_example(y, p) -> {name: float64 [n]}``, the values of one batch.
+    finish : dict[str, callable], optional
+        Applied to a metric's mean (e.g. ``{"rmse": np.sqrt}``).
+
+    >>> import numpy as np
+    >>> means = StreamingWeightedMeans(lambda y, p: {"mae": np.abs(y - p)})
+    >>> means.update(np.array([1.0, 3.0]), np.array([2.0, 3.5]))
+    >>> means.update(np.array([0.0]), np.array([0.0]), sample_weight=np.array([2.0]))
+    >>> means.result()   # (1 + 0.5 + 2 * 0) / (1 + 1 + 2)
+    {'mae': 0.375, 'examples': 3}
+    """
+
+    def __init__(self, per_example, finish=None):
+        self.per_example = per_example
+        self.finish = dict(finish or {})
+        self.sums = {}
+        self.weight_sum = 0.0
+        self.n_examples = 0
+
+    def update(self, y, p, sample_weight=None):
+        """Add one batch: labels ``y`` [n], predictions ``p`` [n] or [n, K], optional
+        weights [n]."""
+        values = self.per_example(y, p)
+        n = np.shape(y)[0]
+        for name, value in values.items():
+            total = float(np.sum(value) if sample_weight is None
+                          else np.dot(np.asarray(sample_weight, dtype=np.float64), value))
+            self.sums[name] = self.sums.get(name, 0.0) + total
+        self.weight_sum += float(n if sample_weight is None else np.sum(sample_weight))
+        self.n_examples += int(n)
+
+    def merge(self, other):
+        """Add the sums of ``other`` (same metrics), e.g. another worker's."""
+        for name, total in other.sums.items():
+            self.sums[name] = self.sums.get(name, 0.0) + total
+        self.weight_sum += other.weight_sum
+        self.n_examples += other.n_examples
+        return self
+
+    def result(self):
+        """``{name: metric, ..., "examples": n}``; NaN metrics when the weights sum to 0."""
+        out = {}
+        for name, total in self.sums.items():
+            mean = total / self.weight_sum if self.weight_sum > 0 else float("nan")
+            out[name] = float(self.finish[name](mean)) if name in self.finish else mean
+        out["examples"] = self.n_examples
         return out

@@ -131,3 +131,50 @@ def test_too_small_data_turns_auto_off_but_true_raises(world, small_data):
     assert len(model.history_) == 2 and model.best_epoch_ is None
     with pytest.raises(ValueError, match="early_stopping=True: validation_fraction=0.1 of 4"):
         wide(world, early_stopping=True).fit(tiny, y[:4])
+
+
+def test_restored_best_epoch_is_bit_identical_to_a_run_stopped_there(world, small_data):
+    # the independent reference: the same model trained for exactly best_epoch_ epochs
+    (X, y), (X_test, y_test) = small_data
+    from widedeep import Adagrad
+    stopped = joint(world, epochs=15, n_iter_no_change=2, adagrad=Adagrad(lr=1.0),
+                    dtype=np.float64).fit(X, y, eval_set=(X_test, y_test))
+    assert stopped.best_epoch_ < stopped.epochs_trained_      # something was restored
+    reference = joint(world, epochs=stopped.best_epoch_, early_stopping=False,
+                      adagrad=Adagrad(lr=1.0), dtype=np.float64).fit(X, y)
+    restored, expected = stopped.get_state(), reference.get_state()
+    assert set(restored) == set(expected)
+    for key, value in expected.items():                       # parameters and optimizer
+        assert np.array_equal(restored[key], value), key
+
+
+def test_the_best_epoch_copy_is_kept_on_disk_not_in_memory(world, small_data, tmp_path,
+                                                           monkeypatch):
+    # a 200 000 x 16 float32 table (12.8 MB, its AdaGrad accumulator as much): an in-memory
+    # copy of the best epoch would add >= 25 MB to the peak of fit; the files go to TMPDIR
+    import tempfile
+    import tracemalloc
+
+    from widedeep import DeepEstimator
+    from widedeep.estimators.callbacks import Callback
+    (X, y), (X_test, y_test) = small_data
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    params = dict(vocabularies={"user": (200_000, 16)}, embedding_fields={"user": "user"},
+                  hidden_units=(8,), epochs=3, n_iter_no_change=5, random_state=0)
+    X, X_test = {"user": X["user"]}, {"user": X_test["user"]}
+    seen = []
+
+    class Look(Callback):   # the saved files exist while training runs
+        def on_epoch_end(self, model, logs):
+            seen.append(sum(f.stat().st_size for f in tmp_path.rglob("*.npy")))
+
+    peaks = {}
+    for early in (False, "eval"):
+        model = DeepEstimator(**params, early_stopping=early)
+        tracemalloc.start()
+        model.fit(X, y, eval_set={"eval": (X_test, y_test)}, callbacks=[Look()])
+        peaks[early] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert max(seen) >= 2 * 200_000 * 16 * 4                  # the table and accumulator
+    assert peaks["eval"] < peaks[False] + 4_000_000
+    assert list(tmp_path.rglob("*.npy")) == []                # deleted when fit returned

@@ -39,6 +39,7 @@ from .batching import (check_labels, check_sample_weight, iter_batch_source, ite
 from .callbacks import call_hooks, check_callbacks
 from .class_weight import apply_class_weight, check_class_weight, class_weights_of
 from .early_stopping import BestEpoch
+from .state_on_disk import StateOnDisk
 from .eval_metric import resolve_eval_metric
 from .eval_sets import HOLDOUT_NAME, named_eval_sets
 from .holdout import check_holdout_possible, holdout_rows
@@ -445,6 +446,16 @@ class BaseEstimator:
         return plan
 
     def _run_epochs(self, plan):
+        # early stopping's copy of the best epoch lives in files (`StateOnDisk`), deleted
+        # when fit returns: the model's arrays are never held twice in memory
+        with StateOnDisk(self._scratch_directory()) as best_state:
+            return self._run_epochs_with(plan, best_state)
+
+    def _scratch_directory(self):
+        """Where temporary model copies go: None (the system's temporary directory)."""
+        return None
+
+    def _run_epochs_with(self, plan, best_state):
         X, callbacks, metric = plan.X, plan.callbacks, plan.metric
         sw_all = plan.sample_weight
         if plan.class_weights is not None and plan.in_memory:
@@ -524,7 +535,7 @@ class BaseEstimator:
                        else -record[train_key])
             self._observe_lr_schedules(watched)
             if best is not None and best.update(watched, self.epochs_trained_,
-                                                lambda: self.get_state(copy=True)):
+                                                lambda: best_state.save(self.get_state())):
                 stopped_by = "early_stopping"
             if call_hooks(callbacks, "on_epoch_end", self, record):
                 stop = True
@@ -535,7 +546,7 @@ class BaseEstimator:
         self.best_epoch_ = None
         if best is not None and best.epoch is not None:
             if best.epoch != self.epochs_trained_:
-                self.set_state(best.state)
+                best.state.restore(self.get_state())
             self.best_epoch_ = best.epoch
             if self.verbose:
                 LOGGER.info("best epoch %d (%s %s %.4f): its parameters are restored",
@@ -581,35 +592,60 @@ class BaseEstimator:
     def evaluate(self, features, y=None, sample_weight=None):
         """The objective's metrics on a feature dict with labels, or on a batch source (as
         in `fit`): "binary" ``{"logloss", "auc", "accuracy"}`` (AUC NaN with one class),
-        "regression" ``{"rmse", "mae"}``, "multiclass" ``{"logloss", "accuracy"}``."""
+        "regression" ``{"rmse", "mae"}``, "multiclass" ``{"logloss", "accuracy"}``.
+
+        A batch source is scored batch by batch in bounded memory (no prediction is kept):
+        the metrics are exact except the binary AUC, computed from histograms of the
+        predictions' logits (65536 bins over [-16, 16]: `widedeep.streaming_metrics`),
+        which is returned with ``"auc_error_bound"``: ``|AUC_binned - AUC| <=
+        sum_b P_b N_b / (2 P N)`` (``P_b``, ``N_b`` the positive and negative weight of
+        bin ``b``; only pairs sharing a bin can be miscounted), typically below 1e-4. An
+        in-memory feature dict is scored exactly."""
         source = (features, y, sample_weight) if y is not None else features
         return self._evaluate_source(source)
 
     def _predictions_of(self, source):
         """``(y, p, sample_weight or None)`` of an evaluation source, all rows at once;
-        ``p`` the link of the scores (probabilities [n] or [n, K], or predicted values)."""
-        self.check_is_fitted()
-        loss = self.loss_
-        if isinstance(source, (tuple, list)) and len(source) in (2, 3) \
-                and isinstance(source[0], dict):
-            features, y = source[0], source[1]
-            sw = source[2] if len(source) == 3 else None
-            p = loss.link(self.predict_logit(features))
-            return _labels(loss, y, p.shape[0]), p, sw
-        parts = [(loss.link(self.predict_logit(f)), _labels(loss, yb, n_examples(f)), swb)
-                 for f, yb, swb in iter_batch_source(source)]
-        p = np.concatenate([q[0] for q in parts])
-        y = np.concatenate([q[1] for q in parts])
+        ``p`` the link of the scores (probabilities [n] or [n, K], or predicted values).
+        For a stream this holds every prediction (a custom metric needs them all)."""
+        if _is_in_memory_set(source):
+            return self._in_memory_predictions(source)
+        parts = [self._in_memory_predictions(batch) for batch in _checked_batches(source)]
+        p = np.concatenate([q[1] for q in parts])
+        y = np.concatenate([q[0] for q in parts])
         sw = None if parts[0][2] is None else np.concatenate([q[2] for q in parts])
         return y, p, sw
 
+    def _in_memory_predictions(self, source):
+        self.check_is_fitted()
+        features, y = source[0], source[1]
+        sw = source[2] if len(source) == 3 else None
+        p = self.loss_.link(self.predict_logit(features))
+        n = p.shape[0]
+        return (_labels(self.loss_, y, n), p,
+                check_sample_weight(sw, n, np.float64) if sw is not None else None)
+
     def _evaluate_source(self, source, metric=None):
-        """The objective's metrics of ``source`` (`Loss.metrics`); with a custom
-        `EvalMetric` ``metric``, its value too."""
-        y, p, sw = self._predictions_of(source)
-        metrics = self.loss_.metrics(y, p, sw)
-        if metric is not None and metric.fn is not None:
-            metrics[metric.name] = float(metric.fn(y, p, sw))
+        """The objective's metrics of ``source`` (`Loss.metrics`; a stream in bounded memory
+        with `Loss.streaming_metrics`); with a custom `EvalMetric` ``metric``, its value
+        too (which needs every prediction of the source at once)."""
+        self.check_is_fitted()
+        custom = metric is not None and metric.fn is not None
+        if _is_in_memory_set(source) or custom:
+            y, p, sw = self._predictions_of(source)
+            metrics = self.loss_.metrics(y, p, sw)
+            if custom:
+                metrics[metric.name] = float(metric.fn(y, p, sw))
+            return metrics
+        accumulator = self.loss_.streaming_metrics()
+        for number, batch in enumerate(_checked_batches(source), start=1):
+            try:
+                accumulator.update(*self._in_memory_predictions(batch))
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"batch {number} of the evaluation source: {error}") \
+                    from None
+        metrics = accumulator.result()
+        metrics.pop("examples")
         return metrics
 
     # ------------------------------------------------------------------ state
@@ -698,6 +734,23 @@ class BaseEstimator:
         self.history_ = copy.deepcopy(training_state.get("history", []))
         self.lr_schedule_state_ = copy.deepcopy(training_state.get("lr_schedule_state", {}))
         return self
+
+
+def _is_in_memory_set(source):
+    """An in-memory evaluation set ``(features, y[, sample_weight])``, not a batch source."""
+    return isinstance(source, (tuple, list)) and len(source) in (2, 3) \
+        and isinstance(source[0], dict)
+
+
+def _checked_batches(source):
+    """The ``(features, y, sample_weight)`` batches of an evaluation source; ``ValueError``
+    if it has none."""
+    empty = True
+    for batch in iter_batch_source(source):
+        empty = False
+        yield batch
+    if empty:
+        raise ValueError("the evaluation source yielded no batches")
 
 
 def _labels(loss, y, n):

@@ -2,7 +2,8 @@
 
 After each epoch the watched score (`EvalMetric.score`: larger is better) is compared with
 the best so far; a strictly better one becomes the best, and its parameters are copied
-(``snapshot()``). Training stops once ``n_iter_no_change`` epochs in a row brought no
+(``snapshot()``; the training loop writes them to disk, `state_on_disk.StateOnDisk`, so the
+copy costs no memory). Training stops once ``n_iter_no_change`` epochs in a row brought no
 improvement; the caller then restores the best epoch's copy. A NaN score (e.g. AUC on an
 evaluation set with one class) never counts as an improvement.
 """
