@@ -9,6 +9,10 @@ copy of the model's dropout generator), and, once the driver has summed the repl
 gradients, ``combine`` (regularizers once) and ``apply``. The model (and its dropout
 generator) changes only in `apply`, so after a failure a step can be recomputed from any
 surviving replica's state.
+
+With sharded state it also names the rows its next batch reads (`request`), serves the
+rows it owns (`pull`) and writes the pulled ones before computing; in delta_sum mode it
+takes local steps (`local_steps`) and replaces them by the merged changes (`merge`).
 """
 from __future__ import annotations
 
@@ -97,10 +101,16 @@ class Replica:
         return self.next_rows(), milliseconds
 
     # ------------------------------------------------------------------ sharded state
-    def request(self):
-        """``{name: ids}`` of the sparse state the next local batch reads (`sharding`)."""
+    def request(self, rank, n_shards):
+        """``{name: ids}`` of the sparse state the next local batch reads that other
+        replicas own (its own rows are current here; `sharding`)."""
         batch = self._next.result()
-        return {} if batch is None else sharding.batch_ids(self.estimator.step_, batch[0])
+        if batch is None:
+            return {}
+        ids = sharding.batch_ids(self.estimator.step_, batch[0])
+        others = {name: rows[~sharding.owner_mask(rows, rank, n_shards)]
+                  for name, rows in ids.items()}
+        return {name: rows for name, rows in others.items() if rows.shape[0]}
 
     def pull(self, ids):
         """The values of owned ``ids`` (``{name: ids}``) a forward pass reads."""

@@ -4,7 +4,8 @@ Replica ``r`` of W owns the wide coordinates and embedding rows (and their FTRL 
 state) with ``id % W == r`` (`widedeep.training.sharding`); dense layers, the wide bias and
 batch-norm statistics stay replicated. A step:
 
-    1. request: each replica names the ids its rows of global batch s read;
+    1. request: each replica names the ids its rows of global batch s read that other
+       replicas own;
     2. pull: the driver asks each owner once for the union of the ids it owns (the values
        the forward pass reads: wide weights, embedding rows) and hands each replica its
        own; the replica writes them into its arrays;
@@ -45,6 +46,7 @@ def route_pulls(requests, n_shards):
     replica needs}``; ``answer_of(answers)`` turns the owners' values into each
     replica's ``{name: values}`` in the order of its request."""
     names = sorted({name for request in requests for name in request})
+    # a name no replica asks for has no entry (the owners then get nothing to answer)
     asks = [{} for _ in range(n_shards)]
     for name in names:
         wanted = np.unique(np.concatenate([r[name] for r in requests if name in r]))
@@ -75,7 +77,7 @@ def sharded_step(trainer, epoch, step, rows, addresses, replicas):
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int).tolist()
     n_total = int(sum(counts))
     requests = trainer._call(addresses, [r.request for r in replicas],
-                             [()] * n_shards, phase="request")
+                             [(rank, n_shards) for rank in range(n_shards)], phase="request")
     asks, answer_of = route_pulls(requests, n_shards)
     answers = trainer._call(addresses, [r.pull for r in replicas],
                             [(ask,) for ask in asks], phase="pull")
