@@ -11,6 +11,7 @@ from .. import defaults
 from ..layers.deep_network import DeepNetwork
 from ..optim import Adagrad, Adam
 from ..training import init_deep_optimizer_state
+from ..workspace import thread_workspace
 from .base import BaseEstimator
 
 __all__ = ["DeepEstimator"]
@@ -106,7 +107,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, n_threads=None):
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields
         self.combiners = combiners
@@ -138,6 +139,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _expected_fields(self):
         return self._deep_fields()
@@ -149,4 +151,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         self._check_deep_input(features, n)
 
     def _logits(self, features):
-        return self.deep_.forward(features)[0]
+        # the calling thread's scratch (never the model's); the result is copied out of it
+        # (predict_logit validated the features: `checked`)
+        return self.deep_.forward(features, workspace=thread_workspace(),
+                                  checked=True)[0].copy()

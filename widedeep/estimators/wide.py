@@ -10,6 +10,7 @@ import numpy as np
 from ..layers.wide import WIDE_MODES, WideLayer
 from .. import defaults
 from ..optim import FtrlProximal
+from ..workspace import thread_workspace
 from .base import BaseEstimator
 
 __all__ = ["WideEstimator"]
@@ -96,6 +97,9 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     random_state : int seed (None draws one, stored in ``seed_``)
     verbose : 1: log a line per epoch and a progress line inside long epochs (logger
         "widedeep", shown on stdout when logging is not configured); 0: quiet
+    n_threads : BLAS threads during fit / partial_fit / predict / evaluate (the pool is
+        limited for the call and restored after; `widedeep.threads`): None (default) = 1,
+        which does not collapse on a busy machine; -1 = every CPU; 0 = leave BLAS alone
 
     Defaults of every numeric parameter live in `widedeep.defaults`.
 
@@ -119,7 +123,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, n_threads=None):
         self.wide_fields = wide_fields
         self.ftrl = ftrl
         self.ftrl_per_field = ftrl_per_field
@@ -141,6 +145,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _expected_fields(self):
         return list(self.wide_fields)
@@ -152,4 +157,5 @@ class WideEstimator(WidePartMixin, BaseEstimator):
         self._check_wide_input(features, n)
 
     def _logits(self, features):
-        return self.wide_.forward(features)[0]
+        # the calling thread's scratch (never the model's); forward returns a new array
+        return self.wide_.forward(features, workspace=thread_workspace())[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import defaults
+from ..workspace import thread_workspace
 from .base import BaseEstimator
 from .deep import DeepPartMixin
 from .wide import WidePartMixin
@@ -45,7 +46,7 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, n_threads=None):
         self.wide_fields = wide_fields
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields
@@ -82,6 +83,7 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _expected_fields(self):
         return list(self.wide_fields) + self._deep_fields()
@@ -95,4 +97,9 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self._check_deep_input(features, n)
 
     def _logits(self, features):
-        return self.wide_.forward(features)[0] + self.deep_.forward(features)[0]
+        # the calling thread's scratch (never the model's): no large array per call, and
+        # threads predicting at once never share a buffer; the sum is a new array.
+        # predict_logit validated the features (`checked`)
+        workspace = thread_workspace()
+        return self.wide_.forward(features, workspace=workspace)[0] + \
+            self.deep_.forward(features, workspace=workspace, checked=True)[0]
