@@ -109,7 +109,8 @@ def _convert(reader, report, record_batch, rows_done, header_lines):
 
 def _fast_numbers(chunk, kind, na_values):
     """Numbers of a string column cast by pyarrow (missing -> NaN for floats), or None when
-    any cell needs the exact path (an unparsable cell, a missing integer)."""
+    any cell needs the exact path (an unparsable cell, a missing integer, a number outside
+    a narrow dtype's range), which then reports the bad cells as the built-in engine does."""
     import pyarrow as pa
     import pyarrow.compute as pc
     trimmed = pc.utf8_trim_whitespace(chunk)
@@ -123,5 +124,12 @@ def _fast_numbers(chunk, kind, na_values):
         return None
     values = cast.to_numpy(zero_copy_only=False)
     if kind.kind == "f":
-        return values.astype(kind, copy=False)
+        with np.errstate(over="ignore"):
+            narrowed = values.astype(kind, copy=False)
+        if narrowed is not values and np.any(np.isinf(narrowed) & np.isfinite(values)):
+            return None        # a finite number overflows a narrow float: a bad cell
+        return narrowed
+    limits = np.iinfo(kind)
+    if values.size and (values.min() < limits.min or values.max() > limits.max):
+        return None            # out of range for a narrow integer: a bad cell, never wrapped
     return values.astype(kind)
