@@ -80,3 +80,48 @@ def test_narrow_dtypes_report_the_same_bad_cells_as_the_built_in_parser(tmp_path
     else:
         assert arrow[0] == "ok" and arrow[1]["a"].dtype == python[1]["a"].dtype
         np.testing.assert_array_equal(arrow[1]["a"], python[1]["a"])
+
+
+_TRICKY_NUMBERS = ["1", "-2", "+3", "007", "1.5", ".5", "5.", "1e3", "1E-3", "1e400", "-1e400",
+                   "nan", "NaN", "inf", "-inf", "Infinity", " 4", "4 ", " ", "?", "", "x",
+                   "1_000", "0x10", "1,5", "3000000000", "-0", "9" * 20, "1e39", "2.5e-50"]
+
+
+_PLAIN_NUMBERS = ["1", "-2", "1.5", ".5", "1e3", "nan", "inf", "?", "", " 4", "2.5e-50"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32"])
+@pytest.mark.parametrize("strip", [False, True])
+@pytest.mark.parametrize("pool", [_TRICKY_NUMBERS, _PLAIN_NUMBERS], ids=["tricky", "plain"])
+def test_random_cells_give_what_the_built_in_parser_gives(tmp_path, seed, dtype, strip, pool):
+    rng = np.random.default_rng(seed)
+    n = 40
+    cells = rng.choice(pool, size=n)
+    # mostly clean rows, a few tricky ones, so that both typed and exact passes are used
+    clean = rng.random(n) < 0.7
+    cells[clean] = rng.integers(0, 100, size=int(clean.sum())).astype(str)
+    path = tmp_path / "r.csv"
+    path.write_text("a,b\n" + "".join(f'"{c}",s{i % 3}\n' for i, c in enumerate(cells)))
+    outcomes = []
+    for engine in ("python", "arrow"):
+        for skip in (False, True):
+            reader = CsvReader(path, dtypes={"a": dtype}, strip=strip, engine=engine,
+                               skip_bad_lines=skip, batch_size=7)
+            try:
+                batches = list(reader)
+                outcomes.append(("ok", batches, reader.n_bad_lines,
+                                 [b.line for b in reader.bad_lines]))
+            except BadLineError as error:
+                outcomes.append(("error", str(error)))
+    for python, arrow in zip(outcomes[:2], outcomes[2:]):
+        assert python[0] == arrow[0], (python, arrow)
+        if python[0] == "error":
+            assert python == arrow
+            continue
+        assert python[2:] == arrow[2:]
+        assert len(python[1]) == len(arrow[1])
+        for a, b in zip(python[1], arrow[1]):
+            assert a["a"].dtype == b["a"].dtype
+            np.testing.assert_array_equal(a["a"], b["a"])
+            assert a["b"].tolist() == b["b"].tolist()
