@@ -149,6 +149,15 @@ class EmbeddingCombineLayer(Layer):
         return ids + self.groups[self.group_of[self.field_vocabs[field]]].offsets[
             self.field_vocabs[field]]
 
+    def block_rows_of(self, features):
+        """Per block (aligned with ``groups``), the distinct ascending rows of the block
+        that ``features`` read (int64 [k]); None for a block no field reads."""
+        rows = [[] for _ in self.groups]
+        for field, vocab in self.field_vocabs.items():
+            rows[self.group_of[vocab]].append(
+                self._group_ids(field, features[field].feature_ids.astype(np.int64)))
+        return [np.unique(np.concatenate(r)) if r else None for r in rows]
+
     # ------------------------------------------------------------------ forward
     def forward(self, features, training=False, rng=None, out=None, workspace=None,
                 checked=False):

@@ -361,6 +361,37 @@ class WideLayer(Layer):
                                                        + ftrl.l2)
         bias[...] = ftrl.weights(self.ftrl_state["bias"]["z"], self.ftrl_state["bias"]["n"])
 
+    # ------------------------------------------------------------------ raw state
+    def coordinate_state(self):
+        """The contiguous arrays of every field's coordinates, ``(w, {"z": z, "n": n})``
+        ([n_coordinates] or [n_coordinates, K]); the model's own arrays, not copies.
+        For trainers that move FTRL state between replicas (`widedeep.training.deltas`)."""
+        if self._weights is None:
+            raise RuntimeError("this WideLayer is bound to read-only arrays (a served model)")
+        return self._weights, self._state
+
+    def coordinates_of(self, features):
+        """Distinct ascending coordinates (of the contiguous arrays) that ``features``
+        read: field ``f``'s id ``r`` is ``offsets[f] + r``; int64 [k]."""
+        ids = [features[f].feature_ids.astype(np.int64) + self.offsets[f]
+               for f in self.field_sizes]
+        return np.unique(np.concatenate(ids)) if ids else np.zeros(0, dtype=np.int64)
+
+    def refresh_weights(self, coords=None, bias=False):
+        """Set ``w`` of coordinates ``coords`` (and of the bias with ``bias=True``) from
+        their ``z`` and ``n`` by FTRL's closed form, e.g. after accumulators were merged
+        from several replicas; a step computes ``w`` from the same closed form."""
+        if coords is not None and coords.shape[0]:
+            z, n = self._state["z"][coords], self._state["n"][coords]
+            if hasattr(self.ftrl, "optimizers"):    # FieldwiseFtrl: per-field settings
+                new = self.ftrl.weights(z, n, rows=coords)
+            else:
+                new = self.ftrl.weights(z, n)
+            self._weights[coords] = new.astype(self.dtype, copy=False)
+        if bias and self.fit_intercept:
+            state = self.ftrl_state["bias"]
+            self.params["bias"][...] = self.bias_ftrl.weights(state["z"], state["n"])
+
     # ------------------------------------------------------------------ inspection
     def nonzero_counts(self):
         """Number of non-zero weights per field (sparsity after FTRL-L1)."""
