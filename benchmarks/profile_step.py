@@ -79,12 +79,16 @@ def timed_step(est, features, y, ph):
     with ph("validate batch (_check_batch)"):
         y, sw = est._check_batch(features, y, None)
     step = est.step_
+    # exactly what `train_batch` does: the step's workspace of this batch size, features
+    # validated above (so forward does not validate them again)
+    workspace = step.workspace(y.shape[0])
     with ph("compute (forward, loss, backward)"):
-        gradient = step.compute(features, y, sw, rng=est._dropout_rng)
+        gradient = step.compute(features, y, sw, rng=est._dropout_rng, workspace=workspace,
+                                checked=True)
     with ph("combine (sum + regularizers)"):
-        combined = step.combine([gradient])
+        combined = step.combine([gradient], workspace)
     with ph("apply (FTRL + AdaGrad)"):
-        step.apply(combined)
+        step.apply(combined, workspace)
     est.steps_trained_ += 1
     ph.end_step()
 
