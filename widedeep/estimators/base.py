@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import os
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from ..defaults import PROGRESS_SECONDS
 from ..losses import get_loss
+from ..storage import allocator
 from ..training import TrainingStep
 from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
@@ -93,6 +95,8 @@ class BaseEstimator:
                 value = None
             elif name == "embedding_init":
                 value = None
+            elif name == "storage_dir" and value is not None:
+                value = os.fspath(value)
             elif name == "class_weight" and isinstance(value, dict):
                 value = {str(label): weight for label, weight in value.items()}   # JSON keys
             elif hasattr(value, "get_config"):
@@ -452,8 +456,13 @@ class BaseEstimator:
             return self._run_epochs_with(plan, best_state)
 
     def _scratch_directory(self):
-        """Where temporary model copies go: None (the system's temporary directory)."""
-        return None
+        """Where temporary model copies go: ``storage_dir`` with ``storage="memmap"``
+        (where the model's own files are), else None (the system's temporary directory)."""
+        return self.storage_dir if self.storage == "memmap" else None
+
+    def _allocator(self):
+        """The allocator of the big arrays for ``storage`` (`widedeep.storage`)."""
+        return allocator(self.storage, self.storage_dir)
 
     def _run_epochs_with(self, plan, best_state):
         X, callbacks, metric = plan.X, plan.callbacks, plan.metric

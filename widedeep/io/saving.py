@@ -343,6 +343,10 @@ def _load_model(path, manifest, mmap):
     arrays_file = os.path.join(snapshot, "arrays.npz")
     if mmap:
         estimator.bind_state(_map_arrays(arrays_file, records))
+    elif getattr(estimator, "storage", "memory") == "memmap":
+        # copied from the file's pages into the model's memory-mapped arrays: no in-memory
+        # copy of tables that may be larger than RAM
+        estimator.set_state(_map_arrays(arrays_file, records))
     else:
         estimator.set_state(_read_arrays(arrays_file, records))
     training_file = os.path.join(snapshot, "training_state.json")
