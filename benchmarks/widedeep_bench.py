@@ -204,6 +204,10 @@ class WidedeepAdapter(common.Adapter):
         sample = self.ds.train.wide
         sample = sample[:4096] if isinstance(sample, np.ndarray) else sample
         self.model, self.wide = build_estimator(self.schema, self.hp, a.seed, sample)
+        # BLAS threads while training/predicting: --threads, or the library's default when
+        # WD_N_THREADS=default (benchmarks/threads_busy.py compares the two)
+        choice = os.environ.get("WD_N_THREADS", str(a.threads))
+        self.model.set_params(n_threads=None if choice == "default" else int(choice))
 
     def prepare(self, b):
         return batch_features(b, self.schema, self.wide), b.label
@@ -218,6 +222,7 @@ class WidedeepAdapter(common.Adapter):
     def info(self):
         return dict(widedeep=getattr(widedeep, "__version__", ""), numpy=np.__version__,
                     blas_threads=os.environ.get("OPENBLAS_NUM_THREADS", ""),
+                    n_threads=str(self.model.n_threads),
                     openblas_corename=openblas_corename(),
                     wide_fields=len(self.wide.names),
                     note="bias = wide bias (FTRL); peers: deep output bias (Adagrad)")

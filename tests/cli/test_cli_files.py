@@ -103,3 +103,20 @@ def test_bad_libsvm_token_names_line_and_field(tmp_path):
     done = run_cli("train", "--data", data, "--model", tmp_path / "m", check=False)
     assert done.returncode == 1
     assert "bad.svm, line 3, field 2" in done.stderr and "'5:x'" in done.stderr
+
+
+def test_libsvm_field_ranges_become_per_field_models(tmp_path):
+    rng = np.random.default_rng(0)
+    user, item = rng.integers(0, 20, 3000), rng.integers(0, 30, 3000)
+    label = np.where((user < 10).astype(int) + (item < 15).astype(int) >= 1, 1, -1)
+    rows = [f"{y} {u}:1 {20 + i}:1" for y, u, i in zip(label, user, item)]
+    data = tmp_path / "train.libfm"
+    data.write_text("\n".join(rows) + "\n")
+    run_cli("train", "--data", data, "--format", "libsvm", "--field-ranges", "user:20,item:30",
+            "--model", tmp_path / "m", "--epochs", "10", "--hidden-units", "16", "--quiet")
+    info = json.loads((tmp_path / "m" / "cli.json").read_text())
+    assert info["options"]["field_ranges"] == {"user": [0, 20], "item": [20, 50]}
+    shown = run_cli("inspect", tmp_path / "m", "--json").stdout
+    assert set(json.loads(shown)["sparsity"]) == {"user", "item"}
+    metrics = json.loads(run_cli("evaluate", tmp_path / "m", "--data", data).stdout)
+    assert metrics["auc"] > 0.9

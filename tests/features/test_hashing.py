@@ -38,6 +38,20 @@ def test_fnv1a_matches_a_byte_by_byte_reference_on_mixed_lengths_and_utf8():
     assert fnv1a_64(TOKENS).tolist() == [reference_fnv1a_64(t) for t in TOKENS]
 
 
+def test_fnv1a_matches_the_reference_on_many_random_tokens_of_every_length():
+    """Equal lengths (no masking), mixed lengths (the length-sorted tail), ASCII (read as
+    code points) and non-ASCII (encoded) batches, with an interior NUL."""
+    rng = np.random.default_rng(0)
+    alphabet = list("abcXYZ019_-") + ["\u00e9", "\u65e5", "\U0001f600", "\x00"]
+    for ascii_only in (True, False):
+        letters = alphabet[:11] if ascii_only else alphabet
+        for lengths in (np.full(40, 6), rng.integers(0, 12, 300)):
+            tokens = ["".join(rng.choice(letters, size=k)) for k in lengths]
+            tokens = [t.rstrip("\x00") for t in tokens]   # NumPy strips trailing NULs
+            assert fnv1a_64(np.array(tokens, dtype=str)).tolist() == \
+                [reference_fnv1a_64(t) for t in tokens]
+
+
 def test_stable_hash_is_fmix64_of_fnv1a():
     expected = [reference_fmix64(reference_fnv1a_64(t)) for t in TOKENS]
     assert stable_hash(TOKENS).tolist() == expected

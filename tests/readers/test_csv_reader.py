@@ -200,7 +200,8 @@ def test_headerless_file_needs_names(tmp_path):
 
 def test_names_replace_header_and_strip_whitespace(tmp_path):
     path = write(tmp_path, "A,B\n 1 , x \n")
-    batch = CsvReader(path, names=["a", "b"], strip=True, dtypes={"a": "float64"}).read()
+    batch = CsvReader(path, names=["a", "b"], header=True, strip=True,
+                      dtypes={"a": "float64"}).read()
     assert batch["a"].tolist() == [1.0] and batch["b"].tolist() == ["x"]
 
 
@@ -351,7 +352,7 @@ def test_digits_only_na_token_still_means_missing(tmp_path):
 
 def test_strip_in_a_plain_block_gives_the_same_cells(tmp_path):
     path = write(tmp_path, "a, b, c\n 1 , x ,?\n2,  y z ,\t?\n")
-    batch = CsvReader(path, strip=True, names=["a", "b", "c"],
+    batch = CsvReader(path, strip=True, names=["a", "b", "c"], header=True,
                       dtypes={"a": "int64"}).read()
     assert batch["a"].tolist() == [1, 2]
     assert batch["b"].tolist() == ["x", "y z"] and batch["c"].tolist() == ["", ""]
@@ -365,3 +366,52 @@ def test_shuffled_pass_is_the_shuffle_buffer_order_of_the_file_rows(tmp_path, ti
     for epoch in range(2):
         shuffled = concat_batches(list(reader))["count"].tolist()
         assert shuffled == list(shuffle_buffer(in_order, 50, epoch_rng(9, epoch)))
+
+
+def test_names_without_header_read_every_line_as_data(tmp_path):
+    # the trap of issue 9: names= used to drop the first data row as a header
+    path = write(tmp_path, "1,x\n2,y\n")
+    batch = CsvReader(path, names=["a", "b"], dtypes={"a": "int64"}).read()
+    assert batch["a"].tolist() == [1, 2]
+
+
+def test_header_true_with_names_skips_the_header_line_and_says_so(tmp_path, caplog):
+    path = write(tmp_path, "A,B\n1,x\n")
+    with caplog.at_level("WARNING", logger="widedeep"):
+        batch = CsvReader(path, names=["a", "b"], header=True, dtypes={"a": "int64"}).read()
+    assert batch["a"].tolist() == [1]
+    assert "skipping the first line ['A', 'B']" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="widedeep"):
+        CsvReader(path, names=["A", "B"], header=True).read()      # same names: nothing to say
+    assert caplog.text == ""
+
+
+@pytest.mark.parametrize("header, names, expected_rows", [
+    (None, None, 2), (True, None, 2), (None, ["p", "q"], 3), (False, ["p", "q"], 3),
+    (True, ["p", "q"], 2)])
+def test_no_row_is_lost_whatever_the_header_combination(tmp_path, header, names,
+                                                          expected_rows):
+    path = write(tmp_path, "p,q\n1,x\n2,y\n")
+    reader = CsvReader(path, names=names, header=header)
+    rows = len(reader.read()["p"])
+    # the lines not yielded are exactly the header line when there is one
+    assert rows == expected_rows and rows + reader.header == 3
+
+
+def test_label_column_is_yielded_separately(tmp_path):
+    path = write(tmp_path, "a,clicked,b\n1,0,x\n2,1,y\n3,1,z\n")
+    reader = CsvReader(path, label="clicked", batch_size=2, dtypes={"a": "int64"})
+    batches = list(reader)
+    assert [list(columns) for columns, _ in batches] == [["a", "b"], ["a", "b"]]
+    assert np.concatenate([labels for _, labels in batches]).tolist() == [0.0, 1.0, 1.0]
+    columns, labels = reader.read()
+    assert columns["b"].tolist() == ["x", "y", "z"] and labels.dtype == np.float64
+
+
+def test_label_that_is_not_a_number_is_a_bad_cell_unless_declared_text(tmp_path):
+    path = write(tmp_path, "a,y\n1,yes\n")
+    with pytest.raises(BadLineError, match="line 2, column 'y'"):
+        CsvReader(path, label="y").read()
+    _, labels = CsvReader(path, label="y", dtypes={"y": "str"}).read()
+    assert labels.tolist() == ["yes"]

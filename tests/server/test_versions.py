@@ -153,3 +153,45 @@ def test_a_damaged_version_is_refused_with_the_load_error(tmp_path, models):
     assert repository.serving("apps").version == 1
     assert "cannot load" in repository.status("apps")[0].reasons[0]
     assert "SHA-256" in repository.status("apps")[0].reasons[0]
+
+
+@pytest.mark.parametrize("objective, metric", [("regression", "RMSE"),
+                                               ("multiclass", "accuracy")])
+def test_a_degraded_regression_or_multiclass_version_is_refused_on_its_metrics(
+        tmp_path, objective, metric):
+    """Version 2 learned from permuted labels: its RMSE (regression) or accuracy and
+    log-loss (multiclass) on the stored holdout are worse than version 1's beyond the
+    tolerance, so version 1 keeps serving; a retrained good version 3 is accepted."""
+    save_version(tmp_path, "m", 1, *train(seed=0, objective=objective))
+    repository = ModelRepository(tmp_path)
+    repository.poll()
+    save_version(tmp_path, "m", 2, *train(seed=2, objective=objective, shuffle_labels=True))
+    repository.poll()
+    assert repository.serving("m").version == 1
+    refused = repository.status("m")[0]
+    assert refused.version == 2 and refused.state == "REFUSED"
+    assert any(r.startswith(metric) and "the current model's" in r for r in refused.reasons), \
+        refused.reasons
+    if objective == "multiclass":
+        assert any(r.startswith("logloss") for r in refused.reasons), refused.reasons
+    candidate, current = refused.details["candidate_metrics"], refused.details["current_metrics"]
+    if objective == "regression":
+        assert candidate["rmse"] > 1.01 * current["rmse"]
+    else:
+        assert candidate["accuracy"] < current["accuracy"] - 0.005
+    save_version(tmp_path, "m", 3, *train(seed=3, n=3000, objective=objective))
+    repository.poll()
+    assert repository.serving("m").version == 3
+    assert repository.status("m")[0].details["current_metrics"] is not None
+
+
+def test_a_version_of_another_objective_is_refused_unless_pinned(tmp_path, models):
+    save_version(tmp_path, "apps", 1, *models["good"])
+    repository = ModelRepository(tmp_path)
+    repository.poll()
+    save_version(tmp_path, "apps", 2, *train(seed=4, objective="regression"))
+    repository.poll()
+    assert repository.serving("apps").version == 1
+    assert any("quality cannot be compared" in r for r in repository.status("apps")[0].reasons)
+    repository.pin("apps", 2)
+    assert repository.serving("apps").version == 2

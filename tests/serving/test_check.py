@@ -92,3 +92,78 @@ def test_label_count_must_match_the_holdout(trained_model, holdout):
     features, labels = holdout
     with pytest.raises(ValueError, match="labels"):
         check_before_serving(trained_model, None, features, labels[:-1])
+
+
+def _regression_and_multiclass_data(features, labels, seed):
+    """Targets the app-store features explain: a rating (regression) and three classes."""
+    rng = np.random.default_rng(seed)
+    user = features["user_dense"][:, 0]
+    values = 2.0 * labels + 0.5 * user + rng.normal(0, 0.2, labels.shape[0])
+    classes = (labels + (user > 0.5)).astype(np.float64)
+    return values, classes
+
+
+@pytest.fixture(scope="module")
+def other_objectives(training_data, holdout):
+    features, labels = training_data
+    values, classes = _regression_and_multiclass_data(features, labels, 0)
+    rng = np.random.default_rng(1)
+    fitted = {}
+    for objective, y, extra in (("regression", values, {}),
+                                ("multiclass", classes, {"n_classes": 3})):
+        good = build_model(objective=objective, **extra).fit(features, y)
+        worse = build_model(objective=objective, epochs=1, **extra).fit(features,
+                                                                        rng.permutation(y))
+        fitted[objective] = good, worse
+    holdout_values, holdout_classes = _regression_and_multiclass_data(*holdout, 2)
+    return fitted, {"regression": holdout_values, "multiclass": holdout_classes}
+
+
+def test_regression_candidate_is_gated_on_rmse_against_the_current_model(
+        other_objectives, holdout, sample_requests):
+    (good, worse), y = other_objectives[0]["regression"], other_objectives[1]["regression"]
+    features = holdout[0]
+    same = check_before_serving(good, good, features, y, sample_requests,
+                                latency_budget_ms=1000.0)
+    assert same.accepted, same.reasons
+    expected_rmse = np.sqrt(np.mean((good.predict(features).astype(np.float64) - y) ** 2))
+    assert same.candidate_metrics["rmse"] == pytest.approx(expected_rmse, rel=1e-6)
+    report = check_before_serving(worse, good, features, y, sample_requests,
+                                  latency_budget_ms=1000.0)
+    assert not report.accepted
+    (reason,) = report.reasons
+    assert reason.startswith("RMSE") and "above the current model's" in reason \
+        and "(tolerated increase 1%)" in reason
+    loose = check_before_serving(worse, good, features, y, sample_requests,
+                                 latency_budget_ms=1000.0, max_rmse_increase=100.0)
+    assert loose.accepted, loose.reasons
+
+
+def test_multiclass_candidate_is_gated_on_logloss_and_accuracy(other_objectives, holdout,
+                                                               sample_requests):
+    (good, worse), y = other_objectives[0]["multiclass"], other_objectives[1]["multiclass"]
+    features = holdout[0]
+    same = check_before_serving(good, good, features, y, sample_requests,
+                                latency_budget_ms=1000.0)
+    assert same.accepted, same.reasons
+    p = good.predict_proba(features).astype(np.float64)
+    rows = np.arange(y.shape[0])
+    assert same.candidate_metrics["logloss"] == pytest.approx(
+        -np.mean(np.log(p[rows, y.astype(int)])), rel=1e-5)
+    assert same.candidate_metrics["accuracy"] == pytest.approx(np.mean(p.argmax(1) == y))
+    report = check_before_serving(worse, good, features, y, sample_requests,
+                                  latency_budget_ms=1000.0)
+    assert not report.accepted
+    assert [r.split()[0] for r in report.reasons] == ["logloss", "accuracy"], report.reasons
+    assert report.candidate_metrics["accuracy"] < report.current_metrics["accuracy"] - 0.005
+
+
+def test_models_of_different_objectives_are_not_compared(trained_model, other_objectives,
+                                                         holdout):
+    good, _ = other_objectives[0]["regression"]
+    report = check_before_serving(good, trained_model, holdout[0],
+                                  other_objectives[1]["regression"], latency_budget_ms=1000.0)
+    assert not report.accepted and report.current_metrics is None
+    assert report.reasons == ["the current model's objective {'objective': 'binary'} is not "
+                              "the candidate's {'objective': 'regression'}: quality cannot "
+                              "be compared (pin the version to serve it anyway)"]

@@ -79,6 +79,30 @@ def test_strongest_rules_of_one_field(trained_model):
         strongest_rules(trained_model, field="user_dense")
 
 
+def test_strongest_rules_of_a_multiclass_model_rank_one_class_weights():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 9, size=600)
+    y = (ids % 3).astype(float)                    # id -> class: the wide part memorizes it
+    model = WideEstimator({"item": 9}, objective="multiclass", n_classes=3, epochs=5,
+                          random_state=0).fit({"item": SparseInput.from_ids(ids)}, y)
+    weights = model.wide_.params["item"]            # [9, 3]
+    for k in range(3):
+        rules = strongest_rules(model, top=4, class_index=k)
+        column = weights[:, k]
+        expected = sorted((abs(float(w)) for w in column if w != 0), reverse=True)[:4]
+        assert [abs(r.weight) for r in rules] == pytest.approx(expected)
+        assert all(r.weight == column[r.feature_id] for r in rules)
+    with pytest.raises(ValueError, match="pass class_index"):
+        strongest_rules(model)
+    with pytest.raises(ValueError, match="class_index must be in 0 .. 2"):
+        strongest_rules(model, class_index=3)
+
+
+def test_class_index_is_refused_for_a_binary_model(trained_model):
+    with pytest.raises(ValueError, match="class_index is for multiclass"):
+        strongest_rules(trained_model, class_index=0)
+
+
 def test_sparsity_report_counts_nonzero_weights_per_field():
     ids = np.array([0, 1, 2, 3] * 50)
     X = {"color": SparseInput.from_ids(ids), "noise": SparseInput.from_ids(np.arange(200) % 50)}

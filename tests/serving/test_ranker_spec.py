@@ -57,8 +57,8 @@ def test_raw_request_without_spec_is_refused(spec_model):
 
 
 def test_query_bag_read_by_no_candidate_field_still_scores_exactly():
-    """Without a cross, installed_apps is a query-only source (given to the candidate-side
-    transform as empty bags); scores still equal the expanded batch."""
+    """Without a cross, installed_apps is a query-only source (not repeated for the
+    candidates at all); scores still equal the expanded batch."""
     from widedeep.features import CategoricalColumn, FeatureSpec
     rng = np.random.default_rng(4)
     batch = raw_batch(rng, 300)
@@ -74,3 +74,25 @@ def test_query_bag_read_by_no_candidate_field_still_scores_exactly():
         spec.transform(expand_columns(request["query"], request["candidates"])))
     np.testing.assert_array_equal(Ranker(model, spec=spec, first_layer="tiled")
                                   .rank(request).scores, expected)
+
+
+def test_each_side_transforms_only_its_fields_and_the_columns_they_read(spec_model,
+                                                                        monkeypatch):
+    """The user's fields are computed from one row; per candidate only the candidate's
+    fields, from the candidate columns and the query columns they read (installed_apps for
+    the cross), never the user-only country and age."""
+    spec, _ = spec_model
+    calls = []
+    transform = type(spec).transform
+
+    def spy(self, columns, fields=None):
+        calls.append((sorted(columns), sorted(fields), len(columns["installed_apps"])
+                      if "installed_apps" in columns else None))
+        return transform(self, columns, fields)
+
+    monkeypatch.setattr(type(spec), "transform", spy)
+    request_features(raw_request(np.random.default_rng(5), 7), spec)
+    assert calls == [(["age", "country", "installed_apps"],
+                      ["country", "installed_apps", "numeric"], 1),
+                     (["impression_app", "installed_apps"],
+                      ["impression_app", "installed_apps_x_impression_app"], 7)]

@@ -1,4 +1,5 @@
-"""Input files for the command line: format detection, readers, and label coding.
+"""Input files for the command line: format detection and readers (labels:
+`widedeep.cli._labels`).
 
 Formats: ``csv`` / ``tsv`` (any delimiter, with or without a header line; raw columns go
 through a `FeatureSpec`), ``libsvm`` and ``libffm`` (sparse ids straight to model inputs).
@@ -42,10 +43,10 @@ class DataOptions:
     ``predict`` read their files the way ``train`` did)."""
 
     KEYS = ("format", "delimiter", "header", "names", "label", "weight", "zero_based",
-            "n_fields")
+            "n_fields", "field_ranges")
 
     def __init__(self, format=None, delimiter=None, header=None, names=None, label=None,
-                 weight=None, zero_based=True, n_fields=None):
+                 weight=None, zero_based=True, n_fields=None, field_ranges=None):
         self.format = format
         self.delimiter = delimiter
         self.header = header
@@ -54,6 +55,7 @@ class DataOptions:
         self.weight = weight
         self.zero_based = zero_based
         self.n_fields = n_fields
+        self.field_ranges = field_ranges       # libsvm: {field: [start, stop]}
 
     def to_dict(self):
         return {key: getattr(self, key) for key in self.KEYS}
@@ -90,8 +92,11 @@ class DataOptions:
 
     def sparse_reader(self, path, *, batch_size, n_features=None, skip_bad_lines=False):
         if self.format == "libsvm":
+            ranges = None if not self.field_ranges else \
+                {name: tuple(bounds) for name, bounds in self.field_ranges.items()}
             return LibsvmReader(path, batch_size=batch_size, n_features=n_features,
-                                zero_based=self.zero_based, skip_bad_lines=skip_bad_lines)
+                                field_ranges=ranges, zero_based=self.zero_based,
+                                skip_bad_lines=skip_bad_lines)
         return LibffmReader(path, batch_size=batch_size, n_fields=self.n_fields,
                             n_features=n_features, zero_based=self.zero_based,
                             skip_bad_lines=skip_bad_lines)
@@ -123,78 +128,3 @@ def peek_rows(options, path, n_rows=2000):
     """The first ``n_rows`` rows of a table file, every column as text."""
     reader = options.table_reader(path, batch_size=n_rows)
     return next(iter(reader), None) or {}
-
-
-class LabelCoding:
-    """Raw label values -> 0/1.
-
-    ``classes``: ``[negative, positive]``. Numbers are compared as numbers (``"1"`` and
-    ``"1.0"`` are one class), text as text. Learned from the values seen while fitting:
-    ``{0, 1}`` and ``{-1, 1}`` keep 1 as the positive class; any other two values are
-    sorted and the second is positive (as scikit-learn's ``LabelEncoder``), unless
-    ``positive`` names it.
-    """
-
-    def __init__(self, classes, numeric):
-        self.classes = list(classes)
-        self.numeric = bool(numeric)
-
-    @classmethod
-    def learn(cls, values, positive=None, source="the data"):
-        values = np.asarray(values)
-        numeric = _all_numbers(values)
-        distinct = np.unique(values.astype(np.float64) if numeric else values.astype(str))
-        if positive is not None:
-            positive = float(positive) if numeric else str(positive)
-            if positive not in distinct.tolist():
-                raise CliError(f"{source}: positive label {positive!r} never occurs; labels "
-                               f"seen: {distinct.tolist()[:10]}")
-            others = [v for v in distinct.tolist() if v != positive]
-            if len(others) > 1:
-                raise CliError(f"{source}: binary training needs two label values, found "
-                               f"{distinct.tolist()[:10]}")
-            return cls([others[0] if others else None, positive], numeric)
-        if distinct.shape[0] > 2:
-            raise CliError(f"{source}: binary training needs two label values, found "
-                           f"{len(distinct)}: {distinct.tolist()[:10]}")
-        if distinct.shape[0] < 2:
-            raise CliError(f"{source}: the labels have a single value {distinct.tolist()}; "
-                           f"a classifier needs both classes")
-        return cls(distinct.tolist(), numeric)
-
-    def encode(self, values, source):
-        """0/1 float64 labels; a value that is not one of the two classes is an error
-        naming its row."""
-        values = np.asarray(values)
-        if self.numeric:
-            try:
-                values = values.astype(np.float64)
-            except ValueError:
-                raise CliError(f"{source}: label values are not numbers (the model was "
-                               f"trained on {self.classes})") from None
-        else:
-            values = values.astype(str)
-        positive = values == self.classes[1]
-        known = positive | (values == self.classes[0])
-        if not known.all():
-            row = int(np.flatnonzero(~known)[0])
-            raise CliError(f"{source}, row {row + 1}: label {values[row]!r} is not one of "
-                           f"the classes {self.classes}")
-        return positive.astype(np.float64)
-
-    def to_dict(self):
-        return {"classes": self.classes, "numeric": self.numeric}
-
-    @classmethod
-    def from_dict(cls, data):
-        return cls(data["classes"], data["numeric"])
-
-
-def _all_numbers(values):
-    if values.dtype.kind in "biuf":
-        return True
-    try:
-        values.astype(np.float64)
-        return True
-    except (TypeError, ValueError):
-        return False

@@ -12,7 +12,8 @@ import numpy as np
 from ..inputs import SparseInput
 from ..io import load_model, load_spec
 from ..readers.report import BadLineError
-from ._data import DataOptions, LabelCoding
+from ._data import DataOptions
+from ._labels import LabelCoding
 from .errors import CliError
 
 __all__ = ["EncodedBatches", "union_field", "ModelDirectory", "add_data_arguments",
@@ -40,6 +41,10 @@ def add_data_arguments(parser, *, label=True):
         group.add_argument("--weight", help="example-weight column (csv/tsv)")
     group.add_argument("--one-based", action="store_true",
                        help="libsvm/libffm ids start at 1")
+    group.add_argument("--field-ranges",
+                       help="libsvm/libfm files whose fields are consecutive id ranges: "
+                            "name:size,... (e.g. user:957,item:4082,daytime:7) or "
+                            "name:start-stop,...; each range becomes its own field")
     group.add_argument("--batch-size", type=int, default=1024, help="rows per batch")
     group.add_argument("--skip-bad-lines", action="store_true",
                        help="skip malformed lines (counted and reported) instead of stopping")
@@ -53,7 +58,30 @@ def data_options_from_args(args):
                        names=None if args.names is None else
                        [n.strip() for n in args.names.split(",")],
                        label=getattr(args, "label", None), weight=getattr(args, "weight", None),
-                       zero_based=not args.one_based)
+                       zero_based=not args.one_based,
+                       field_ranges=_field_ranges(args.field_ranges))
+
+
+def _field_ranges(text):
+    """``{name: [start, stop]}`` from ``name:size,...`` or ``name:start-stop,...``."""
+    if not text:
+        return None
+    ranges, start = {}, 0
+    for entry in text.split(","):
+        name, sep, bound = entry.strip().partition(":")
+        try:
+            if "-" in bound:
+                low, high = (int(x) for x in bound.split("-", 1))
+            else:
+                low, high = start, start + int(bound)
+        except ValueError:
+            raise CliError(f"--field-ranges: cannot read {entry!r} (expected name:size or "
+                           f"name:start-stop)") from None
+        if not sep or not name:
+            raise CliError(f"--field-ranges: {entry!r} has no field name")
+        ranges[name] = [low, high]
+        start = high
+    return ranges
 
 
 def _unescape(delimiter):
@@ -74,8 +102,8 @@ def union_field(features):
 
 
 class EncodedBatches:
-    """Re-iterable ``(features, labels[, weights])`` from a reader: labels coded 0/1 by a
-    `LabelCoding`, raw columns turned into features by ``transform``. An error in a batch
+    """Re-iterable ``(features, labels[, weights])`` from a reader: labels coded for the
+    model's objective by a `LabelCoding`, raw columns turned into features by ``transform``. An error in a batch
     is re-raised as a `CliError` naming the file and the rows."""
 
     def __init__(self, reader, path, options, coding, transform, with_labels=True):
@@ -93,14 +121,17 @@ class EncodedBatches:
             except BadLineError as error:
                 raise CliError(str(error)) from None
             try:
-                yield self.encode(raw)
+                yield self.encode(raw, first_row)
             except (ValueError, TypeError) as error:
                 n = _n_rows(raw)
                 raise CliError(f"{self.path}, data rows {first_row}-{first_row + n - 1}: "
                                f"{error}") from None
             first_row += _n_rows(raw)
 
-    def encode(self, raw):
+    def encode(self, raw, first_row=1):
+        """``(features, labels[, weights])`` of one raw batch whose first row is data row
+        ``first_row`` of the file (in file order; a shuffled stream's rows are approximate,
+        which is why ``widedeep train`` checks the labels in its first, ordered pass)."""
         if isinstance(raw, tuple):           # libsvm / libffm: (features, labels)
             columns, labels = raw
             weights = None
@@ -113,7 +144,7 @@ class EncodedBatches:
             return features, columns
         if labels is None:
             raise CliError(f"{self.path}: no label column (pass --label)")
-        y = self.coding.encode(labels, self.path)
+        y = self.coding.encode(labels, self.path, first_row)
         if weights is None:
             return features, y
         return features, y, np.asarray(weights, dtype=np.float64)
@@ -153,7 +184,8 @@ class ModelDirectory:
         """The training data options, overridden by what this command line gives."""
         options = DataOptions.from_dict(self.info["options"])
         given = data_options_from_args(args)
-        for key in ("format", "delimiter", "header", "names", "label", "weight"):
+        for key in ("format", "delimiter", "header", "names", "label", "weight",
+                    "field_ranges"):
             if getattr(given, key) is not None:
                 setattr(options, key, getattr(given, key))
         return options.resolved(path)

@@ -28,6 +28,7 @@ def run(args):
     description = {
         "model": type(model).__name__,
         "trained": {"epochs": model.epochs_trained_, "steps": model.steps_trained_},
+        "objective": directory.coding.objective,
         "labels": directory.coding.classes,
         "data": directory.options.to_dict(),
         "parameters": sum(parameters.values()),
@@ -38,18 +39,19 @@ def run(args):
     rules, sparsity = [], None
     if getattr(model, "wide_", None) is not None:
         sparsity = sparsity_report(model)
-        rules = strongest_rules(model, spec=spec, top=args.top)
+        rules = _rules(model, spec, directory.coding, args.top)
     if args.json:
         description["sparsity"] = None if sparsity is None else {
             field: {"nonzero": nz, "size": size} for field, (nz, size) in
             sparsity.fields.items()}
-        description["rules"] = [{"field": r.field, "token": r.token, "weight": r.weight}
-                                for r in rules]
+        description["rules"] = [{"field": r.field, "token": r.token, "weight": r.weight,
+                                 **({} if label is None else {"class": label})}
+                                for label, r in rules]
         print(json.dumps(description, indent=1))
         return 0
     print(f"{description['model']}: {description['parameters']:,} parameters, "
-          f"{model.epochs_trained_} epochs ({model.steps_trained_} steps); labels "
-          f"{directory.coding.classes[0]!r} -> 0, {directory.coding.classes[1]!r} -> 1")
+          f"{model.epochs_trained_} epochs ({model.steps_trained_} steps); "
+          f"{_labels_line(directory.coding)}")
     if description["columns"]:
         print("\ncolumns:")
         for name, report in description["columns"].items():
@@ -59,6 +61,24 @@ def run(args):
         print("\nwide part (non-zero weights after L1):")
         print("  " + str(sparsity).replace("\n", "\n  "))
         print(f"\nstrongest {len(rules)} wide rules:")
-        for rule in rules:
-            print(f"  {rule}")
+        for label, rule in rules:
+            print(f"  {rule}" if label is None else f"  [class {label!r}] {rule}")
     return 0
+
+
+def _labels_line(coding):
+    if coding.objective == "regression":
+        return "regression (numeric labels)"
+    if coding.objective == "multiclass":
+        return "multiclass labels " + ", ".join(f"{c!r} -> {k}"
+                                                for k, c in enumerate(coding.classes))
+    return f"labels {coding.classes[0]!r} -> 0, {coding.classes[1]!r} -> 1"
+
+
+def _rules(model, spec, coding, top):
+    """``(class label or None, WideRule)``: the ``top`` strongest rules, for a multiclass
+    model the ``top`` strongest of each class."""
+    if coding.objective != "multiclass":
+        return [(None, rule) for rule in strongest_rules(model, spec=spec, top=top)]
+    return [(label, rule) for k, label in enumerate(coding.classes)
+            for rule in strongest_rules(model, spec=spec, top=top, class_index=k)]

@@ -1,7 +1,12 @@
-"""``widedeep predict MODEL --data new.csv --output scores.csv``: P(label = positive) of
-every row, streamed to a CSV file (``-`` for standard output) batch by batch, so files
-of any size fit in memory. Columns: the ``--id-column`` values (if asked) and
-``probability``; rows in file order."""
+"""``widedeep predict MODEL --data new.csv --output scores.csv``: the model's prediction
+for every row, streamed to a CSV file (``-`` for standard output) batch by batch, so files
+of any size fit in memory; rows in file order. Columns: the ``--id-column`` values (if
+asked), the ``logit`` (with ``--logit``; one per class for multiclass) and, by objective:
+
+- binary: ``probability`` = P(label = positive);
+- multiclass: ``class`` (the most probable label value) and ``p_<label>`` per class;
+- regression: ``prediction``.
+"""
 from __future__ import annotations
 
 import csv
@@ -41,18 +46,16 @@ def run(args):
     rows, start, last_report = 0, time.perf_counter(), 0.0
     try:
         writer = csv.writer(handle)
-        writer.writerow(extra + (["logit"] if args.logit else []) + ["probability"])
+        coding, model = directory.coding, directory.model
+        writer.writerow(extra + _header(coding, args.logit))
         with limit_blas_threads(args.n_threads):
             for features, columns in batches:
-                logits = directory.model.predict_logit(features).astype(np.float64)
-                proba = 1.0 / (1.0 + np.exp(-logits))
-                out = [np.char.mod("%.6g", proba)]
-                if args.logit:
-                    out.insert(0, np.char.mod("%.6g", logits))
+                logits = model.predict_logit(features).astype(np.float64)
+                out = _prediction_columns(coding, model, logits, args.logit)
                 if extra:
                     out.insert(0, np.asarray(columns[args.id_column]).astype(str))
                 writer.writerows(zip(*out))
-                rows += proba.shape[0]
+                rows += logits.shape[0]
                 elapsed = time.perf_counter() - start
                 if elapsed - last_report > 5:
                     last_report = elapsed
@@ -63,3 +66,37 @@ def run(args):
     logger.info("%d rows scored in %.2f s -> %s", rows, time.perf_counter() - start,
                 args.output)
     return 0
+
+
+def _header(coding, with_logit):
+    if coding.objective == "regression":
+        return ["prediction"]
+    if coding.objective == "multiclass":
+        names = [_text(c) for c in coding.classes]
+        return ((["logit_" + n for n in names] if with_logit else []) + ["class"]
+                + ["p_" + n for n in names])
+    return (["logit"] if with_logit else []) + ["probability"]
+
+
+def _prediction_columns(coding, model, logits, with_logit):
+    """The output columns of one batch as text arrays, in `_header`'s order."""
+    if coding.objective == "regression":
+        return [np.char.mod("%.6g", logits)]
+    proba = model.loss_.link(logits)
+    if coding.objective == "multiclass":
+        labels = np.asarray([_text(c) for c in coding.classes])[np.argmax(logits, axis=1)]
+        columns = [labels] + [np.char.mod("%.6g", p) for p in proba.T]
+        if with_logit:
+            columns = [np.char.mod("%.6g", z) for z in logits.T] + columns
+        return columns
+    columns = [np.char.mod("%.6g", proba)]
+    if with_logit:
+        columns.insert(0, np.char.mod("%.6g", logits))
+    return columns
+
+
+def _text(value):
+    """A label value as written in a CSV cell (whole numbers without ``.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,10 +1,12 @@
 """``widedeep train``: fit the feature spec and a model on a file, save both.
 
 One pass reads the training file to fit the spec (vocabularies, moments, quantiles) and
-learn the two label values (and, for libsvm/libffm, the id range); then ``--epochs``
+learn the labels' coding for ``--objective`` (binary: the two values; multiclass: the
+classes; regression: numbers as they are) and, for libsvm/libffm, the id range; then
+``--epochs``
 passes train the model, streaming (memory: a batch plus the shuffle buffer). A
 ``--valid`` file is evaluated after every epoch. The model directory holds the model, its
-spec and ``cli.json`` (how to read files for it and which label value is positive).
+spec and ``cli.json`` (how to read files for it and what its labels mean).
 """
 from __future__ import annotations
 
@@ -17,14 +19,14 @@ import numpy as np
 from ..io import save_model
 from ..threads import limit_blas_threads
 from ._columns import build_spec, read_columns_argument
-from ._data import LabelCoding, peek_rows
+from ._data import peek_rows
+from ._labels import MAX_CLASSES, OBJECTIVES, LabelCoding
 from ._project import (UNION_FIELD, EncodedBatches, ModelDirectory, add_data_arguments,
                        data_options_from_args, sparse_transform)
 from .errors import CliError
 
 HELP = "train a model on a csv/tsv/libsvm/libffm file and save it"
 logger = logging.getLogger("widedeep")
-_LABEL_VALUES_LIMIT = 1000
 
 
 def add_arguments(parser):
@@ -36,7 +38,11 @@ def add_arguments(parser):
     parser.add_argument("--valid", help="validation file, evaluated after every epoch")
     parser.add_argument("--kind", choices=["wide", "deep", "wide_deep"], default="wide_deep",
                         help="which model (default wide_deep)")
-    parser.add_argument("--positive", help="label value meaning 1 (default: the larger one)")
+    parser.add_argument("--objective", choices=list(OBJECTIVES), default="binary",
+                        help="binary (two label values; default), multiclass (class "
+                             "indices in sorted label order) or regression (numbers)")
+    parser.add_argument("--positive", help="binary: the label value meaning 1 (default: the "
+                                           "larger one)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--hidden-units", default="100,50",
                         help="deep layer widths, comma-separated")
@@ -57,7 +63,7 @@ def run(args):
             reader = options.table_reader(
                 args.data, batch_size=args.batch_size, numeric=numeric,
                 columns=_needed(spec, options), skip_bad_lines=args.skip_bad_lines)
-            model = spec.build_estimator(args.kind, **_model_params(args, hidden_units))
+            model = spec.build_estimator(args.kind, **_model_params(args, hidden_units, coding))
             transform = spec.transform
         else:
             spec, (coding, n_features) = None, _prepare_sparse(args, options)
@@ -65,7 +71,7 @@ def run(args):
             reader = options.sparse_reader(args.data, batch_size=args.batch_size,
                                            n_features=n_features,
                                            skip_bad_lines=args.skip_bad_lines)
-            model = _sparse_model(args, options, reader, n_features, hidden_units)
+            model = _sparse_model(args, options, reader, n_features, hidden_units, coding)
             transform = sparse_transform(options.format)
         reader.shuffle_buffer = max(0, args.shuffle_buffer)
         reader.random_state = args.random_state
@@ -81,7 +87,7 @@ def run(args):
                     args.valid, batch_size=args.batch_size, n_features=extra["n_features"],
                     skip_bad_lines=args.skip_bad_lines)
             valid = EncodedBatches(valid_reader, args.valid, valid_options, coding, transform)
-        model.n_threads = args.n_threads
+        model.set_params(n_threads=args.n_threads)
         logger.info("training %s for %d epochs on %s", type(model).__name__, args.epochs,
                     args.data)
         start = time.perf_counter()
@@ -102,9 +108,11 @@ def run(args):
     return 0
 
 
-def _model_params(args, hidden_units):
+def _model_params(args, hidden_units, coding):
     params = {"epochs": args.epochs, "random_state": args.random_state,
-              "verbose": 0 if args.quiet else 1}
+              "verbose": 0 if args.quiet else 1, "objective": coding.objective}
+    if coding.objective == "multiclass":
+        params["n_classes"] = coding.n_classes
     if args.kind != "wide":
         params["hidden_units"] = hidden_units
     return params
@@ -131,12 +139,13 @@ def _prepare_table(args, options):
     reader = options.table_reader(args.data, batch_size=max(args.batch_size, 8192),
                                   numeric=numeric, columns=_needed(spec, options),
                                   skip_bad_lines=args.skip_bad_lines)
-    label_values = _LabelValues(options.label)
+    label_values = _LabelValues(options.label, args.objective, args.data)
     logger.info("fitting the feature spec on %s", args.data)
     spec.fit(label_values.observe(batch) for batch in _named_errors(reader, args.data))
-    coding = LabelCoding.learn(label_values.values(), args.positive, args.data)
-    logger.info("spec fitted on %d rows; labels %s (positive: %r)", spec.n_rows_seen_,
-                coding.classes, coding.classes[1])
+    coding = LabelCoding.learn(label_values.values(), args.positive, args.data,
+                               args.objective)
+    logger.info("spec fitted on %d rows; %s labels %s", spec.n_rows_seen_, args.objective,
+                coding.classes if coding.classes is not None else "(numbers)")
     return spec, numeric, coding, {}
 
 
@@ -149,18 +158,26 @@ def _named_errors(reader, path):
 
 
 class _LabelValues:
-    """Distinct label values seen while fitting (bounded: a label column with more than
-    `_LABEL_VALUES_LIMIT` values is not a binary label)."""
+    """Distinct label values seen while fitting a classifier (bounded: more than
+    `MAX_CLASSES` values is an error; a regression model collects none)."""
 
-    def __init__(self, label):
-        self.label, self.seen = label, set()
+    def __init__(self, label, objective, path):
+        self.label, self.objective, self.path, self.seen = label, objective, path, set()
+        self.rows = 0
 
     def observe(self, batch):
         labels = batch[self.label] if isinstance(batch, dict) else batch[1]
+        self.rows += len(labels)
+        if self.objective == "regression":     # numbers only, checked in file order
+            LabelCoding(None, True, "regression").encode(labels, self.path,
+                                                         self.rows - len(labels) + 1)
+            return batch
         self.seen.update(np.unique(np.asarray(labels)).tolist())
-        if len(self.seen) > _LABEL_VALUES_LIMIT:
-            raise CliError(f"the label column has more than {_LABEL_VALUES_LIMIT} distinct "
-                           f"values; a binary model needs two")
+        if len(self.seen) > MAX_CLASSES:
+            raise CliError(f"the label column has more than {MAX_CLASSES} distinct values; "
+                           f"a {self.objective} model needs "
+                           + ("two" if self.objective == "binary" else f"at most {MAX_CLASSES}")
+                           + (" (--objective regression for numeric targets)"))
         return batch
 
     def values(self):
@@ -170,7 +187,7 @@ class _LabelValues:
 def _prepare_sparse(args, options):
     reader = options.sparse_reader(args.data, batch_size=max(args.batch_size, 8192),
                                    skip_bad_lines=args.skip_bad_lines)
-    labels, largest = _LabelValues(None), -1
+    labels, largest = _LabelValues(None, args.objective, args.data), -1
     for features, y in _named_errors(reader, args.data):
         labels.observe((features, y))
         for field in features.values():
@@ -178,12 +195,26 @@ def _prepare_sparse(args, options):
                 largest = max(largest, int(field.feature_ids.max()))
     if options.format == "libffm":
         options.n_fields = len(reader.field_names)
-    coding = LabelCoding.learn(labels.values(), args.positive, args.data)
+    coding = LabelCoding.learn(labels.values(), args.positive, args.data, args.objective)
+    if options.field_ranges:         # the ranges bound the ids (and give each field's size)
+        return coding, None
     return coding, largest + 1
 
 
-def _sparse_model(args, options, reader, n_features, hidden_units):
+def _sparse_model(args, options, reader, n_features, hidden_units, coding):
     from .. import estimators
+    if options.format == "libsvm" and reader.field_ranges:
+        # one field per id range: its own FTRL model and embedding table
+        sizes = {name: stop - start for name, (start, stop) in reader.field_ranges.items()}
+        deep = {"vocabularies": {name: (size, args.embedding_dim)
+                                 for name, size in sizes.items()},
+                "embedding_fields": {name: name for name in sizes}, "combiners": "sum"}
+        params = _model_params(args, hidden_units, coding)
+        if args.kind == "wide":
+            return estimators.WideEstimator(sizes, **params)
+        if args.kind == "deep":
+            return estimators.DeepEstimator(**deep, **params)
+        return estimators.WideDeepEstimator(sizes, **deep, **params)
     if options.format == "libsvm":
         fields = [reader.field]
         wide_field = reader.field
@@ -192,7 +223,7 @@ def _sparse_model(args, options, reader, n_features, hidden_units):
         wide_field = UNION_FIELD
     deep = {"vocabularies": {"ids": (n_features, args.embedding_dim)},
             "embedding_fields": {f: "ids" for f in fields}, "combiners": "sum"}
-    params = _model_params(args, hidden_units)
+    params = _model_params(args, hidden_units, coding)
     if args.kind == "wide":
         return estimators.WideEstimator({wide_field: n_features}, **params)
     if args.kind == "deep":

@@ -108,7 +108,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
                  storage="memory", storage_dir=None,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, n_threads=None):
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields
         self.combiners = combiners
@@ -142,6 +142,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         self.storage_dir = storage_dir
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _expected_fields(self):
         return self._deep_fields()

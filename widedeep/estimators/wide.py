@@ -102,6 +102,9 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     random_state : int seed (None draws one, stored in ``seed_``)
     verbose : 1: log a line per epoch and a progress line inside long epochs (logger
         "widedeep", shown on stdout when logging is not configured); 0: quiet
+    n_threads : BLAS threads during fit / partial_fit / predict / evaluate (the pool is
+        limited for the call and restored after; `widedeep.threads`): None (default) = 1,
+        which does not collapse on a busy machine; -1 = every CPU; 0 = leave BLAS alone
 
     Defaults of every numeric parameter live in `widedeep.defaults`.
 
@@ -126,7 +129,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
                  storage="memory", storage_dir=None,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, n_threads=None):
         self.wide_fields = wide_fields
         self.ftrl = ftrl
         self.ftrl_per_field = ftrl_per_field
@@ -150,6 +153,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
         self.storage_dir = storage_dir
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _expected_fields(self):
         return list(self.wide_fields)

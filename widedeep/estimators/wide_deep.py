@@ -46,7 +46,7 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
                  storage="memory", storage_dir=None,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, n_threads=None):
         self.wide_fields = wide_fields
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields
@@ -85,6 +85,7 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self.storage_dir = storage_dir
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _expected_fields(self):
         return list(self.wide_fields) + self._deep_fields()

@@ -57,28 +57,43 @@ def fnv1a_64(tokens):
     tokens = _as_unicode(tokens)
     n = tokens.shape[0]
     hashes = np.full(n, _FNV_OFFSET, dtype=np.uint64)
-    if n == 0:
+    if n == 0 or tokens.dtype.itemsize == 0:
         return hashes
-    encoded = np.char.encode(tokens, "utf-8")
-    width = encoded.dtype.itemsize
-    if width == 0:
-        return hashes
-    byte_matrix = np.frombuffer(encoded.tobytes(), dtype=np.uint8).reshape(n, width)
-    lengths = np.char.str_len(encoded)
-    # Sort by length once so that each byte position touches a contiguous tail of rows.
-    order = np.argsort(lengths, kind="stable")
-    sorted_lengths = lengths[order]
-    sorted_bytes = byte_matrix[order]
-    sorted_hashes = hashes[order]
+    byte_matrix, lengths = _utf8_bytes(tokens)
+    width = byte_matrix.shape[1]
+    shortest = int(lengths.min())
     with np.errstate(over="ignore"):
-        for position in range(width):
-            first_active = np.searchsorted(sorted_lengths, position, side="right")
-            active = slice(first_active, n)
-            sorted_hashes[active] = ((sorted_hashes[active]
-                                      ^ sorted_bytes[active, position].astype(np.uint64))
+        # Every token has a byte at the positions below the shortest length: no masking.
+        for position in range(shortest):
+            hashes ^= byte_matrix[:, position]
+            hashes *= _FNV_PRIME
+        if shortest == width:
+            return hashes
+        # Sort by length once so that each later position touches a contiguous tail of rows.
+        order = np.argsort(lengths, kind="stable")
+        sorted_lengths = lengths[order]
+        sorted_bytes = byte_matrix[order]
+        sorted_hashes = hashes[order]
+        for position in range(shortest, width):
+            active = slice(int(np.searchsorted(sorted_lengths, position, side="right")), n)
+            sorted_hashes[active] = ((sorted_hashes[active] ^ sorted_bytes[active, position])
                                      * _FNV_PRIME)
     hashes[order] = sorted_hashes
     return hashes
+
+
+def _utf8_bytes(tokens):
+    """``(bytes uint64 [n, width], lengths [n])`` of the UTF-8 encoding of a ``U`` array.
+    ASCII text (the usual ids and names) is read straight from the array's UTF-32 code
+    points, which then equal the UTF-8 bytes; other text is encoded."""
+    n = tokens.shape[0]
+    codes = tokens.view(np.uint32).reshape(n, tokens.dtype.itemsize // 4)
+    if codes.max() < 0x80:
+        return codes.astype(np.uint64), np.char.str_len(tokens)
+    encoded = np.char.encode(tokens, "utf-8")
+    byte_matrix = np.frombuffer(encoded.tobytes(), dtype=np.uint8).reshape(
+        n, encoded.dtype.itemsize)
+    return byte_matrix.astype(np.uint64), np.char.str_len(encoded)
 
 
 def fmix64(hashes):

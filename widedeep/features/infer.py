@@ -7,7 +7,9 @@ and every non-missing value of the sample parses as a float; otherwise it is
 ============  ==================================================  ==========================
 kind          wide part                                           deep part
 ============  ==================================================  ==========================
-numeric       ``BucketizedColumn("<name>_bucket", n_buckets=10)``  ``NumericColumn(name)``
+numeric       ``NumericColumn(name, wide=True)`` (a linear term)  ``NumericColumn(name)``
+              and ``BucketizedColumn("<name>_bucket")`` (10
+              quantile buckets)
 categorical   ``CategoricalColumn(name, wide=True)``              the same column with
                                                                   ``embedding_dim``
 ============  ==================================================  ==========================
@@ -94,9 +96,10 @@ def infer_columns(batch, *, model="wide_deep", exclude=(), embedding_dim=8,
             continue
         if is_numeric_column(values):
             numeric.add(name)
-            if deep:
-                columns.append(NumericColumn(name, normalization=normalization,
-                                             default=numeric_default))
+            # the number itself: a dense input of the deep part, and a linear term
+            # (one coordinate) of the wide part
+            columns.append(NumericColumn(name, normalization=normalization,
+                                         default=numeric_default, deep=deep, wide=wide))
             if wide:
                 columns.append(BucketizedColumn(f"{name}_bucket", source=name,
                                                 n_buckets=n_buckets, default=numeric_default))

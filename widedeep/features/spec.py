@@ -106,6 +106,7 @@ class FeatureSpec:
                 self._dense_groups.setdefault(column.dense_field, []).append(column)
         _check_tables_and_fields(self.columns, self._vocabularies, self._dense_groups)
         self._sources = list(dict.fromkeys(s for c in self.columns for s in c.sources))
+        self._field_sources = _field_sources(self.columns)
         self.n_rows_seen_ = None
 
     # ------------------------------------------------------------------ fitting
@@ -210,44 +211,75 @@ class FeatureSpec:
         return self.n_rows_seen_ is not None or not self.needs_fit
 
     # ------------------------------------------------------------------ transforming
-    def transform(self, columns):
+    def transform(self, columns, fields=None):
         """The feature dict of one column batch: ``{field: SparseInput | float32 [n, w]}``.
 
         ``columns``: a dict of columns or a pandas DataFrame; or a reader, whose rows (one
         pass, labels dropped) are transformed batch by batch and concatenated (for data
-        that fits in memory; stream with `batches` otherwise)."""
+        that fits in memory; stream with `batches` otherwise).
+        ``fields``: compute only these fields (names from `field_sources`; default all);
+        only the raw columns they read must be in the batch. A ranking request uses it to
+        transform the user's fields from one row and only the candidates' fields per
+        candidate (`widedeep.serving.request_features`)."""
         self._require_fitted("transform")
+        wanted = self._wanted_fields(fields)
         if not isinstance(columns, Mapping) and not is_dataframe(columns):
-            parts = [self.transform(batch[0] if isinstance(batch, tuple) else batch)
+            parts = [self.transform(batch[0] if isinstance(batch, tuple) else batch, fields)
                      for batch in as_column_batches(columns)]
             if not parts:
                 raise ValueError("FeatureSpec.transform: the reader yielded no rows")
             return concat_batches(parts)
         if is_dataframe(columns):
             columns = columns_from_dataframe(columns)
-        parsed = self._parse(columns, "transform")
+        sources = None if wanted is None else \
+            dict.fromkeys(s for f in self._field_sources if f in wanted
+                          for s in self._field_sources[f])
+        parsed = self._parse(columns, "transform", sources)
         features = {}
         for column in self.columns:
-            if column.wide or (column.deep and not column.is_dense):
+            if (column.wide or (column.deep and not column.is_dense)) \
+                    and (wanted is None or column.name in wanted):
                 features[column.name] = column.transform(parsed)
         for field, group in self._dense_groups.items():
+            if wanted is not None and field not in wanted:
+                continue
             dense = np.empty((parsed.n_rows, len(group)), dtype=np.float32)
             for position, column in enumerate(group):
                 dense[:, position] = to_model_dtype(column.values(parsed), column.name)
             features[field] = dense
         return features
 
-    def _parse(self, batch, stage):
+    def field_sources(self):
+        """``{field: (raw column, ...)}``: every field `transform` produces (sparse fields
+        named after their column, dense fields after ``dense_field``) and the raw columns
+        it reads, in first-use order."""
+        return dict(self._field_sources)
+
+    def _wanted_fields(self, fields):
+        if fields is None:
+            return None
+        if isinstance(fields, str):
+            raise TypeError(f"FeatureSpec.transform: fields must be a collection of field "
+                            f"names, got the string {fields!r}")
+        wanted = set(fields)
+        unknown = sorted(f for f in wanted if f not in self._field_sources)
+        if unknown:
+            raise ValueError(f"FeatureSpec.transform: unknown field {unknown[0]!r}; the spec "
+                             f"produces {list(self._field_sources)}")
+        return wanted
+
+    def _parse(self, batch, stage, sources=None):
         if not isinstance(batch, Mapping):
             raise TypeError(f"{stage}: a column batch must be a dict of columns, got "
                             f"{type(batch).__name__}")
-        missing = [source for source in self._sources if source not in batch]
+        sources = self._sources if sources is None else sources
+        missing = [source for source in sources if source not in batch]
         if missing:
             users = [c.name for c in self.columns if missing[0] in c.sources]
             raise ValueError(f"{stage}: column {missing[0]!r} (needed by {', '.join(users)}) "
                              f"is missing from the batch; it has {sorted(batch)[:20]}"
                              + (f"; also missing: {missing[1:]}" if len(missing) > 1 else ""))
-        return ParsedBatch({source: batch[source] for source in self._sources})
+        return ParsedBatch({source: batch[source] for source in sources})
 
     def batches(self, source, label=None, weight=None, batch_size=1024, *, shuffle=False,
                 random_state=None, positive=None):
@@ -436,6 +468,17 @@ class FeatureSpec:
 
     def __repr__(self):
         return f"FeatureSpec([{', '.join(repr(c) for c in self.columns)}])"
+
+
+def _field_sources(columns):
+    """``{field: (raw column, ...)}`` of the fields `FeatureSpec.transform` produces."""
+    sources = {}
+    for column in columns:
+        if column.wide or (column.deep and not column.is_dense):
+            sources.setdefault(column.name, {}).update(dict.fromkeys(column.sources))
+        if column.is_dense:
+            sources.setdefault(column.dense_field, {}).update(dict.fromkeys(column.sources))
+    return {field: tuple(names) for field, names in sources.items()}
 
 
 def _check_learned(spec):

@@ -100,26 +100,33 @@ def rebatch(batches, batch_size, drop_last=False):
     """Re-cut a stream of column batches of any sizes into batches of exactly
     ``batch_size`` rows (the last one may be smaller unless ``drop_last``).
 
-    Batches that already have the right size and arrive on a boundary pass through
-    untouched; only the pieces around a short batch are copied.
+    Rows are copied only where a batch straddles two incoming batches: the short leftover
+    of the previous batch is joined with just enough leading rows of the next one; every
+    other output batch is a slice (a view) of an incoming batch. Batches that already have
+    the right size and arrive on a boundary pass through untouched.
     """
     pending, n_pending = [], 0
     for batch in batches:
         n = batch_length(batch)
         if n == 0:
             continue
-        if n_pending == 0 and n == batch_size:
+        start = 0
+        if n_pending:
+            take = min(batch_size - n_pending, n)
+            pending.append(slice_batch(batch, 0, take) if take < n else batch)
+            n_pending += take
+            start = take
+            if n_pending < batch_size:
+                continue
+            yield concat_batches(pending)
+            pending, n_pending = [], 0
+        if start == 0 and n == batch_size:
             yield batch
             continue
-        pending.append(batch)
-        n_pending += n
-        if n_pending >= batch_size:
-            merged = concat_batches(pending)
-            start = 0
-            while n_pending - start >= batch_size:
-                yield slice_batch(merged, start, start + batch_size)
-                start += batch_size
-            pending = [slice_batch(merged, start, n_pending)] if start < n_pending else []
-            n_pending -= start
+        while n - start >= batch_size:
+            yield slice_batch(batch, start, start + batch_size)
+            start += batch_size
+        if start < n:
+            pending, n_pending = [slice_batch(batch, start, n)], n - start
     if n_pending and not drop_last:
         yield concat_batches(pending)

@@ -12,10 +12,12 @@ size.
 from __future__ import annotations
 
 import csv
+import logging
 
 import numpy as np
 
 from ._base import StreamReader, check_positive_int, open_text, read_errors
+from ._csv_arrow import arrow_batches, have_pyarrow
 from ._csv_cells import column_kind, parse_numbers, parse_strings
 from ._csv_split import (DEFAULT_MAX_RECORD_LINES, read_preamble, split_csv_block,
                          split_plain_block, splits_plainly, text_blocks)
@@ -24,6 +26,8 @@ from .report import BadLine, BadLineError, ReadReport
 from .shuffle import epoch_rng, shuffle_rows
 
 __all__ = ["CsvReader"]
+
+logger = logging.getLogger("widedeep")
 
 
 class CsvReader(StreamReader):
@@ -36,12 +40,27 @@ class CsvReader(StreamReader):
     batch_size : int
         Rows per batch (the last batch of a pass may be smaller).
     names : list of str, optional
-        Names of the file's columns in order. Required when ``header=False``; with a header
-        they replace the header's names (the counts must agree).
-    header : bool
-        Whether the first record (after ``skip_rows``) holds the column names.
+        Names of the file's columns in order. Required when ``header=False``.
+    header : bool or None
+        Whether the first record (after ``skip_rows``) holds the column names. ``None``
+        (default): a header unless ``names`` is given, so ``CsvReader(path, names=[...])``
+        reads every line as data. ``header=True`` together with ``names`` means "skip the
+        header line and use ``names`` instead" (the counts must agree); when the skipped
+        line differs from ``names`` a warning on the ``"widedeep"`` logger shows it, so
+        no data row is dropped silently.
     columns : list of str, optional
         Columns to yield, in this order (default: all, in file order).
+    engine : {"python", "arrow"}
+        ``"python"`` (default): the built-in parser, exact bad-line reports.
+        ``"arrow"`` (extra ``widedeep[arrow]``): pyarrow splits the file and widedeep
+        converts each block's distinct cells with the same functions, giving the same
+        batches several times faster; an unparsable cell's line number assumes one line
+        per record and no blank lines, and ``max_record_lines`` is not enforced (see
+        `widedeep.readers._csv_arrow`).
+    label : str, optional
+        A column to yield separately: batches become ``(columns, labels)`` pairs, the
+        form `FeatureSpec.batches` and the estimators take. The label column is parsed as
+        ``float64`` unless ``dtypes`` says otherwise (e.g. ``{"income": "str"}``).
     dtypes : dict[str, dtype], optional
         Per-column kind: ``"str"`` (default for unlisted columns, see ``default_dtype``), a
         float dtype (missing -> NaN) or an integer dtype (a missing value is a bad cell).
@@ -99,7 +118,8 @@ class CsvReader(StreamReader):
     ...     batch["age"]              # float64 [<= 4096], NaN where missing
     """
 
-    def __init__(self, path, *, batch_size=1024, names=None, header=True, columns=None,
+    def __init__(self, path, *, batch_size=1024, names=None, header=None, columns=None,
+                 label=None, engine="python",
                  dtypes=None, default_dtype="str", delimiter=",", quotechar='"',
                  na_values=("", "?"), string_na="", strip=False, skip_rows=0,
                  skip_bad_lines=False, shuffle_buffer=0, random_state=None,
@@ -107,7 +127,13 @@ class CsvReader(StreamReader):
         super().__init__(path, batch_size=batch_size, shuffle_buffer=shuffle_buffer,
                          random_state=random_state, skip_bad_lines=skip_bad_lines,
                          encoding=encoding)
-        self.header = bool(header)
+        self.header = names is None if header is None else bool(header)
+        if engine not in ("python", "arrow"):
+            raise ValueError(f"engine must be 'python' or 'arrow', got {engine!r}")
+        if engine == "arrow" and not have_pyarrow():
+            raise ImportError("CsvReader(engine='arrow') needs pyarrow: pip install "
+                              "'widedeep[arrow]'")
+        self.engine = engine
         self.delimiter = delimiter
         self.quotechar = quotechar
         self.na_values = tuple(na_values)
@@ -126,16 +152,26 @@ class CsvReader(StreamReader):
         if file_header is not None and len(file_header) != len(names):
             raise ValueError(f"{self.path}: {len(names)} names given but the header has "
                              f"{len(file_header)} columns")
+        if file_header is not None and file_header != names:
+            logger.warning("%s: header=True with names=: skipping the first line %s and "
+                           "naming the columns %s", self.path, file_header[:8], names[:8])
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"{self.path}: duplicate column names {duplicates}")
         self.names = names
         self._position = {n: i for i, n in enumerate(names)}
         self.columns = list(names) if columns is None else list(columns)
+        if label is not None:
+            label = str(label)
+            self._check_known("label", [label])
+            self.columns = [c for c in self.columns if c != label] + [label]
+        self.label = label
         if not self.columns:
             raise ValueError(f"{self.path}: columns must name at least one column")
         self._check_known("columns", self.columns)
         dtypes = dict(dtypes or {})
+        if label is not None:
+            dtypes.setdefault(label, "float64")
         self._check_known("dtypes", dtypes)
         self.dtypes = dtypes
         self.default_dtype = default_dtype
@@ -145,19 +181,34 @@ class CsvReader(StreamReader):
     def iter_epoch(self, epoch):
         report = ReadReport()
         self.report = report
-        batches = (self._convert(block, report) for block in self._blocks(report))
+        if self.engine == "arrow":
+            batches = arrow_batches(self, report)
+        else:
+            batches = (self._convert(block, report) for block in self._blocks(report))
         if self.shuffle_buffer > 1:
             batches = shuffle_rows(batches, self.shuffle_buffer,
                                    epoch_rng(self.random_state, epoch))
         for batch in rebatch(batches, self.batch_size):
             report.rows += batch_length(batch)
-            yield batch
+            if self.label is None:
+                yield batch
+            else:
+                labels = batch.pop(self.label)
+                yield batch, labels
 
     def read(self, epoch=0):
-        """All rows of one pass as a single column batch (for files that fit in memory)."""
+        """All rows of one pass as a single column batch (for files that fit in memory);
+        with ``label``, a ``(columns, labels)`` pair."""
         batches = list(self.iter_epoch(epoch))
-        if batches:
-            return concat_batches(batches)
+        if self.label is not None:
+            if not batches:
+                empty = self._empty()
+                return empty, empty.pop(self.label)
+            return (concat_batches([columns for columns, _ in batches]),
+                    np.concatenate([labels for _, labels in batches]))
+        return concat_batches(batches) if batches else self._empty()
+
+    def _empty(self):
         return {n: np.asarray([], dtype=np.str_ if k is str else k)
                 for n, k in self._kinds.items()}
 

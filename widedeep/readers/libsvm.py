@@ -6,8 +6,11 @@
     libffm:  <label> <field>:<id>:<value> ...                 e.g.  0 0:3:1 1:17:1
 
 Both readers yield ``(features, labels)`` batches: ``features`` a dict of `SparseInput`
-(libsvm: one field, named ``field``; libffm: one per field), ``labels`` float64 [n] as
-written in the file (map -1/+1 labels to 0/1 yourself, e.g. ``labels > 0``). Text after
+(libsvm: one field, named ``field``, or one per id range with ``field_ranges``; libffm:
+one per field), ``labels`` float64 [n] as written in the file, or with
+``binary_labels=True`` -1/0 as 0 and 1 as 1 (any other label is a bad line). With
+``label=False`` the lines carry no label (every token is a feature, as in files written
+for prediction) and the readers yield ``features`` alone. Text after
 ``#`` is a comment; blank lines are skipped. Ids are kept as written (``zero_based=False``
 subtracts one, for 1-based files); in libffm the id space is global, shared by all fields,
 so every field's vocabulary size is the file's number of features.
@@ -35,16 +38,30 @@ class _SparseTextReader(StreamReader):
     _parts = 2  # id:value
 
     def __init__(self, path, *, batch_size, n_features, zero_based, dtype, skip_bad_lines,
-                 shuffle_buffer, random_state, encoding):
+                 shuffle_buffer, random_state, encoding, binary_labels=False, label=True):
+        if not isinstance(label, (bool, np.bool_)):
+            raise TypeError(f"label must be True (the first token of a line is its label) "
+                            f"or False (lines carry no label), got {label!r}")
+        if binary_labels and not label:
+            raise ValueError("binary_labels=True needs label=True: with label=False the "
+                             "lines carry no label to map")
+        self.label = bool(label)
         super().__init__(path, batch_size=batch_size, shuffle_buffer=shuffle_buffer,
                          random_state=random_state, skip_bad_lines=skip_bad_lines,
                          encoding=encoding)
         self.n_features = None if n_features is None else int(n_features)
         self.zero_based = bool(zero_based)
         self.dtype = np.dtype(dtype)
+        self.binary_labels = bool(binary_labels)
 
     # ------------------------------------------------------------------ passes
     def iter_epoch(self, epoch):
+        for batch in self._parsed_batches(epoch):
+            yield self._yielded(self._to_inputs(batch))
+
+    def _parsed_batches(self, epoch):
+        """Parsed batches of ``batch_size`` lines (the last may be shorter), counted in a
+        fresh `ReadReport` (``self.report``)."""
         report = ReadReport()
         self.report = report
         lines = self._shuffled(self._lines(), epoch)
@@ -52,7 +69,11 @@ class _SparseTextReader(StreamReader):
         parsed = (batch for batch in parsed if batch is not None)
         for batch in rebatch(parsed, self.batch_size):
             report.rows += batch_length(batch)
-            yield self._to_inputs(batch)
+            yield batch
+
+    def _yielded(self, inputs):
+        """``(features, labels)``, or ``features`` alone when the lines carry no label."""
+        return inputs if self.label else inputs[0]
 
     def _lines(self):
         """``(line_number, text)`` of every non-blank line, comments removed."""
@@ -85,11 +106,12 @@ class _SparseTextReader(StreamReader):
 
     def _parse_fast(self, chunk):
         labels, lengths, tokens = [], [], []
+        first = 1 if self.label else 0          # index of a line's first feature token
         for _, text in chunk:
             parts = text.split()
-            labels.append(parts[0])
-            lengths.append(len(parts) - 1)
-            tokens.extend(parts[1:])
+            labels.append(parts[0] if self.label else "0")
+            lengths.append(len(parts) - first)
+            tokens.extend(parts[first:])
         labels = np.asarray(labels, dtype=np.float64)
         token_text = np.asarray(tokens, dtype=np.str_)
         if token_text.size and np.any(np.char.count(token_text, ":") != self._parts - 1):
@@ -103,6 +125,11 @@ class _SparseTextReader(StreamReader):
         if ids.size and (ids.min() < 0 or (self.n_features is not None
                                            and ids.max() >= self.n_features)):
             raise ValueError("id out of range")
+        self._check_ids_fast(ids)
+        if self.binary_labels:
+            if not np.all(np.isin(labels, (-1.0, 0.0, 1.0))):
+                raise ValueError("label not -1, 0 or 1")
+            labels = (labels > 0).astype(np.float64)
         with np.errstate(over="ignore"):
             finite_as_dtype = np.isfinite(values.astype(self.dtype))
         if not np.all(finite_as_dtype) or not np.all(np.isfinite(labels)):
@@ -117,9 +144,17 @@ class _SparseTextReader(StreamReader):
     def _check_fields_fast(self, fields):
         pass
 
+    def _check_ids_fast(self, ids):
+        pass
+
+    def _check_id(self, feature_id, text):
+        return None
+
     def _check_line(self, number, text):
         """The first problem on one line as a `BadLine`, or None."""
         parts = text.split()
+        if not self.label:
+            return self._check_tokens(number, parts, start=1)
         try:
             label = float(parts[0])
         except ValueError:
@@ -127,7 +162,15 @@ class _SparseTextReader(StreamReader):
                            f"cannot parse label {parts[0]!r} as a number", field=1)
         if not np.isfinite(label):
             return BadLine(self.path, number, None, f"non-finite label {parts[0]!r}", field=1)
-        for position, token in enumerate(parts[1:], start=2):
+        if self.binary_labels and label not in (-1.0, 0.0, 1.0):
+            return BadLine(self.path, number, None, f"label {parts[0]!r} is not -1, 0 or 1 "
+                           f"(binary_labels=True)", field=1)
+        return self._check_tokens(number, parts[1:], start=2)
+
+    def _check_tokens(self, number, tokens, start):
+        """The first bad feature token of line ``number`` as a `BadLine` (``field`` is its
+        1-based position on the line), or None."""
+        for position, token in enumerate(tokens, start=start):
             problem = self._check_token(token)
             if problem is not None:
                 return BadLine(self.path, number, None, f"token {token!r}: {problem}",
@@ -154,6 +197,9 @@ class _SparseTextReader(StreamReader):
                     else f"id {pieces[-2]} is below 1 in a 1-based file")
         if self.n_features is not None and feature_id >= self.n_features:
             return f"id {pieces[-2]} is out of range for n_features={self.n_features}"
+        problem = self._check_id(feature_id, pieces[-2])
+        if problem is not None:
+            return problem
         try:
             value = float(pieces[-1])
         except ValueError:
@@ -170,35 +216,48 @@ class _SparseTextReader(StreamReader):
         return None
 
     def read(self, epoch=0):
-        """All rows of one pass as a single ``(features, labels)`` (for files that fit in
-        memory)."""
-        batches = list(self.iter_epoch(epoch))
+        """All rows of one pass as a single ``(features, labels)`` (``features`` alone with
+        ``label=False``), for files that fit in memory."""
+        batches = [self._to_inputs(batch) for batch in self._parsed_batches(epoch)]
         if not batches:
             empty = {"label": np.zeros(0), "ids": Ragged(np.zeros(0, np.int64),
                                                          np.zeros(0, np.int64), np.zeros(0))}
             if self._parts == 3:
                 empty["fields"] = Ragged(np.zeros(0, np.int64), np.zeros(0, np.int64))
-            return self._to_inputs(empty)
-        return (concat_batches([features for features, _ in batches]),
-                np.concatenate([labels for _, labels in batches]))
+            return self._yielded(self._to_inputs(empty))
+        return self._yielded((concat_batches([features for features, _ in batches]),
+                              np.concatenate([labels for _, labels in batches])))
 
 
 class LibsvmReader(_SparseTextReader):
     """Stream ``(features, labels)`` batches from a libsvm file.
 
     ``features`` is ``{field: SparseInput}`` with one entry per ``id:value`` token; labels
-    are float64 as written.
+    are float64 as written (or 0/1 with ``binary_labels``).
 
     Parameters
     ----------
     path : str or PathLike (``*.gz`` decompressed on the fly)
     batch_size : int
     field : str
-        Name of the single sparse field.
+        Name of the single sparse field (without ``field_ranges``).
+    field_ranges : dict, optional
+        Files whose fields are known id ranges (the layout of the public Frappe and
+        MovieLens-tag CTR sets: one active id per field) become one field per range:
+        ``{name: (start, stop)}`` (ids ``start <= id < stop``, after the ``zero_based``
+        shift) or ``{name: size}`` (consecutive ranges from 0, in the dict's order). Each
+        field's ids are local (``id - start``, ``vocab_size = stop - start``); an id in no
+        range is a bad line.
     n_features : int, optional
         If given, an id ``>= n_features`` is a bad line.
     zero_based : bool
         True: ids as written; False: the file is 1-based and ids are shifted down by one.
+    binary_labels : bool
+        Labels -1 or 0 become 0, 1 stays 1; any other label is a bad line.
+    label : bool
+        True: the first token of a line is its label and batches are ``(features,
+        labels)``. False: lines carry no label (every token is a feature) and batches are
+        ``features`` alone, e.g. for `predict`.
     dtype : float dtype of the feature values.
     skip_bad_lines, shuffle_buffer, random_state, encoding : as for `CsvReader`.
 
@@ -206,25 +265,92 @@ class LibsvmReader(_SparseTextReader):
     --------
     >>> for features, labels in LibsvmReader("train.svm", batch_size=512):  # doctest: +SKIP
     ...     features["features"]      # SparseInput with n_examples == len(labels)
+    >>> reader = LibsvmReader("frappe.libfm", binary_labels=True,           # doctest: +SKIP
+    ...                       field_ranges={"user": 957, "item": 4082, "daytime": 7})
     """
 
     _parts = 2
 
-    def __init__(self, path, *, batch_size=1024, field="features", n_features=None,
-                 zero_based=True, dtype=np.float32, skip_bad_lines=False, shuffle_buffer=0,
-                 random_state=None, encoding="utf-8"):
+    def __init__(self, path, *, batch_size=1024, field="features", field_ranges=None,
+                 n_features=None, zero_based=True, binary_labels=False, label=True,
+                 dtype=np.float32, skip_bad_lines=False, shuffle_buffer=0, random_state=None,
+                 encoding="utf-8"):
         super().__init__(path, batch_size=batch_size, n_features=n_features,
                          zero_based=zero_based, dtype=dtype, skip_bad_lines=skip_bad_lines,
                          shuffle_buffer=shuffle_buffer, random_state=random_state,
-                         encoding=encoding)
+                         encoding=encoding, binary_labels=binary_labels, label=label)
         self.field = str(field)
+        self.field_ranges = None if field_ranges is None else _field_ranges(field_ranges)
+        if self.field_ranges is not None:
+            bounds = list(self.field_ranges.values())
+            self._starts = np.asarray([a for a, _ in bounds], dtype=np.int64)
+            self._stops = np.asarray([b for _, b in bounds], dtype=np.int64)
+
+    def _field_of(self, ids):
+        """Index of the range holding each id, -1 for an id in no range."""
+        index = np.searchsorted(self._starts, ids, side="right") - 1
+        inside = index >= 0
+        inside[inside] = ids[inside] < self._stops[index[inside]]
+        return np.where(inside, index, -1)
+
+    def _check_ids_fast(self, ids):
+        if self.field_ranges is not None and ids.size and np.any(self._field_of(ids) < 0):
+            raise ValueError("id in no field range")
+
+    def _check_id(self, feature_id, text):
+        if self.field_ranges is not None \
+                and self._field_of(np.asarray([feature_id], dtype=np.int64))[0] < 0:
+            ranges = ", ".join(f"{name} [{a}, {b})" for name, (a, b)
+                               in self.field_ranges.items())
+            return f"id {text} is in no field range ({ranges})"
+        return None
 
     def _to_inputs(self, batch):
         ids = batch["ids"]
-        features = SparseInput(ids.row_ids, ids.values, ids.weights, n_examples=len(ids),
-                               field=self.field, vocab_size=self.n_features,
-                               dtype=self.dtype, validate=False)
-        return {self.field: features}, batch["label"]
+        if self.field_ranges is None:
+            features = SparseInput(ids.row_ids, ids.values, ids.weights, n_examples=len(ids),
+                                   field=self.field, vocab_size=self.n_features,
+                                   dtype=self.dtype, validate=False)
+            return {self.field: features}, batch["label"]
+        row_ids, field_of = ids.row_ids, self._field_of(ids.values)
+        # group entries by field, keeping row order inside a field (stable sort)
+        order = np.argsort(field_of, kind="stable")
+        bounds = np.searchsorted(field_of[order], np.arange(len(self._starts) + 1))
+        features = {}
+        for k, name in enumerate(self.field_ranges):
+            entries = order[bounds[k]:bounds[k + 1]]
+            features[name] = SparseInput(
+                row_ids[entries], ids.values[entries] - self._starts[k], ids.weights[entries],
+                n_examples=len(ids), field=name,
+                vocab_size=int(self._stops[k] - self._starts[k]), dtype=self.dtype,
+                validate=False)
+        return features, batch["label"]
+
+
+def _field_ranges(field_ranges):
+    """``{name: (start, stop)}`` from ``{name: (start, stop)}`` or ``{name: size}``;
+    ``ValueError`` for an empty, reversed or overlapping range."""
+    if not isinstance(field_ranges, dict) or not field_ranges:
+        raise TypeError(f"field_ranges must be a non-empty dict {{name: (start, stop)}} or "
+                        f"{{name: size}}, got {field_ranges!r}")
+    ranges, next_start = {}, 0
+    for name, bound in field_ranges.items():
+        if isinstance(bound, (tuple, list)) and len(bound) == 2:
+            start, stop = int(bound[0]), int(bound[1])
+        elif isinstance(bound, (int, np.integer)) and not isinstance(bound, bool):
+            start, stop = next_start, next_start + int(bound)
+        else:
+            raise TypeError(f"field_ranges[{name!r}] must be (start, stop) or a size, got "
+                            f"{bound!r}")
+        if not 0 <= start < stop:
+            raise ValueError(f"field_ranges[{name!r}] = [{start}, {stop}) is empty or negative")
+        ranges[str(name)] = (start, stop)
+        next_start = stop
+    ordered = sorted(ranges.items(), key=lambda item: item[1][0])
+    for (name_a, (_, stop_a)), (name_b, (start_b, _)) in zip(ordered, ordered[1:]):
+        if start_b < stop_a:
+            raise ValueError(f"field_ranges {name_a!r} and {name_b!r} overlap")
+    return dict(ordered)
 
 
 class LibffmReader(_SparseTextReader):
@@ -244,12 +370,13 @@ class LibffmReader(_SparseTextReader):
     _parts = 3
 
     def __init__(self, path, *, batch_size=1024, field_names=None, n_fields=None,
-                 n_features=None, zero_based=True, dtype=np.float32, skip_bad_lines=False,
-                 shuffle_buffer=0, random_state=None, encoding="utf-8", max_fields=10000):
+                 n_features=None, zero_based=True, binary_labels=False, label=True,
+                 dtype=np.float32, skip_bad_lines=False, shuffle_buffer=0, random_state=None,
+                 encoding="utf-8", max_fields=10000):
         super().__init__(path, batch_size=batch_size, n_features=n_features,
                          zero_based=zero_based, dtype=dtype, skip_bad_lines=skip_bad_lines,
                          shuffle_buffer=shuffle_buffer, random_state=random_state,
-                         encoding=encoding)
+                         encoding=encoding, binary_labels=binary_labels, label=label)
         self.max_fields = check_positive_int("max_fields", max_fields)
         if field_names is None:
             if n_fields is None:
@@ -271,7 +398,8 @@ class LibffmReader(_SparseTextReader):
     def _count_fields(self):
         largest = -1
         for number, text in self._lines():
-            for position, token in enumerate(text.split()[1:], start=2):
+            first = 1 if self.label else 0
+            for position, token in enumerate(text.split()[first:], start=first + 1):
                 head = token.split(":", 1)[0]
                 if head.isdigit() and int(head) > largest:
                     largest = int(head)

@@ -17,9 +17,11 @@ an internal fault, which is logged; the server keeps serving).
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
+from itertools import repeat
 
 import numpy as np
 
@@ -43,7 +45,7 @@ def create_app(config, repository=None):
     """The Starlette app serving ``config.model_base`` (polling starts with the app)."""
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
-    from starlette.responses import JSONResponse, PlainTextResponse
+    from starlette.responses import JSONResponse, PlainTextResponse, Response
     from starlette.routing import Route
 
     metrics = ServerMetrics()
@@ -88,9 +90,10 @@ def create_app(config, repository=None):
                         raise RequestError(404, f"version {version} of {name!r} is not being "
                                                 f"served (serving {loaded.version})", "version")
                     function = _rank if action == "rank" else _predict
-                    answer = await pool.run(function, loaded, body, limits, repository)
+                    content = await pool.run(function, loaded, body, limits, repository)
                 finally:
                     loaded.release()
+                answer = None
             elif request.method != "GET":
                 raise RequestError(405, "model status and metadata take GET")
             elif action == "metadata":
@@ -103,7 +106,8 @@ def create_app(config, repository=None):
                 answer = _metadata(loaded)
             else:
                 answer = _status(repository, name, version)
-            response = JSONResponse(answer)
+            response = JSONResponse(answer) if answer is not None else \
+                Response(content, media_type="application/json")
         except RequestError as error:
             response = error_response(error)
         except Exception:   # never crash on a request: log it, answer 500
@@ -243,18 +247,16 @@ def _rank(loaded, body, limits, repository):
         raise _transform_error(error) from None
     top = result.top_k
     scores = result.scores[top].astype(np.float64)
-    ranked = [{"index": int(i), "score": _finite(s)} for i, s in zip(top.tolist(),
-                                                                     scores.tolist())]
+    entries = {"index": top.tolist(), "score": _json_numbers(scores)}
     if _objective(loaded.estimator) == "binary":   # the score is a logit
-        for entry, probability in zip(ranked, sigmoid(scores).tolist()):
-            entry["probability"] = _finite(probability)
+        entries["probability"] = _json_numbers(sigmoid(scores))
     answer = {"model_version": loaded.version, "n_candidates": request.n_candidates,
-              "ranked": ranked}
+              "ranked": _records(entries)}
     if request.explain:
         answer["explanations"] = [
             _explanation(loaded, request, int(i)) for i in top[:limits.max_explain].tolist()]
     repository.record(loaded.name, request)
-    return answer
+    return _json_bytes(answer)
 
 
 def _explanation(loaded, request, index):
@@ -277,13 +279,38 @@ def _predict(loaded, body, limits, repository):
             else estimator.predict_proba(features)
     except (ValueError, TypeError) as error:
         raise _transform_error(error) from None
-    return {"predictions": _json_safe(np.asarray(predictions, np.float64).tolist()),
-            "model_version": loaded.version}
+    predictions = np.asarray(predictions, np.float64)
+    return _json_bytes({"predictions": _json_numbers(predictions),
+                        "model_version": loaded.version})
 
 
 def _objective(estimator):
     """The estimator's objective ("binary" for estimators that predate objectives)."""
     return getattr(estimator, "objective", "binary")
+
+
+def _json_numbers(values):
+    """``values`` (a float array of any shape) as nested lists of Python floats, with
+    None for NaN/inf (which JSON cannot carry); converted by NumPy, not per value."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return values.tolist()
+    values = values.astype(object)
+    values[~finite] = None
+    return values.tolist()
+
+
+def _records(columns):
+    """``[{key: columns[key][i], ...} for each i]``, built by ``map``/``zip``/``dict`` (C
+    loops, no Python-level loop over the candidates)."""
+    keys = tuple(columns)
+    return list(map(dict, map(zip, repeat(keys), zip(*columns.values()))))
+
+
+def _json_bytes(answer):
+    """The UTF-8 JSON of an answer (encoded on the scoring thread, not the event loop)."""
+    return json.dumps(answer, ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode("utf-8")
 
 
 def _finite(value):

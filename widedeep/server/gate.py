@@ -4,7 +4,8 @@ A version folder ``MODEL_BASE/{name}/{version}/`` holds what `save_model` writes
 optionally (written by `store_gate_data`, like TensorFlow Serving's ``assets.extra``)::
 
     assets.extra/warmup.json     {"requests": [<:rank body>, ...]}   replayed on load
-    assets.extra/holdout.json    {"columns": {column: [...]}, "labels": [0/1, ...]}
+    assets.extra/holdout.json    {"columns": {column: [...]}, "labels": [y, ...]}
+                                 (0/1, numbers or class numbers: the model's objective)
 
 The gate, each failed check adding a reason:
 
@@ -12,8 +13,12 @@ The gate, each failed check adding a reason:
 2. **dry run and quality** (`widedeep.serving.check_before_serving`): the warm-up requests
    (the version's own, else the last requests recorded from live traffic) are ranked, their
    scores must be finite and their p99 latency within ``latency_budget_ms``; on the holdout
-   (the version's own, else the serving version's) the new version's AUC and log-loss may
-   be at most ``max_auc_drop`` / ``max_logloss_increase`` worse than the serving version's.
+   (the version's own, else the serving version's) the new version's quality is compared
+   with the serving version's by the metrics of its objective: AUC and log-loss (binary:
+   ``max_auc_drop``, ``max_logloss_increase``), RMSE (regression: ``max_rmse_increase``, a
+   fraction of the serving version's), log-loss and accuracy (multiclass:
+   ``max_logloss_increase``, ``max_accuracy_drop``). A version whose objective differs from
+   the serving version's is refused (pin it to serve it anyway).
    Without a holdout the warm-up requests are still ranked and checked for finite scores and
    latency; with neither, only the weights are checked (said so in the status).
 
@@ -50,11 +55,15 @@ _ASSET_LIMITS = ServerLimits(max_candidates=10 ** 6, max_bag_length=1 << 24,
 @dataclass(frozen=True)
 class GateSettings:
     """``latency_budget_ms``: p99 of the warm-up requests (generous by default: the gate runs
-    while the server serves); ``max_auc_drop`` / ``max_logloss_increase``: tolerated quality
-    loss against the serving version on the holdout; ``warmup``: untimed calls first."""
+    while the server serves); ``max_auc_drop`` / ``max_logloss_increase`` /
+    ``max_rmse_increase`` (a fraction) / ``max_accuracy_drop``: tolerated quality loss
+    against the serving version on the holdout (`check_before_serving`); ``warmup``:
+    untimed calls first."""
     latency_budget_ms: float = 250.0
     max_auc_drop: float = 0.005
     max_logloss_increase: float = 0.01
+    max_rmse_increase: float = 0.01
+    max_accuracy_drop: float = 0.005
     warmup: int = 2
 
 
@@ -71,7 +80,8 @@ class GateResult:
 def store_gate_data(version_dir, warmup_requests=None, holdout_columns=None,
                     holdout_labels=None):
     """Write the warm-up requests (``:rank`` bodies, JSON-able dicts) and/or a holdout (a
-    raw column batch and 0/1 labels) next to a saved model, for the server's gate."""
+    raw column batch and its labels: 0/1, numbers or class numbers, as the model's
+    objective) next to a saved model, for the server's gate."""
     assets = os.path.join(os.fspath(version_dir), ASSETS_DIR)
     os.makedirs(assets, exist_ok=True)
     if warmup_requests is not None:
@@ -138,12 +148,6 @@ def run_gate(candidate, current, warmup, holdout, settings, n_threads=1, compare
         result.accepted = False
         return result
     requests = [{"query": r.query, "candidates": r.candidates} for r in warmup]
-    if getattr(candidate.estimator, "objective", "binary") != "binary":
-        # check_before_serving's dry run and metrics are those of a binary ranker
-        result.notes.append(f"{candidate.estimator.objective} model: only the weights were "
-                            f"checked (no dry run or quality comparison)")
-        result.accepted = not result.reasons
-        return result
     if holdout is not None:
         columns, labels = holdout
         check = check_before_serving(
@@ -151,7 +155,9 @@ def run_gate(candidate, current, warmup, holdout, settings, n_threads=1, compare
             else None, columns, labels, requests or None, spec=candidate.spec,
             current_spec=current.spec if current is not None else None,
             latency_budget_ms=settings.latency_budget_ms, max_auc_drop=settings.max_auc_drop,
-            max_logloss_increase=settings.max_logloss_increase, n_threads=n_threads,
+            max_logloss_increase=settings.max_logloss_increase,
+            max_rmse_increase=settings.max_rmse_increase,
+            max_accuracy_drop=settings.max_accuracy_drop, n_threads=n_threads,
             warmup=settings.warmup)
         result.reasons += check.reasons
         result.details = {"latency_p50_ms": check.latency_p50_ms,
@@ -185,7 +191,9 @@ def _parameters(estimator):
 def _dry_run(candidate, requests, settings, n_threads, details):
     """Rank the warm-up requests; reasons for non-finite scores or a blown p99 budget."""
     reasons, latencies, bad = [], [], 0
-    with Ranker(candidate.estimator, spec=candidate.spec, n_threads=n_threads) as ranker:
+    # any class will do to time a multiclass model's ranking: the scores are computed alike
+    with Ranker(candidate.estimator, spec=candidate.spec, n_threads=n_threads,
+                target_class=0 if candidate.n_classes is not None else None) as ranker:
         for request in requests[:settings.warmup]:
             ranker.score(request)
         for request in requests:

@@ -27,6 +27,7 @@ __all__ = ["column_from_json", "columns_from_json", "check_column_names"]
 
 _NUMBER_TYPES = (int, float, type(None))
 _TOKEN_TYPES = (str, int, type(None))
+_STR_ONLY = {str}
 
 
 def columns_from_json(data, kinds, where, limits, max_rows, max_rows_name):
@@ -81,6 +82,8 @@ def column_from_json(cells, kind, where, limits):
         except OverflowError:
             raise RequestError(400, f"{where}: a number is out of the float64 range",
                                where) from None
+    if types == _STR_ONLY:     # the usual column of ids or names
+        return _strings(cells, where, limits)
     if list in types:
         bags = [cell if isinstance(cell, list) else ([] if cell is None else [cell])
                 for cell in cells]
@@ -96,24 +99,37 @@ def column_from_json(cells, kind, where, limits):
     return _tokens(cells, where, limits)
 
 
+def _strings(cells, where, limits):
+    """A ``U`` array of a list of ``str`` (one conversion, its width checked)."""
+    values = np.asarray(cells, dtype=str)
+    if values.dtype.itemsize // 4 > limits.max_string_length:
+        row = int(np.argmax(np.char.str_len(values)))
+        raise _too_long(len(cells[row]), where, row, limits)
+    return values
+
+
+def _too_long(length, where, row, limits):
+    return RequestError(400, f"{where}[{row}]: a string of {length} characters exceeds the "
+                             f"limit of {limits.max_string_length} (max_string_length)",
+                        f"{where}[{row}]")
+
+
 def _tokens(cells, where, limits):
-    bad = set(map(type, cells)) - set(_TOKEN_TYPES)
+    types = set(map(type, cells))
+    if types == _STR_ONLY:
+        return _strings(cells, where, limits)
+    bad = types - set(_TOKEN_TYPES)
     if bad:
         raise _bad_cell(cells, _TOKEN_TYPES, where, "strings or integers (or null)")
     if not cells:
         return np.asarray([], dtype=object)
-    strings = [cell for cell in cells if type(cell) is str] if str in map(type, cells) \
-        else []
+    strings = [cell for cell in cells if type(cell) is str] if str in types else []
     if strings:
-        as_array = np.asarray(strings)
-        if as_array.dtype.itemsize // 4 > limits.max_string_length:
-            lengths = np.char.str_len(as_array)
-            longest = int(np.argmax(lengths))
-            row = cells.index(strings[longest])
-            raise RequestError(400, f"{where}[{row}]: a string of {lengths[longest]} "
-                                    f"characters exceeds the limit of "
-                                    f"{limits.max_string_length} (max_string_length)",
-                               f"{where}[{row}]")
+        longest = max(map(len, strings))
+        if longest > limits.max_string_length:
+            row = next(i for i, cell in enumerate(cells)
+                       if type(cell) is str and len(cell) == longest)
+            raise _too_long(longest, where, row, limits)
     try:
         values = np.asarray(cells)
     except OverflowError:

@@ -205,13 +205,30 @@ def explain(estimator, features, spec=None, class_index=None):
     return Explanation(logit, bias, deep_logit, contributions, class_index, prediction)
 
 
-def strongest_rules(estimator, spec=None, top=20, field=None):
+def strongest_rules(estimator, spec=None, top=20, field=None, class_index=None):
     """The ``top`` wide weights of largest magnitude (over all wide fields, or ``field``),
-    as `WideRule` s sorted by decreasing ``|weight|``; zero weights are never listed."""
+    as `WideRule` s sorted by decreasing ``|weight|``; zero weights are never listed.
+
+    A multiclass model has one weight per class for each coordinate: ``class_index``
+    (required there) says which class's weights are ranked."""
     estimator.check_is_fitted()
     wide = getattr(estimator, "wide_", None)
     if wide is None:
         raise ValueError(f"{type(estimator).__name__} has no wide part")
+    n_classes = getattr(estimator.loss_, "n_classes", None) \
+        if estimator.loss_.name == "multiclass" else None
+    if n_classes is None and class_index is not None:
+        raise ValueError(f"class_index is for multiclass models; this one is "
+                         f"{estimator.loss_.name!r}")
+    if n_classes is not None:
+        if class_index is None:
+            raise ValueError("a multiclass model has one weight per class: pass "
+                             f"class_index (0 .. {n_classes - 1})")
+        if isinstance(class_index, bool) or not 0 <= int(class_index) < n_classes \
+                or int(class_index) != class_index:
+            raise ValueError(f"class_index must be in 0 .. {n_classes - 1}, got "
+                             f"{class_index!r}")
+        class_index = int(class_index)
     fields = list(wide.field_sizes) if field is None else [field]
     for name in fields:
         if name not in wide.field_sizes:
@@ -219,7 +236,8 @@ def strongest_rules(estimator, spec=None, top=20, field=None):
                              f"{list(wide.field_sizes)}")
     candidates = []
     for name in fields:
-        weights = wide.params[name]
+        weights = wide.params[name] if class_index is None \
+            else wide.params[name][:, class_index]
         nonzero = np.flatnonzero(weights)
         if nonzero.size > top:
             keep = np.argpartition(-np.abs(weights[nonzero]), top - 1)[:top]

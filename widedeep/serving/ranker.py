@@ -100,7 +100,9 @@ class Ranker:
     spec : FeatureSpec, optional
         Turns raw column requests into features; without it requests are feature dicts.
     n_threads : int
-        Worker threads scoring sub-batches (1: everything on the calling thread).
+        Worker threads scoring sub-batches (1: everything on the calling thread). The
+        BLAS pool is limited to one thread during `score` / `rank` (and restored after):
+        the parallelism is these workers' (`widedeep.threads`).
     sub_batches : int, optional
         Slices each request's candidates are cut into (default ``n_threads``).
     first_layer : {"factorized", "tiled"}

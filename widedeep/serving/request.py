@@ -13,7 +13,10 @@ With a spec, each model field is computed on one side, decided by the raw column
 (`field_sources`): a field whose sources are all query columns (``installed_apps``,
 ``user_country``) is transformed from the query's single row; any other field (the
 candidate's ``impression_app``, the cross ``installed_apps_x_impression_app``, a dense field
-mixing user and item numbers) from the candidates joined with the query repeated N times.
+mixing user and item numbers) from the candidates joined with the query columns it reads,
+repeated N times. Neither side computes the other's fields (`FeatureSpec.transform`'s
+``fields``), so a user's 30 columns are transformed once per request, not once per
+candidate.
 """
 from __future__ import annotations
 
@@ -51,14 +54,9 @@ def is_feature_dict(data, spec):
 
 
 def field_sources(spec):
-    """``{field: set of raw columns}`` for every field `FeatureSpec.transform` produces."""
-    sources = {}
-    for column in spec.columns:
-        if column.wide or (column.deep and not column.is_dense):
-            sources.setdefault(column.name, set()).update(column.sources)
-        if column.is_dense:
-            sources.setdefault(column.dense_field, set()).update(column.sources)
-    return sources
+    """``{field: set of raw columns}`` for every field `FeatureSpec.transform` produces
+    (`FeatureSpec.field_sources`)."""
+    return {field: set(names) for field, names in spec.field_sources().items()}
 
 
 def expand_columns(query, candidates, rows=None):
@@ -114,25 +112,19 @@ def request_features(request, spec=None):
         return query, candidates
     if n_rows(query) != 1:
         raise ValueError(f"the query must be one row, got {n_rows(query)}")
-    query_columns = set(query) - set(candidates)
-    sources = field_sources(spec)
-    query_fields = {f for f, s in sources.items() if s <= query_columns}
     if n_rows(candidates) == 0:
         raise ValueError("the request has no candidates")
-    # The query-side fields from one joined row; the candidate side from all N. Fields of
-    # the other side are computed too (the spec transforms every column) and dropped.
-    one_row = spec.transform(expand_columns(query, candidates, rows=[0]))
-    query_features = {f: v for f, v in one_row.items() if f in query_fields}
-    # A query bag no candidate-side field reads (e.g. a long installed-apps list that feeds
-    # only its own embedding) is given as empty bags: its values would be dropped anyway.
-    needed = set().union(*(s for f, s in sources.items() if f not in query_fields))
-    n = n_rows(candidates)
-    placeholders = {name: Ragged(np.asarray(col.values[:0]), np.zeros(n, dtype=np.int64))
-                    for name, col in query.items()
-                    if isinstance(col, Ragged) and name not in needed and name not in candidates}
-    expanded = expand_columns({k: v for k, v in query.items() if k not in placeholders},
-                              candidates)
-    expanded.update(placeholders)
-    candidate_features = {f: v for f, v in spec.transform(expanded).items()
-                          if f not in query_fields}
-    return query_features, candidate_features
+    query_columns = set(query) - set(candidates)
+    sources = spec.field_sources()
+    query_fields = [f for f, names in sources.items() if query_columns.issuperset(names)]
+    candidate_fields = [f for f in sources if f not in query_fields]
+    # Each side transforms only its own fields (FeatureSpec.transform(fields=...)): the
+    # query's from its one row, the candidates' from the candidate columns joined with the
+    # query columns they read (e.g. the installed apps of a cross), repeated N times.
+    query_features = spec.transform(query, fields=query_fields) if query_fields else {}
+    if not candidate_fields:
+        return query_features, {}
+    needed = {name for f in candidate_fields for name in sources[f]}
+    expanded = expand_columns({name: column for name, column in query.items()
+                               if name in needed and name not in candidates}, candidates)
+    return query_features, spec.transform(expanded, fields=candidate_fields)

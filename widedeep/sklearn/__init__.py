@@ -13,8 +13,9 @@ except ImportError as error:   # pragma: no cover - depends on the environment
                       "'widedeep[sklearn]'") from error
 
 from .classifier import WideDeepClassifier
+from .regressor import WideDeepRegressor
 
-__all__ = ["WideDeepClassifier", "EXPECTED_FAILED_CHECKS"]
+__all__ = ["WideDeepClassifier", "WideDeepRegressor", "EXPECTED_FAILED_CHECKS"]
 
 # scikit-learn estimator checks these classes cannot pass, and why (also in the README)
 _SHARED_FAILURES = {
@@ -27,4 +28,5 @@ _SHARED_FAILURES = {
         "(about 1e-7 relative), above the check's rtol=1e-7; scores agree to float32 "
         "precision",
 }
-EXPECTED_FAILED_CHECKS = {"WideDeepClassifier": dict(_SHARED_FAILURES)}
+EXPECTED_FAILED_CHECKS = {"WideDeepClassifier": dict(_SHARED_FAILURES),
+                          "WideDeepRegressor": dict(_SHARED_FAILURES)}

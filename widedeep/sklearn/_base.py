@@ -12,6 +12,7 @@ a parameter left at ``None`` here means "the core estimator's default".
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -22,13 +23,13 @@ from ..features.infer import MODELS, infer_columns
 from ..optim import Adagrad, FtrlProximal
 from ._inputs import raw_columns
 
-__all__ = ["WideDeepBase"]
+__all__ = ["WideDeepBase", "core_objectives"]
 
 # parameters handed to the core estimator when not None, and which part they belong to
 _CORE_PARAMS = {"hidden_units": "deep", "dropout": "deep", "adagrad": "deep",
                 "embedding_l2": "deep", "dense_l2": "deep", "ftrl": "wide",
                 "batch_size": "both", "epochs": "both", "random_state": "both",
-                "verbose": "both"}
+                "verbose": "both", "n_threads": "both"}
 # nested parameters: prefix -> (parameter, the optimizer built when it is None)
 _OPTIMIZERS = {"ftrl": FtrlProximal, "adagrad": Adagrad}
 
@@ -139,7 +140,6 @@ class WideDeepBase(BaseEstimator):
         spec = self._spec_for(columns).fit(columns)
         features = spec.transform(columns)
         core = spec.build_estimator(self.model, **self._core_params(**(core_extra or {})))
-        core.n_threads = self.n_threads     # BLAS threads during fit / predict
         core.fit(features, y, sample_weight=sample_weight)
         self.spec_, self.estimator_ = spec, core
         return self
@@ -149,9 +149,28 @@ class WideDeepBase(BaseEstimator):
         columns, _ = raw_columns(self, X, reset=False)
         return self.spec_.transform(columns)
 
-    def decision_function(self, X):
-        """The model's logit (the raw output before the link) for each row, float64 [n]."""
-        return self.estimator_predict_logit(self._features(X))
-
-    def estimator_predict_logit(self, features):
+    def _raw_output(self, X):
+        """The core model's output before the link (logits, or regression values),
+        float64 [n] or [n, n_classes]."""
+        features = self._features(X)
         return np.asarray(self.estimator_.predict_logit(features), dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=None)
+def core_objectives():
+    """The objectives the core estimators can train in this build: ``("binary",)`` before
+    the regression and multiclass objectives of the training-step work are merged,
+    ``("binary", "regression", "multiclass")`` after. Asked once, with a two-row fit.
+    `WideDeepRegressor` and more than two classes need the latter."""
+    from ..estimators import WideEstimator
+    from ..inputs import SparseInput
+    found = ["binary"]
+    tiny = {"a": SparseInput.from_ids(np.array([0, 1, 0]))}
+    for objective, labels in (("regression", [0.5, 2.5, 0.5]), ("multiclass", [0, 1, 2])):
+        try:
+            WideEstimator({"a": 2}, objective=objective, epochs=1, early_stopping=False,
+                          random_state=0).fit(tiny, np.array(labels))
+        except (TypeError, ValueError):
+            continue
+        found.append(objective)
+    return tuple(found)
