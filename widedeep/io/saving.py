@@ -485,6 +485,11 @@ def _set_training_state(estimator, state, where):
                              f"{type(state[key]).__name__}")
     try:
         estimator.set_training_state(state)
-    except (KeyError, TypeError, ValueError) as error:
+    except ValueError as error:
+        if str(error).startswith("epoch_progress"):
+            raise ValueError(f"{where}: {error}") from None
+        raise ValueError(f"{where}: key 'dropout_rng' is not a valid generator state "
+                         f"({error!r})") from None
+    except (KeyError, TypeError) as error:
         raise ValueError(f"{where}: key 'dropout_rng' is not a valid generator state "
                          f"({error!r})") from None
