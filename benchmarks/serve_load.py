@@ -11,8 +11,12 @@ random rows (the weights do not matter for speed). Requests: one user and 100 ca
 Protocol:
 
 0. concurrency 1 interleaved: each request ranked in process, then sent over HTTP to the
-   1-worker server (both see the same background load): p50 of each and of the
-   per-request difference;
+   1-worker server by the stdlib's `http.client` (one keep-alive connection), then by
+   httpx (all see the same background load): p50 of each and of the per-request
+   differences, and CPU per request of the in-process ranking, the server process and
+   each client. The in-process side ranks the raw columns of the same request (the
+   server's parse of the JSON, not timed), so it featurizes exactly what the server does
+   and the difference is the server's JSON and HTTP work plus the client's;
 1. in process: `Ranker.rank` on the raw-column requests (the server's parse of the same
    JSON, not timed) at concurrency 1 (one thread) and 8 (8 threads, one request each at a
    time): p50/p99 and requests/s;
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import shutil
@@ -208,32 +213,92 @@ def wait_for_version(url, version, timeout=300):
     return float("nan")
 
 
-def interleaved_c1(url, spec, model, bodies, payloads):
-    """Concurrency 1, in process and over HTTP **alternating request by request**, so both
-    see the same background load on a shared machine: p50/p99 of each and of the
-    per-request difference (HTTP minus in-process, same request)."""
+class KeepAliveClient:
+    """The leanest real HTTP/1.1 client of the standard library (`http.client`, one
+    keep-alive connection, reopened if the server closed it): at concurrency 1 its own cost
+    (~0.3 ms CPU a request) is a small part of the measured latency, where httpx's is
+    ~1 ms."""
+
+    def __init__(self, url):
+        host, port = url.split("//")[1].split(":")
+        self.host, self.port, self.connection = host, int(port), None
+
+    def post(self, path, payload):
+        for attempt in (0, 1):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                self.connection.request("POST", path, body=payload,
+                                        headers={"content-type": "application/json"})
+                answer = self.connection.getresponse()
+                return answer.status, answer.read()
+            except (ConnectionError, http.client.HTTPException):
+                self.close()
+                if attempt:
+                    raise
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def interleaved_c1(url, spec, model, bodies, payloads, server):
+    """Concurrency 1, in process and over HTTP **alternating request by request**, so all
+    see the same background load on a shared machine: the same request ranked in process,
+    then sent with the stdlib keep-alive client, then with httpx. p50/p99 of each and of
+    the per-request differences (HTTP minus in-process, same request); and CPU per
+    request: the ranking thread's in process, the server process's (all its threads; it
+    answers both clients, so its total over 2 x n requests), each client's."""
     limits = ServerLimits()
     ranker = Ranker(model, spec=spec)
-    local, remote = [], []
+    path = f"/v1/models/{NAME}:rank"
+    times = {"in_process": [], "stdlib": [], "httpx": []}
+    cpu = {"in_process": 0.0, "stdlib": 0.0, "httpx": 0.0}
+    stdlib = KeepAliveClient(url)
     with httpx.Client(timeout=60) as client:
+        def via_httpx(payload):
+            answer = client.post(url + path, content=payload,
+                                 headers={"content-type": "application/json"})
+            return answer.status_code
+
+        server_cpu = _process_cpu(server)
         for body, payload in zip(bodies, payloads):
             parsed = parse_rank(body, spec.raw_columns(), limits)
             request = {"query": parsed.query, "candidates": parsed.candidates}
-            start = time.perf_counter()
-            ranker.rank(request, top_k=10)
-            local.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            answer = client.post(f"{url}/v1/models/{NAME}:rank", content=payload,
-                                 headers={"content-type": "application/json"})
-            remote.append(time.perf_counter() - start)
-            if answer.status_code != 200:
-                raise SystemExit(f"interleaved run: HTTP {answer.status_code}")
-    local, remote = np.array(local) * 1e3, np.array(remote) * 1e3
-    return {"in_process_p50_ms": float(np.median(local)),
-            "http_p50_ms": float(np.median(remote)),
-            "difference_p50_ms": float(np.median(remote - local)),
-            "in_process_p99_ms": float(np.percentile(local, 99)),
-            "http_p99_ms": float(np.percentile(remote, 99))}
+            for name, call in (("in_process", lambda: ranker.rank(request, top_k=10)),
+                               ("stdlib", lambda: stdlib.post(path, payload)[0]),
+                               ("httpx", lambda: via_httpx(payload))):
+                cpu_start, start = time.thread_time(), time.perf_counter()
+                status = call()
+                times[name].append(time.perf_counter() - start)
+                cpu[name] += time.thread_time() - cpu_start
+                if name != "in_process" and status != 200:
+                    raise SystemExit(f"interleaved run: HTTP {status} ({name} client)")
+        server_cpu = _process_cpu(server) - server_cpu
+    stdlib.close()
+    n = len(bodies)
+    ms = {name: np.array(values) * 1e3 for name, values in times.items()}
+    out = {"requests": n}
+    for name, values in ms.items():
+        out[f"{name}_p50_ms"] = float(np.median(values))
+        out[f"{name}_p99_ms"] = float(np.percentile(values, 99))
+        out[f"{name}_cpu_ms"] = cpu[name] / n * 1e3
+    for name in ("stdlib", "httpx"):
+        out[f"{name}_difference_p50_ms"] = float(np.median(ms[name] - ms["in_process"]))
+    out["server_cpu_ms"] = server_cpu / (2 * n) * 1e3
+    out["server_cpu_overhead_ms"] = out["server_cpu_ms"] - out["in_process_cpu_ms"]
+    out["load_average"] = os.getloadavg()
+    return out
+
+
+def _process_cpu(process):
+    """CPU seconds (user + system) of a process and its children so far."""
+    total = 0.0
+    for proc in [process] + process.children(recursive=True):
+        times = proc.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def memory(process):
@@ -294,7 +359,7 @@ def main(argv=None):
             try:
                 if workers == 1:
                     results["interleaved_c1"] = interleaved_c1(url, spec, model, bodies,
-                                                               payloads)
+                                                               payloads, server)
                     print(f"interleaved c=1: {results['interleaved_c1']}", file=sys.stderr)
                 for concurrency in args.concurrency:
                     swap = (lambda base=base: save_version(base, 2, *second, bodies[:8])) \
@@ -346,9 +411,20 @@ def print_tables(results, args):
                   f"{r['p99_ms']:.1f} | {r['throughput']:.1f} | {r['failed']} | {versions} |")
     if "interleaved_c1" in results:
         r = results["interleaved_c1"]
-        print(f"\nconcurrency 1, interleaved request by request: in-process p50 "
-              f"{r['in_process_p50_ms']:.1f} ms, HTTP p50 {r['http_p50_ms']:.1f} ms, "
-              f"median per-request difference {r['difference_p50_ms']:.2f} ms")
+        print(f"\nconcurrency 1, interleaved request by request ({r['requests']} requests, "
+              f"load average {r['load_average'][0]:.2f}):")
+        print("| client | p50 ms | p99 ms | median difference to in-process ms | client CPU "
+              "ms/request |")
+        print("|---|---:|---:|---:|---:|")
+        print(f"| in-process Ranker | {r['in_process_p50_ms']:.2f} | "
+              f"{r['in_process_p99_ms']:.2f} | - | {r['in_process_cpu_ms']:.2f} (ranking) |")
+        for name, label in (("stdlib", "HTTP, http.client keep-alive"),
+                            ("httpx", "HTTP, httpx.Client")):
+            print(f"| {label} | {r[name + '_p50_ms']:.2f} | {r[name + '_p99_ms']:.2f} | "
+                  f"{r[name + '_difference_p50_ms']:.2f} | {r[name + '_cpu_ms']:.2f} |")
+        print(f"server CPU {r['server_cpu_ms']:.2f} ms/request vs in-process ranking "
+              f"{r['in_process_cpu_ms']:.2f} ms: server overhead "
+              f"{r['server_cpu_overhead_ms']:.2f} ms CPU/request")
     print("\n| workers | process | RSS MB | PSS MB | USS (private) MB |")
     print("|---:|---|---:|---:|---:|")
     for workers, processes in results["memory"].items():

@@ -188,7 +188,10 @@ class SparseInput:
                 f"{self.feature_values.shape[0]}")
         if nnz:
             ex = self.example_indices
-            descending = ex[1:] < ex[:-1]
+            # a field known to hold one entry per example (`one_per_example`, set by
+            # `from_ids` or computed once) has example_indices == arange(n): sorted, in range
+            descending = ex[:0] if self._one_per_example and nnz == self.n_examples \
+                else ex[1:] < ex[:-1]
             if descending.any():
                 bad = int(np.flatnonzero(descending)[0]) + 1
                 raise ValueError(f"{self._where()}: example_indices must be sorted; entry "

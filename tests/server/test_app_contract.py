@@ -112,7 +112,7 @@ def test_health_readiness_and_metrics(served):
     page = client.get("/metrics")
     assert page.headers["content-type"].startswith("text/plain")
     text = page.text
-    assert 'widedeep_model_version_served{model="apps"} 1' in text
+    assert 'widedeep_model_version_served{model="apps",worker="0"} 1' in text
     assert 'endpoint="rank",code="200"}' in text and 'endpoint="rank",code="400"}' in text
     count = [line for line in text.splitlines()
              if line.startswith('widedeep_request_seconds_count{model="apps",version="1",'

@@ -9,6 +9,10 @@ copy of the model's dropout generator), and, once the driver has summed the repl
 gradients, ``combine`` (regularizers once) and ``apply``. The model (and its dropout
 generator) changes only in `apply`, so after a failure a step can be recomputed from any
 surviving replica's state.
+
+With sharded state it also names the rows its next batch reads (`request`), serves the
+rows it owns (`pull`) and writes the pulled ones before computing; in delta_sum mode it
+takes local steps (`local_steps`) and replaces them by the merged changes (`merge`).
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ import numpy as np
 from ..estimators.batching import concat_labeled, iter_source_epoch
 from ..io.snapshot import estimator_from_snapshot, estimator_snapshot
 from ..streaming_metrics import StreamingBinaryMetrics
+from ..training import sharding
+from ..training.deltas import DeltaTracker
 from .environment import apply_worker_guards
 
 __all__ = ["Replica"]
@@ -56,15 +62,18 @@ class Replica:
         return None if batch is None else int(np.shape(batch[1])[0])
 
     # ------------------------------------------------------------------ the step
-    def compute(self, offset, n_total):
+    def compute(self, offset, n_total, pulled=None):
         """Gradient of this replica's rows ``offset : offset + n`` of a global batch of
         ``n_total`` rows, and the dropout generator's state after the global batch's draws;
-        the next local batch is read meanwhile. Returns (gradient, dropout state, sum of
-        the rows' weights, ms)."""
+        the next local batch is read meanwhile. ``pulled``: ``(ids, values)`` of the rows
+        the batch reads, from their owners (sharded state), written in first. Returns
+        (gradient, dropout state, sum of the rows' weights, ms)."""
         start = time.perf_counter()
         batch = self._next.result()
         self._prefetch()
         estimator, step = self.estimator, self.estimator.step_
+        if pulled is not None:
+            sharding.scatter(step, *pulled)
         rng = np.random.default_rng()
         rng.bit_generator.state = estimator.get_training_state()["dropout_rng"]
         masks = [] if step.deep is None else step.deep.draw_dropout_masks(n_total, rng)
@@ -90,6 +99,80 @@ class Replica:
         estimator.set_training_state(training)
         milliseconds = (time.perf_counter() - start) * 1e3
         return self.next_rows(), milliseconds
+
+    # ------------------------------------------------------------------ sharded state
+    def request(self, rank, n_shards):
+        """``{name: ids}`` of the sparse state the next local batch reads that other
+        replicas own (its own rows are current here; `sharding`)."""
+        batch = self._next.result()
+        if batch is None:
+            return {}
+        ids = sharding.batch_ids(self.estimator.step_, batch[0])
+        others = {name: rows[~sharding.owner_mask(rows, rank, n_shards)]
+                  for name, rows in ids.items()}
+        return {name: rows for name, rows in others.items() if rows.shape[0]}
+
+    def pull(self, ids):
+        """The values of owned ``ids`` (``{name: ids}``) a forward pass reads."""
+        return sharding.gather(self.estimator.step_, ids)
+
+    def owned_rows(self, rank, n_shards):
+        """Every sparse array's rows this replica owns, for the final model."""
+        return sharding.owned_rows(self.estimator.step_, rank, n_shards)
+
+    # ------------------------------------------------------------------ delta_sum
+    def start_local_rounds(self, rank):
+        """Local training (``mode="delta_sum"``): a delta tracker on the model, and for
+        rank > 0 a dropout stream of its own, ``default_rng([seed, 2, rank, steps])``
+        (rank 0 continues the model's, so one replica trains as one process)."""
+        self._tracker = DeltaTracker(self.estimator.step_)
+        if rank > 0:
+            training = self.estimator.get_training_state()
+            rng = np.random.default_rng([training["seed"], 2, int(rank),
+                                         training["steps_trained"]])
+            training["dropout_rng"] = rng.bit_generator.state
+            self.estimator.set_training_state(training)
+        return True
+
+    def local_steps(self, k):
+        """Up to ``k`` steps on this replica's next local batches (each with its own
+        ``n``, dropout from this replica's stream); returns (`StateDelta` of the round,
+        steps taken, sum of loss x rows, sum of weights, rows, ms, rows of the next local
+        batch or None)."""
+        start = time.perf_counter()
+        estimator, step, tracker = self.estimator, self.estimator.step_, self._tracker
+        tracker.begin()
+        training = estimator.get_training_state()
+        rng = np.random.default_rng()
+        rng.bit_generator.state = training["dropout_rng"]
+        taken, loss_sum, weight_sum, rows = 0, 0.0, 0.0, 0
+        while taken < k:
+            batch = self._next.result()
+            if batch is None:
+                break
+            self._prefetch()
+            features, y, sample_weight = batch
+            # an empty batch is still a step (its L2 decay), as in the estimator's fit
+            combined = step.combine([step.compute(features, y, sample_weight, rng=rng)])
+            tracker.record(combined)
+            step.apply(combined)
+            loss_sum += combined.loss * combined.n_examples
+            weight_sum += float(np.shape(y)[0] if sample_weight is None
+                                else np.sum(sample_weight))
+            rows += combined.n_examples
+            taken += 1
+        training.update(dropout_rng=rng.bit_generator.state,
+                        steps_trained=training["steps_trained"] + taken)
+        estimator.set_training_state(training)
+        milliseconds = (time.perf_counter() - start) * 1e3
+        return (tracker.delta(), taken, loss_sum, weight_sum, rows, milliseconds,
+                self.next_rows())
+
+    def merge(self, merged):
+        """Replace this round's local changes by the merged ones (`DeltaTracker`)."""
+        start = time.perf_counter()
+        self._tracker.apply_merged(merged)
+        return (time.perf_counter() - start) * 1e3
 
     def evaluate(self, sources):
         """Binary metrics of the current model on ``sources`` (pass 0 of each), in

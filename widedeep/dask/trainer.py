@@ -36,14 +36,18 @@ import numpy as np
 from ..io.saving import save_model
 from ..io.snapshot import estimator_snapshot
 from ..training import sum_gradients
+from ..training.gradients import gradient_nbytes
+from ..training.sharding import write_owned_rows
+from .delta_sum import run_delta_sum_epoch
 from .environment import DEFAULT_MALLOC_TRIM_THRESHOLD
 from .replica import Replica
+from .sharded import sharded_step
 from .sources import assign_sources, partition_sources
 
 __all__ = ["DaskTrainer", "WorkerLostError"]
 
 logger = logging.getLogger("widedeep")
-MODES = ("sync",)
+MODES = ("sync", "delta_sum")
 
 
 class WorkerLostError(RuntimeError):
@@ -67,8 +71,18 @@ class DaskTrainer:
     client : distributed.Client
     n_workers : int, optional
         Replicas to start (default: every worker of the cluster, one each).
-    mode : "sync"
-        Exact synchronous data parallelism (the only mode so far).
+    mode : "sync" or "delta_sum"
+        "sync" (default): exact synchronous data parallelism. "delta_sum" (opt-in): each
+        replica takes ``merge_every`` local steps on its own rows, then the sparse state
+        changes are summed and the dense ones averaged (`widedeep.dask.delta_sum`);
+        deterministic for a fixed W and ``merge_every``, not equal to sync training.
+    merge_every : int
+        Local steps between merges in "delta_sum" mode (default 1).
+    shard_state : bool
+        Sync mode with row-sharded sparse state (`widedeep.dask.sharded`): worker r owns
+        the wide coordinates and embedding rows with ``id % W == r`` and their optimizer
+        state, workers pull the rows their batch reads and owners apply their rows'
+        updates; trains the same model as replicated sync mode.
     blas_threads : int or None
         BLAS threads per worker (default 1; None leaves the worker alone).
     malloc_trim_threshold : int or None
@@ -83,15 +97,25 @@ class DaskTrainer:
     guards did on each worker), ``recoveries_`` (lost workers and the step redone).
     """
 
-    def __init__(self, estimator, client, n_workers=None, mode="sync", *, blas_threads=1,
+    def __init__(self, estimator, client, n_workers=None, mode="sync", *, merge_every=1,
+                 shard_state=False, blas_threads=1,
                  malloc_trim_threshold=DEFAULT_MALLOC_TRIM_THRESHOLD, step_timeout=300.0,
                  poll_seconds=0.25):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
             raise ValueError(f"n_workers must be a positive int or None, got {n_workers!r}")
+        if isinstance(merge_every, bool) or not isinstance(merge_every, (int, np.integer)) \
+                or merge_every < 1:
+            raise ValueError(f"merge_every must be a positive int, got {merge_every!r}")
+        if merge_every != 1 and mode != "delta_sum":
+            raise ValueError("merge_every applies to mode='delta_sum' only")
         self.estimator = estimator
         self.client = client
+        if shard_state and mode != "sync":
+            raise ValueError("shard_state=True is a variant of mode='sync'")
+        self.merge_every = int(merge_every)
+        self.shard_state = bool(shard_state)
         self.n_workers = n_workers
         self.mode = mode
         self.blas_threads = blas_threads
@@ -170,11 +194,23 @@ class DaskTrainer:
         addresses = self._worker_addresses()
         replicas = self._start_replicas(addresses, estimator_snapshot(estimator))
         first_epoch = estimator.epochs_trained_
+        steps_trained = estimator.steps_trained_
+        if self.mode == "delta_sum":
+            self._call(addresses, [r.start_local_rounds for r in replicas],
+                       [(rank,) for rank in range(len(replicas))], phase="start")
         try:
             for _ in range(epochs):
                 epoch = estimator.epochs_trained_
-                record, addresses, replicas = self._run_epoch(sources, epoch, addresses,
-                                                              replicas)
+                if self.mode == "delta_sum":
+                    try:
+                        record, steps = run_delta_sum_epoch(self, sources, epoch, addresses,
+                                                            replicas, self.merge_every)
+                    except WorkerLostError as lost:
+                        self._recover(lost, sources, epoch, None, addresses, replicas)
+                    steps_trained += steps
+                else:
+                    record, addresses, replicas = self._run_epoch(sources, epoch, addresses,
+                                                                  replicas)
                 while True:   # the model of one replica (all are equal)
                     try:
                         snapshot = self._call(addresses[:1], [replicas[0].snapshot], [()],
@@ -184,6 +220,9 @@ class DaskTrainer:
                         addresses, replicas, _ = self._recover(lost, sources, epoch, None,
                                                                addresses, replicas)
                 estimator.set_state(snapshot["state"])
+                if self.shard_state:
+                    self._assemble_shards(addresses, replicas, eval_set,
+                                          snapshot["training_state"])
                 while eval_set is not None:
                     try:
                         record.update({f"eval_{k}": v for k, v in self._evaluate(
@@ -194,6 +233,8 @@ class DaskTrainer:
                                                                addresses, replicas)
                 training = dict(snapshot["training_state"], epochs_trained=epoch + 1,
                                 history=estimator.history_ + [record])
+                if self.mode == "delta_sum":   # global batches, not rank 0's local steps
+                    training["steps_trained"] = steps_trained
                 estimator.set_training_state(training)
                 if estimator.verbose:
                     logger.info("epoch %d: %s", record["epoch"], record)
@@ -230,6 +271,8 @@ class DaskTrainer:
         return record, addresses, replicas
 
     def _step(self, epoch, step, rows, addresses, replicas):
+        if self.shard_state:
+            return sharded_step(self, epoch, step, rows, addresses, replicas)
         wall = time.perf_counter()
         counts = [n or 0 for n in rows]
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int).tolist()
@@ -253,8 +296,25 @@ class DaskTrainer:
             "communication_ms": max(wall_ms - compute_ms - combine_ms - apply_ms, 0.0),
             "wall_ms": wall_ms,
             "bytes_to_driver": int(sum(gradient_nbytes(p) for p in parts)),
-            "bytes_from_driver": int(gradient_nbytes(combined) * len(replicas))})
+            "bytes_from_driver": int(gradient_nbytes(combined) * len(replicas)),
+            "bytes_per_worker": [gradient_nbytes(p) + gradient_nbytes(combined)
+                                 for p in parts]})
         return combined, sum(w for _, _, w, _ in results), [n for n, _ in applied]
+
+    def _assemble_shards(self, addresses, replicas, eval_set, training_state):
+        """The estimator (holding replica 0's state) gets every other owner's rows; the
+        replicas get the whole model when they evaluate."""
+        n_shards = len(replicas)
+        if n_shards == 1:
+            return
+        rows = self._call(addresses, [r.owned_rows for r in replicas],
+                          [(rank, n_shards) for rank in range(n_shards)], phase="gather")
+        for rank in range(1, n_shards):
+            write_owned_rows(self.estimator.step_, rank, n_shards, rows[rank])
+        if eval_set is not None and not _in_memory(eval_set):
+            snapshot = dict(estimator_snapshot(self.estimator), training_state=training_state)
+            self._call(addresses, [r.load_snapshot for r in replicas],
+                       [(snapshot,)] * n_shards, phase="load")
 
     def _evaluate(self, eval_set, addresses, replicas):
         if _in_memory(eval_set):
@@ -314,6 +374,12 @@ class DaskTrainer:
                            for block in blocks], phase="read")
 
     def _recover(self, lost, sources, epoch, step, addresses, replicas):
+        if self.mode == "delta_sum" or self.shard_state:
+            what = "mode='delta_sum'" if self.mode == "delta_sum" else "shard_state=True"
+            raise RuntimeError(f"widedeep.dask: {lost} during {what} training; this mode "
+                               f"does not recover from a lost worker (use mode='sync' "
+                               f"with replicated state); the estimator is left as it "
+                               f"was") from lost
         survivors = [r for r in range(len(replicas)) if r not in lost.ranks]
         if not survivors:
             raise RuntimeError("every worker holding a replica was lost") from lost
@@ -376,15 +442,3 @@ def _check_checkpoint(directory, every):
 def _in_memory(eval_set):
     return isinstance(eval_set, tuple) and len(eval_set) in (2, 3) \
         and isinstance(eval_set[0], dict)
-
-
-def gradient_nbytes(gradient):
-    """Bytes of the arrays a `StepGradient` carries (what crosses the network)."""
-    total = 0
-    if gradient.wide is not None:
-        total += sum(np.asarray(part).nbytes for part in gradient.wide)
-    for block in gradient.embeddings:
-        if block is not None:
-            total += block.rows.nbytes + block.values.nbytes
-    total += sum(value.nbytes for value in gradient.dense.values())
-    return int(total)

@@ -11,6 +11,7 @@ from .. import defaults
 from ..layers.deep_network import DeepNetwork
 from ..optim import Adagrad, Adam
 from ..training import init_deep_optimizer_state
+from ..workspace import thread_workspace
 from .base import BaseEstimator
 
 __all__ = ["DeepEstimator"]
@@ -154,4 +155,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         self._check_deep_input(features, n)
 
     def _logits(self, features):
-        return self.deep_.forward(features)[0]
+        # the calling thread's scratch (never the model's); the result is copied out of it
+        # (predict_logit validated the features: `checked`)
+        return self.deep_.forward(features, workspace=thread_workspace(),
+                                  checked=True)[0].copy()

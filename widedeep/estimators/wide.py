@@ -10,6 +10,7 @@ import numpy as np
 from ..layers.wide import WIDE_MODES, WideLayer
 from .. import defaults
 from ..optim import FtrlProximal
+from ..workspace import thread_workspace
 from .base import BaseEstimator
 
 __all__ = ["WideEstimator"]
@@ -165,4 +166,5 @@ class WideEstimator(WidePartMixin, BaseEstimator):
         self._check_wide_input(features, n)
 
     def _logits(self, features):
-        return self.wide_.forward(features)[0]
+        # the calling thread's scratch (never the model's); forward returns a new array
+        return self.wide_.forward(features, workspace=thread_workspace())[0]

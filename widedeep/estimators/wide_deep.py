@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import defaults
+from ..workspace import thread_workspace
 from .base import BaseEstimator
 from .deep import DeepPartMixin
 from .wide import WidePartMixin
@@ -99,4 +100,9 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self._check_deep_input(features, n)
 
     def _logits(self, features):
-        return self.wide_.forward(features)[0] + self.deep_.forward(features)[0]
+        # the calling thread's scratch (never the model's): no large array per call, and
+        # threads predicting at once never share a buffer; the sum is a new array.
+        # predict_logit validated the features (`checked`)
+        workspace = thread_workspace()
+        return self.wide_.forward(features, workspace=workspace)[0] + \
+            self.deep_.forward(features, workspace=workspace, checked=True)[0]

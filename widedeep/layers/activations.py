@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses import sigmoid
+from ..workspace import empty
 from .base import Layer
 
 __all__ = ["ReLU", "Sigmoid", "Tanh", "ACTIVATIONS"]
@@ -27,9 +28,12 @@ class ReLU(Layer):
         out = np.maximum(x, 0, out=x if self.inplace else None)
         return out, out
 
-    def backward(self, grad_out, cache):
+    def backward(self, grad_out, cache, workspace=None, key="relu"):
+        """With a workspace (and ``inplace``) the mask ``x > 0`` is its buffer ``key``."""
         if self.inplace:
-            return np.multiply(grad_out, cache > 0, out=grad_out), {}
+            positive = np.greater(cache, 0, out=empty(workspace, key + "/positive",
+                                                      cache.shape, bool))
+            return np.multiply(grad_out, positive, out=grad_out), {}
         return grad_out * (cache > 0), {}
 
 

@@ -32,7 +32,8 @@ from .batch_norm import BatchNorm
 from .dense import DenseLayer
 from .dense_input import DenseInputLayer
 from .dropout import Dropout
-from .embedding_combine import EmbeddingCombineLayer
+from ..workspace import empty
+from .embedding_combine import EmbeddingCombineLayer, _n_examples
 
 __all__ = ["DeepNetwork", "InputBlock", "truncated_normal"]
 
@@ -269,29 +270,66 @@ class DeepNetwork:
                                              self.layers[0].params["W"].dtype, rng))
         return masks
 
-    def forward(self, features, training=False, rng=None, dropout_masks=None):
+    def forward(self, features, training=False, rng=None, dropout_masks=None, workspace=None,
+                checked=False):
         """Return ``(logits [n] (or [n, K]), cache)``; writes nothing into the network.
-        ``dropout_masks``: masks of these rows drawn ahead (`draw_dropout_masks`)."""
-        emb, emb_cache = self.embeddings.forward(features)
-        dense, _ = self.dense_input.forward(features)
-        a = emb if dense is None else (dense if emb.shape[1] == 0 else
-                                       np.concatenate([dense, emb], axis=1))
+        ``dropout_masks``: masks of these rows drawn ahead (`draw_dropout_masks`).
+        ``workspace`` (`widedeep.workspace.Workspace`): activations, masks and the deep
+        input are written into its buffers instead of new arrays (same values); the
+        returned logits are then a view of a buffer, valid until its next use.
+        ``checked=True``: the caller has just validated the features (`check_input`), so
+        the embedding lookup does not validate them again."""
+        if workspace is None:
+            emb, emb_cache = self.embeddings.forward(features, checked=checked)
+            dense, _ = self.dense_input.forward(features)
+            a = emb if dense is None else (dense if emb.shape[1] == 0 else
+                                           np.concatenate([dense, emb], axis=1))
+        else:
+            a, emb_cache = self._input_into(features, workspace, checked)
         caches = []
         masks = iter(dropout_masks) if dropout_masks is not None else None
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             if masks is not None and training and isinstance(layer, Dropout) and layer.rate:
-                a, cache = layer.forward(a, training=True, mask=next(masks))
+                a, cache = layer.forward(a, training=True, mask=next(masks),
+                                         workspace=workspace, key=f"layer{i}")
+            elif workspace is not None and isinstance(layer, (DenseLayer, Dropout)):
+                a, cache = layer.forward(a, training=training, rng=rng, workspace=workspace,
+                                         key=f"layer{i}")
             else:
                 a, cache = layer.forward(a, training=training, rng=rng)
             caches.append(cache)
         return (a[:, 0] if a.shape[1] == 1 else a), (emb_cache, caches)
 
-    def _backward_layers(self, grad_logits, caches, penalty):
+    def _input_into(self, features, workspace, checked=False):
+        """The deep input ``a_0`` [n, d_0] written into the workspace buffer "input":
+        dense fields, then pooled embeddings (the layout of `input_layout`)."""
+        dense, _ = self.dense_input.forward(features)
+        n = dense.shape[0] if dense is not None else _n_examples(features)
+        dtype = self.layers[0].params["W"].dtype
+        a = workspace.array("input", (n, self.input_dim), dtype)
+        width = 0 if dense is None else dense.shape[1]
+        if dense is not None:
+            a[:, :width] = dense
+        emb_cache = None
+        if self.embeddings.fields:
+            _, emb_cache = self.embeddings.forward(features, out=a[:, width:],
+                                                   workspace=workspace, checked=checked)
+        return a, emb_cache
+
+    def _backward_layers(self, grad_logits, caches, penalty, workspace=None,
+                         need_input_grad=True):
         grads = {}
         g = grad_logits[:, None] if grad_logits.ndim == 1 else grad_logits
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            if layer.params:
+            if workspace is not None and isinstance(layer, DenseLayer):
+                g, layer_grads = layer.backward(g, caches[i], penalty=penalty,
+                                                workspace=workspace, key=f"layer{i}",
+                                                need_input_grad=need_input_grad or i > 0)
+            elif workspace is not None and isinstance(layer, (ReLU, Dropout)):
+                g, layer_grads = layer.backward(g, caches[i], workspace=workspace,
+                                                key=f"layer{i}")
+            elif layer.params:
                 g, layer_grads = layer.backward(g, caches[i], penalty=penalty)
             else:
                 g, layer_grads = layer.backward(g, caches[i])
@@ -311,24 +349,31 @@ class DeepNetwork:
                 grads[f"embedding/{vocab}"] = value
         return grads
 
-    def backward_blocks(self, grad_logits, cache):
+    def backward_blocks(self, grad_logits, cache, workspace=None):
         """The loss's gradient **without** penalties, as a training step stores it:
         ``(dense, embedding_blocks)`` with ``dense`` keyed like `dense_params` and
         ``embedding_blocks[i]`` a `RowSparseGrad` of ``embeddings.groups[i].table`` (or
-        None when the batch touched no row of that block)."""
+        None when the batch touched no row of that block). With a workspace every
+        gradient is one of its buffers (valid until the workspace's next step)."""
         emb_cache, caches = cache
-        g, dense = self._backward_layers(grad_logits, caches, penalty=False)
+        fields = bool(self.embeddings.fields)
+        g, dense = self._backward_layers(grad_logits, caches, penalty=False,
+                                         workspace=workspace, need_input_grad=fields)
         blocks = [None] * len(self.embeddings.groups)
-        if self.embeddings.fields:
-            g_emb = np.ascontiguousarray(g[:, self.dense_input.output_dim:])
-            blocks = self.embeddings.backward_groups(g_emb, emb_cache, penalty=False)
+        if fields:
+            g_emb = g[:, self.dense_input.output_dim:]
+            if workspace is None:
+                g_emb = np.ascontiguousarray(g_emb)
+            blocks = self.embeddings.backward_groups(g_emb, emb_cache, penalty=False,
+                                                     workspace=workspace)
         return dense, blocks
 
-    def add_penalty_gradients(self, dense, embedding_blocks):
+    def add_penalty_gradients(self, dense, embedding_blocks, workspace=None):
         """The gradients plus the L2 terms, added once per step: ``dense_l2 W`` on each
         dense ``W`` and ``embedding_l2 E[r]`` on each row ``r`` present in
         ``embedding_blocks`` (the lazy L2 of the rows the step touched). Returns new
-        ``(dense, embedding_blocks)``; the inputs are not modified."""
+        ``(dense, embedding_blocks)``; the inputs are not modified. With a workspace the
+        embedding rows' sums are its buffers."""
         dense = dict(dense)
         for i, layer in enumerate(self.layers):
             for name, value in layer.penalty_gradients().items():
@@ -336,9 +381,12 @@ class DeepNetwork:
         blocks = list(embedding_blocks)
         for i, grad in enumerate(blocks):
             if grad is not None:
-                extra = self.embeddings.penalty_gradient_of_rows(i, grad.rows)
+                extra = self.embeddings.penalty_gradient_of_rows(i, grad.rows, workspace)
                 if extra is not None:
-                    blocks[i] = RowSparseGrad(grad.rows, grad.values + extra)
+                    blocks[i] = RowSparseGrad(grad.rows, np.add(
+                        grad.values, extra, out=empty(workspace, f"embedding/block{i}/l2",
+                                                      grad.values.shape,
+                                                      np.result_type(grad.values, extra))))
         return dense, blocks
 
     def penalty(self, features=None):

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..segments import sum_duplicates
 from ..storage import in_memory
+from ..workspace import empty
 from .base import Layer, RowSparseGrad
 from .embedding import EmbeddingLayer
 
@@ -144,8 +145,23 @@ class EmbeddingCombineLayer(Layer):
         return ids + self.groups[self.group_of[self.field_vocabs[field]]].offsets[
             self.field_vocabs[field]]
 
+    def block_rows_of(self, features):
+        """Per block (aligned with ``groups``), the distinct ascending rows of the block
+        that ``features`` read (int64 [k]); None for a block no field reads."""
+        rows = [[] for _ in self.groups]
+        for field, vocab in self.field_vocabs.items():
+            rows[self.group_of[vocab]].append(
+                self._group_ids(field, features[field].feature_ids.astype(np.int64)))
+        return [np.unique(np.concatenate(r)) if r else None for r in rows]
+
     # ------------------------------------------------------------------ forward
-    def forward(self, features, training=False, rng=None):
+    def forward(self, features, training=False, rng=None, out=None, workspace=None,
+                checked=False):
+        """``(pooled [n, output_dim], cache)``. ``out``: an [n, output_dim] array (e.g. the
+        embedding columns of the deep input) to write into and return; ``workspace``: the
+        scratch of the single-gather path (`widedeep.workspace.Workspace`);
+        ``checked=True``: the caller has just run `check_input` on these features (the
+        single-gather path then does not validate them a second time)."""
         if not self.fields:
             n = _n_examples(features)
             dtype = self.groups[0].table.dtype if self.groups else np.float32
@@ -153,36 +169,55 @@ class EmbeddingCombineLayer(Layer):
         inputs = [features[f] for f in self.fields]
         if len(self.groups) == 1 and self.groups[0].table is not None \
                 and all(x.one_per_example for x in inputs):
-            return self._forward_one_gather(inputs)
+            return self._forward_one_gather(inputs, out, workspace, checked)
         outs, caches = [], {}
         for field, layer in self.fields.items():
-            out, caches[field] = layer.forward(features[field])
-            outs.append(out)
-        return np.concatenate(outs, axis=1), ("fields", caches)
+            pooled, caches[field] = layer.forward(features[field])
+            outs.append(pooled)
+        if out is None:
+            return np.concatenate(outs, axis=1), ("fields", caches)
+        np.concatenate(outs, axis=1, out=out)
+        return out, ("fields", caches)
 
-    def _forward_one_gather(self, inputs):
-        """Every field single-valued, one block: a single gather [n, F, dim]."""
+    def _forward_one_gather(self, inputs, out=None, workspace=None, checked=False):
+        """Every field single-valued, one block: a single gather [n, F, dim]
+        (``np.take``, which copies rows faster than fancy indexing)."""
         n, block = inputs[0].n_examples, self.groups[0].table
-        for x, layer in zip(inputs, self.fields.values()):
-            layer.check_input(x)
-        rows = np.empty((n, len(inputs)), dtype=np.int64)
-        coefs = np.empty((n, len(inputs)), dtype=block.dtype)
+        if not checked:
+            for x, layer in zip(inputs, self.fields.values()):
+                layer.check_input(x)
+        n_fields = len(inputs)
+        rows = empty(workspace, "embedding/rows", (n, n_fields), np.int64)
+        coefs = empty(workspace, "embedding/coefs", (n, n_fields), block.dtype)
         for j, (field, x) in enumerate(zip(self.fields, inputs)):
             rows[:, j] = self._group_ids(field, x.feature_ids)
             coefs[:, j] = self.fields[field]._coefficients(x)
-        gathered = block[rows]
+        # ids were validated in range: mode="clip" changes nothing and lets np.take write
+        # straight into ``gathered`` (mode="raise" would gather into a buffer first)
+        gathered = np.take(block, rows, axis=0, mode="clip",
+                           out=empty(workspace, "embedding/gathered",
+                                     (n, n_fields, block.shape[1]), block.dtype))
         unit = bool(np.all(coefs == 1))
         if not unit:
             gathered *= coefs[:, :, None]
-        return gathered.reshape(n, -1), ("gather", rows, None if unit else coefs)
+        pooled = gathered.reshape(n, -1)
+        if out is not None:
+            out[...] = pooled
+            pooled = out
+        return pooled, ("gather", rows, None if unit else coefs)
 
     # ------------------------------------------------------------------ backward
-    def backward_groups(self, grad_out, cache, penalty=True):
+    def backward_groups(self, grad_out, cache, penalty=True, workspace=None):
         """Gradient per block: ``[RowSparseGrad or None]`` aligned with ``self.groups``,
         rows numbered within the block (all vocabularies of a block in one sort); None for
         a block without rows in the batch and for a frozen block.
-        ``penalty=False`` leaves out the lazy L2 (see `penalty_gradient_of_rows`)."""
+        ``penalty=False`` leaves out the lazy L2 (see `penalty_gradient_of_rows`).
+        With a workspace the entries and the summed rows are its buffers."""
         entries = [([], []) for _ in self.groups]
+        if not grad_out.flags.c_contiguous:   # e.g. the embedding columns of dL/da_0
+            contiguous = empty(workspace, "embedding/grad_out", grad_out.shape, grad_out.dtype)
+            contiguous[...] = grad_out
+            grad_out = contiguous
         if cache[0] == "gather":
             _, rows, coefs = cache
             n, n_fields = rows.shape
@@ -201,13 +236,15 @@ class EmbeddingCombineLayer(Layer):
                 entries[group][1].append(values)
                 start = stop
         out = []
-        for group, (ids, values) in zip(self.groups, entries):
+        for index, (group, (ids, values)) in enumerate(zip(self.groups, entries)):
             if not ids or not group.trainable:
                 out.append(None)
                 continue
             rows, summed = sum_duplicates(ids[0] if len(ids) == 1 else np.concatenate(ids),
                                           values[0] if len(values) == 1
-                                          else np.concatenate(values))
+                                          else np.concatenate(values),
+                                          n_ids=group.table.shape[0],
+                                          workspace=workspace, key=f"embedding/block{index}")
             if self.embedding_l2 and penalty:
                 summed = summed + self.embedding_l2 * group.table[rows]
             out.append(RowSparseGrad(rows, summed))
@@ -225,12 +262,18 @@ class EmbeddingCombineLayer(Layer):
                     grads[vocab] = RowSparseGrad(grad.rows[lo:hi] - offset, grad.values[lo:hi])
         return None, grads
 
-    def penalty_gradient_of_rows(self, group_index, rows):
+    def penalty_gradient_of_rows(self, group_index, rows, workspace=None):
         """Gradient of the lazy L2 on ``rows`` of block ``group_index``: ``l2 * E[rows]``
-        (None without L2)."""
+        (None without L2); a buffer of ``workspace`` when given."""
         if not self.embedding_l2:
             return None
-        return self.embedding_l2 * self.groups[group_index].table[rows]
+        table = self.groups[group_index].table
+        if workspace is None:
+            return self.embedding_l2 * table[rows]
+        gathered = np.take(table, rows, axis=0, mode="clip", out=workspace.array(
+            f"embedding/block{group_index}/penalty", rows.shape + table.shape[1:],
+            table.dtype))
+        return np.multiply(gathered, self.embedding_l2, out=gathered)
 
     def penalty_of_batch(self, features):
         """The lazy L2 term of a batch: ``l2/2 * sum of ||E[r]||^2`` over its unique rows."""

@@ -27,6 +27,7 @@ from ..losses import BinaryLogistic
 from ..optim.base import PendingUpdate
 from ..segments import sum_duplicates
 from ..storage import in_memory
+from .wide_gather import entry_gradients, fixed_widths, fused_logits
 from .base import Layer, sum_rows_by_id
 
 __all__ = ["WideLayer", "WIDE_MODES", "check_finite_gradient"]
@@ -160,8 +161,15 @@ class WideLayer(Layer):
             x.validate(size, field=field)
 
     # ------------------------------------------------------------------ forward/backward
-    def forward(self, features, training=False, rng=None):
-        """``(logits [n] or [n, K], cache)``; writes nothing."""
+    def forward(self, features, training=False, rng=None, workspace=None):
+        """``(logits [n] or [n, K], cache)``; writes nothing. ``workspace``: scratch of the
+        one-gather path (`widedeep.workspace.Workspace`)."""
+        layout = fixed_widths(self, features)
+        if layout is not None:   # one gather for every field (`wide_gather`)
+            return fused_logits(self, layout, workspace).astype(self.dtype), features
+        return self._field_by_field_logits(features).astype(self.dtype), features
+
+    def _field_by_field_logits(self, features):
         n = None
         logits = None
         for field in self.field_sizes:
@@ -177,7 +185,7 @@ class WideLayer(Layer):
             self.field_logits(field, x, out=logits)
         if logits is None:
             raise ValueError("WideLayer has no fields")
-        return logits.astype(self.dtype), features
+        return logits
 
     @property
     def bias(self):
@@ -231,33 +239,42 @@ class WideLayer(Layer):
         grads["bias"] = np.asarray(grad_logits.sum(axis=0), dtype=self.dtype).reshape(-1)
         return None, grads
 
-    def coordinate_gradients(self, grad_logits, cache):
+    def coordinate_gradients(self, grad_logits, cache, workspace=None):
         """The batch's gradient over the contiguous coordinates: ``(coords, values, bias)``
         with ``coords`` int64 [k] distinct and ascending (field ``f``'s id ``r`` is
         ``offsets[f] + r``), ``values`` float64 [k] (or [k, K]) the per-coordinate sums and
-        ``bias`` float64 [1] (or [K]) the bias gradient."""
+        ``bias`` float64 [1] (or [K]) the bias gradient. Entries are summed in field
+        order, then row order (`sum_duplicates`)."""
         features = cache
-        ids, grads = [], []
-        for field in self.field_sizes:
-            x = features[field]
-            values = x.feature_values if self.n_outputs == 1 else x.feature_values[:, None]
-            ids.append(x.feature_ids + self.offsets[field])
-            grads.append(values.astype(np.float64) * grad_logits[x.example_indices])
-        ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
-        grads = grads[0] if len(grads) == 1 else np.concatenate(grads)
-        coords, values = sum_duplicates(ids, grads)
+        layout = fixed_widths(self, features)
+        if layout is not None:
+            ids, grads = entry_gradients(self, layout, grad_logits, workspace)
+        else:
+            ids, grads = [], []
+            for field in self.field_sizes:
+                x = features[field]
+                values = x.feature_values if self.n_outputs == 1 else \
+                    x.feature_values[:, None]
+                ids.append(x.feature_ids + self.offsets[field])
+                grads.append(values.astype(np.float64) * grad_logits[x.example_indices])
+            ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
+            grads = grads[0] if len(grads) == 1 else np.concatenate(grads)
+        coords, values = sum_duplicates(ids, grads, n_ids=self.n_coordinates,
+                                        workspace=workspace, key="wide/sum")
         bias = np.asarray(grad_logits.sum(axis=0, dtype=np.float64)).reshape(-1)
         return coords, values, bias
 
     # ------------------------------------------------------------------ training
-    def prepare_update(self, coords, values, bias_grad):
+    def prepare_update(self, coords, values, bias_grad, workspace=None):
         """The FTRL step for coordinate gradients (as from `coordinate_gradients`: distinct
-        in-range coords, finite values), computed but not written: a `PendingUpdate`."""
+        in-range coords, finite values), computed but not written: a `PendingUpdate`
+        (its new values in ``workspace`` buffers when given)."""
         if self._weights is None:
             raise RuntimeError("this WideLayer is bound to read-only arrays (a served "
                                "model); load the model without memory mapping to train it")
         pending = self.ftrl.prepare_rows(self._weights, coords, values, self._state,
-                                         assume_unique=True, check=False)
+                                         assume_unique=True, check=False,
+                                         workspace=workspace, key="wide/ftrl")
         if self.fit_intercept:
             bias = self.params["bias"]
             pending.writes += self.bias_ftrl.prepare(
@@ -266,10 +283,11 @@ class WideLayer(Layer):
         return pending
 
     def compute_gradients(self, features, labels, proba_fn=None, sample_weight=None,
-                          loss=_BINARY, n_total=None):
+                          loss=_BINARY, n_total=None, workspace=None):
         """Forward, callback, loss gradient, coordinate sums: ``(coords, values, bias,
-        predictions, grad_logits)``. ``n_total``: the whole batch's size for the 1/n."""
-        logits, cache = self.forward(features)
+        predictions, grad_logits)``. ``n_total``: the whole batch's size for the 1/n.
+        ``workspace``: scratch buffers (the coordinate sums are then among them)."""
+        logits, cache = self.forward(features, workspace=workspace)
         n = logits.shape[0]
         if proba_fn is None:
             p = loss.link(logits)
@@ -277,7 +295,7 @@ class WideLayer(Layer):
             p = np.asarray(proba_fn(np.arange(n), logits), dtype=self.dtype)
         g = loss.gradient(p, labels, sample_weight, n=n if n_total is None else n_total)
         check_finite_gradient(g)
-        coords, values, bias = self.coordinate_gradients(g, cache)
+        coords, values, bias = self.coordinate_gradients(g, cache, workspace)
         return coords, values, bias, p, g
 
     def fit_batch(self, features, labels, proba_fn=None, sample_weight=None, mode="batch",
@@ -344,6 +362,37 @@ class WideLayer(Layer):
         self.ftrl_state["bias"]["z"][...] = -values * ((ftrl.beta + np.sqrt(n)) / ftrl.alpha
                                                        + ftrl.l2)
         bias[...] = ftrl.weights(self.ftrl_state["bias"]["z"], self.ftrl_state["bias"]["n"])
+
+    # ------------------------------------------------------------------ raw state
+    def coordinate_state(self):
+        """The contiguous arrays of every field's coordinates, ``(w, {"z": z, "n": n})``
+        ([n_coordinates] or [n_coordinates, K]); the model's own arrays, not copies.
+        For trainers that move FTRL state between replicas (`widedeep.training.deltas`)."""
+        if self._weights is None:
+            raise RuntimeError("this WideLayer is bound to read-only arrays (a served model)")
+        return self._weights, self._state
+
+    def coordinates_of(self, features):
+        """Distinct ascending coordinates (of the contiguous arrays) that ``features``
+        read: field ``f``'s id ``r`` is ``offsets[f] + r``; int64 [k]."""
+        ids = [features[f].feature_ids.astype(np.int64) + self.offsets[f]
+               for f in self.field_sizes]
+        return np.unique(np.concatenate(ids)) if ids else np.zeros(0, dtype=np.int64)
+
+    def refresh_weights(self, coords=None, bias=False):
+        """Set ``w`` of coordinates ``coords`` (and of the bias with ``bias=True``) from
+        their ``z`` and ``n`` by FTRL's closed form, e.g. after accumulators were merged
+        from several replicas; a step computes ``w`` from the same closed form."""
+        if coords is not None and coords.shape[0]:
+            z, n = self._state["z"][coords], self._state["n"][coords]
+            if hasattr(self.ftrl, "optimizers"):    # FieldwiseFtrl: per-field settings
+                new = self.ftrl.weights(z, n, rows=coords)
+            else:
+                new = self.ftrl.weights(z, n)
+            self._weights[coords] = new.astype(self.dtype, copy=False)
+        if bias and self.fit_intercept:
+            state = self.ftrl_state["bias"]
+            self.params["bias"][...] = self.bias_ftrl.weights(state["z"], state["n"])
 
     # ------------------------------------------------------------------ inspection
     def nonzero_counts(self):

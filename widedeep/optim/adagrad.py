@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import defaults
 from ..storage import in_memory
+from ..workspace import empty
 from .base import Optimizer
 
 __all__ = ["Adagrad"]
@@ -96,13 +97,21 @@ class Adagrad(Optimizer):
         return {"accumulator": allocate(param.shape, param.dtype,
                                         self.initial_accumulator_value)}
 
-    def _new_values(self, param, grad, state):
-        accumulator = state["accumulator"] + grad * grad
-        # lr * g / (sqrt(acc) + eps), with in-place temporaries (same rounding as written)
-        step = np.sqrt(accumulator)
+    uses_workspace = True
+
+    def _new_values(self, param, grad, state, workspace=None, key="adagrad"):
+        # acc + g^2 and lr * g / (sqrt(acc) + eps) in three arrays (workspace buffers when
+        # given): the same operations, in the same order, as the formula
+        accumulator = np.multiply(grad, grad, out=empty(workspace, key + "/accumulator",
+                                                         grad.shape, grad.dtype))
+        np.add(state["accumulator"], accumulator, out=accumulator)
+        step = np.sqrt(accumulator, out=empty(workspace, key + "/step", grad.shape,
+                                              accumulator.dtype))
         step += self.eps
-        np.divide(grad * self.lr, step, out=step)
-        return param - step, {"accumulator": accumulator}
+        scaled = np.multiply(grad, self.lr, out=empty(workspace, key + "/new", grad.shape,
+                                                      grad.dtype))
+        np.divide(scaled, step, out=step)
+        return np.subtract(param, step, out=scaled), {"accumulator": accumulator}
 
     def scaled(self, factor):
         """A copy whose learning rate is ``factor`` times this one's (schedules)."""

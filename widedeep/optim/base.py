@@ -30,6 +30,7 @@ import numpy as np
 
 from ..segments import sum_duplicates
 from ..storage import in_memory
+from ..workspace import empty
 
 __all__ = ["Optimizer", "PendingUpdate", "NonFiniteUpdateError"]
 
@@ -48,7 +49,7 @@ class PendingUpdate:
     def non_finite(self):
         """Index (into ``writes``) of the first write holding a non-finite value, or None."""
         for k, (_, _, values) in enumerate(self.writes):
-            if not np.isfinite(values).all():
+            if not all_finite(values):
                 return k
         return None
 
@@ -60,10 +61,26 @@ class PendingUpdate:
                 target[rows] = values
 
 
+def all_finite(values):
+    """True when every entry of ``values`` is finite, without a boolean temporary for
+    float32/float16: their float64 sum cannot overflow (at most 2^30 entries of 3.4e38), and
+    a NaN or inf entry makes it NaN or inf."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and values.dtype.itemsize <= 4 and values.size <= 2 ** 30:
+        with np.errstate(invalid="ignore"):   # inf + -inf: NaN, which is the answer
+            return bool(np.isfinite(np.sum(values, dtype=np.float64)))
+    return bool(np.isfinite(values).all())
+
+
 class Optimizer:
-    """Base class: validation, gathering and writing; subclasses give the update rule."""
+    """Base class: validation, gathering and writing; subclasses give the update rule.
+
+    A subclass whose ``_new_values`` accepts ``workspace`` and ``key`` (writing its
+    results into `widedeep.workspace.Workspace` buffers) sets ``uses_workspace = True``;
+    the training step then passes its workspace and the step allocates nothing."""
 
     counters = ()   # state entries of the whole parameter (not shaped like it)
+    uses_workspace = False
 
     def init_state(self, param, allocate=in_memory):
         """The state arrays of ``param``, each created by ``allocate(shape, dtype, fill)``
@@ -74,8 +91,14 @@ class Optimizer:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ prepare
-    def prepare(self, param, grad, state, check=True):
-        """Dense step on every entry of ``param``; nothing written (see `PendingUpdate`)."""
+    def _new_values_into(self, param, grad, state, workspace, key):
+        if workspace is None or not self.uses_workspace:
+            return self._new_values(param, grad, state)
+        return self._new_values(param, grad, state, workspace=workspace, key=key)
+
+    def prepare(self, param, grad, state, check=True, workspace=None, key="param"):
+        """Dense step on every entry of ``param``; nothing written (see `PendingUpdate`).
+        ``workspace``: the new values are its buffers under ``key``."""
         if check:
             grad = np.asarray(grad)
             shapes = [param.shape, grad.shape] + [value.shape for key, value in state.items()
@@ -85,17 +108,19 @@ class Optimizer:
                                  f"have the same shape, got {shapes}")
             _check_finite(grad, f"{type(self).__name__}.update")
         grad = grad.astype(param.dtype, copy=False)
-        new_param, new_state = self._new_values(param, grad, state)
-        return PendingUpdate([(state[key], None, value) for key, value in new_state.items()]
+        new_param, new_state = self._new_values_into(param, grad, state, workspace, key)
+        return PendingUpdate([(state[name], None, value) for name, value in new_state.items()]
                              + [(param, None, new_param)])
 
     def _per_entry(self, state):
         return {key: value for key, value in state.items() if key not in self.counters}
 
-    def prepare_rows(self, param, rows, grad_rows, state, assume_unique=False, check=True):
+    def prepare_rows(self, param, rows, grad_rows, state, assume_unique=False, check=True,
+                     workspace=None, key="rows"):
         """Row-sparse step: only ``param[rows]`` and their state change. A row may repeat
         (its gradients are summed, in float64) unless ``assume_unique`` promises distinct
-        rows. Cost ``O(k log k * row_size)``, nothing the size of ``param`` allocated."""
+        rows. Cost ``O(k log k * row_size)``, nothing the size of ``param`` allocated.
+        ``workspace``: the gathered rows and new values are its buffers under ``key``."""
         if check:
             rows, grad_rows = _check_rows(type(self).__name__, param, self._per_entry(state),
                                           rows, grad_rows)
@@ -103,12 +128,15 @@ class Optimizer:
             return PendingUpdate()
         if not assume_unique:
             rows, grad_rows = sum_duplicates(rows, grad_rows.astype(np.float64))
-        grad_rows = grad_rows.astype(param.dtype, copy=False)
-        gathered = {key: value if key in self.counters else value[rows]
-                    for key, value in state.items()}
-        new_param, new_state = self._new_values(param[rows], grad_rows, gathered)
-        return PendingUpdate([(state[key], None if key in self.counters else rows, value)
-                              for key, value in new_state.items()]
+        grad_rows = cast_rows(grad_rows, param.dtype, workspace, key + "/grad")
+        gathered = {name: value if name in self.counters else
+                    gather_rows(value, rows, workspace, f"{key}/old/{name}")
+                    for name, value in state.items()}
+        new_param, new_state = self._new_values_into(
+            gather_rows(param, rows, workspace, key + "/old/param"), grad_rows, gathered,
+            workspace, key)
+        return PendingUpdate([(state[name], None if name in self.counters else rows, value)
+                              for name, value in new_state.items()]
                              + [(param, rows, new_param)])
 
     # ------------------------------------------------------------------ update
@@ -136,6 +164,23 @@ class Optimizer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def gather_rows(array, rows, workspace=None, key="rows"):
+    """``array[rows]`` (rows in range) by ``np.take``, into a workspace buffer if given."""
+    if workspace is None:
+        return array[rows]
+    return np.take(array, rows, axis=0, mode="clip",
+                   out=workspace.array(key, rows.shape + array.shape[1:], array.dtype))
+
+
+def cast_rows(values, dtype, workspace=None, key="cast"):
+    """``values.astype(dtype, copy=False)``, into a workspace buffer if a cast is needed."""
+    if values.dtype == dtype or workspace is None:
+        return values.astype(dtype, copy=False)
+    out = workspace.array(key, values.shape, dtype)
+    out[...] = values
+    return out
 
 
 def _commit_finite(pending, where):

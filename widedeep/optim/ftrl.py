@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import defaults
 from ..storage import in_memory
+from ..workspace import empty
 from .base import Optimizer
 
 __all__ = ["FtrlProximal"]
@@ -133,9 +134,12 @@ class FtrlProximal(Optimizer):
         return closed_form_weights(np.asarray(z), np.asarray(n), self.alpha, self.beta,
                                    self.l1, self.l2)
 
-    def _new_values(self, w, g, state):
+    uses_workspace = True
+
+    def _new_values(self, w, g, state, workspace=None, key="ftrl"):
         """Algorithm 1 on gathered coordinates: new (w, {z, n}), nothing written."""
-        return ftrl_new_values(w, g, state, self.alpha, self.beta, self.l1, self.l2)
+        return ftrl_new_values(w, g, state, self.alpha, self.beta, self.l1, self.l2,
+                               workspace, key)
 
     def scaled(self, factor):
         """A copy whose ``alpha`` (learning-rate scale) is ``factor`` times this one's
@@ -149,20 +153,43 @@ class FtrlProximal(Optimizer):
                 "initial_accumulator_value": self.initial_accumulator_value}
 
 
-def closed_form_weights(z, n, alpha, beta, l1, l2):
+def closed_form_weights(z, n, alpha, beta, l1, l2, workspace=None, key="ftrl"):
     """FTRL-Proximal's weights from ``z``, ``n``; the hyper-parameters are numbers or arrays
-    broadcasting against ``z`` (per-coordinate settings, `FieldwiseFtrl`)."""
-    active = np.abs(z) > l1
-    numerator = np.sign(z) * l1 - z
-    denominator = (beta + np.sqrt(n)) / alpha + l2
+    broadcasting against ``z`` (per-coordinate settings, `FieldwiseFtrl`). With a
+    workspace the temporaries and the result are its buffers under ``key``.
+
+    ``w = 0`` where ``|z| <= l1``, else ``(sign(z) l1 - z) / ((beta + sqrt(n)) / alpha + l2)``
+    (each operation written into an output array, in the order of the formula).
+    """
+    shape, dtype = np.broadcast_shapes(np.shape(z), np.shape(n)), np.result_type(z, n)
+    active = np.greater(np.abs(z, out=empty(workspace, key + "/a", shape, dtype)), l1,
+                        out=empty(workspace, key + "/active", shape, bool))
+    numerator = np.sign(z, out=empty(workspace, key + "/a", shape, dtype))
+    numerator *= l1
+    numerator -= z
+    denominator = np.sqrt(n, out=empty(workspace, key + "/b", shape, dtype))
+    np.add(beta, denominator, out=denominator)
+    denominator /= alpha
+    denominator += l2
+    weights = empty(workspace, key + "/w", shape, dtype)
+    weights[...] = 0
     # only active coordinates are divided: an inactive one may have a zero denominator
-    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=active)
+    return np.divide(numerator, denominator, out=weights, where=active)
 
 
-def ftrl_new_values(w, g, state, alpha, beta, l1, l2):
-    """Algorithm 1 on gathered coordinates ``(w, g, {z, n})``: new ``(w, {z, n})``."""
+def ftrl_new_values(w, g, state, alpha, beta, l1, l2, workspace=None, key="ftrl"):
+    """Algorithm 1 on gathered coordinates ``(w, g, {z, n})``: new ``(w, {z, n})``,
+    ``n' = n + g^2``, ``sigma = (sqrt(n') - sqrt(n)) / alpha``, ``z' = z + (g - sigma w)``.
+    With a workspace every array is one of its buffers under ``key``."""
     z, n = state["z"], state["n"]
-    n_new = n + g * g
-    sigma = (np.sqrt(n_new) - np.sqrt(n)) / alpha
-    z_new = z + (g - sigma * w)
-    return closed_form_weights(z_new, n_new, alpha, beta, l1, l2), {"z": z_new, "n": n_new}
+    shape, dtype = np.shape(w), np.result_type(w, g, z, n)
+    n_new = np.multiply(g, g, out=empty(workspace, key + "/n", shape, dtype))
+    np.add(n, n_new, out=n_new)
+    sigma = np.sqrt(n_new, out=empty(workspace, key + "/sigma", shape, dtype))
+    sigma -= np.sqrt(n, out=empty(workspace, key + "/a", shape, dtype))
+    sigma /= alpha
+    step = np.multiply(sigma, w, out=sigma)
+    np.subtract(g, step, out=step)
+    z_new = np.add(z, step, out=empty(workspace, key + "/z", shape, dtype))
+    return closed_form_weights(z_new, n_new, alpha, beta, l1, l2, workspace, key), \
+        {"z": z_new, "n": n_new}

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..segments import sum_duplicates
 from ..storage import in_memory
-from .base import Optimizer, PendingUpdate, _check_rows
+from .base import Optimizer, PendingUpdate, _check_rows, cast_rows, gather_rows
 from .ftrl import FtrlProximal, closed_form_weights, ftrl_new_values
 
 __all__ = ["FieldwiseFtrl"]
@@ -106,7 +106,8 @@ class FieldwiseFtrl(Optimizer):
         return self.prepare_rows(param, np.arange(param.shape[0]), grad, state,
                                  assume_unique=True, check=check)
 
-    def prepare_rows(self, param, rows, grad_rows, state, assume_unique=False, check=True):
+    def prepare_rows(self, param, rows, grad_rows, state, assume_unique=False, check=True,
+                     workspace=None, key="rows"):
         """Like `Optimizer.prepare_rows`, each coordinate with its block's settings."""
         if check:
             rows, grad_rows = _check_rows(type(self).__name__, param, state, rows, grad_rows)
@@ -114,11 +115,14 @@ class FieldwiseFtrl(Optimizer):
             return PendingUpdate()
         if not assume_unique:
             rows, grad_rows = sum_duplicates(rows, grad_rows.astype(np.float64))
-        grad_rows = grad_rows.astype(param.dtype, copy=False)
-        gathered = {"z": state["z"][rows], "n": state["n"][rows]}
+        grad_rows = cast_rows(grad_rows, param.dtype, workspace, key + "/grad")
+        gathered = {name: gather_rows(state[name], rows, workspace, f"{key}/old/{name}")
+                    for name in ("z", "n")}
         settings = [value.astype(param.dtype) for value in self._settings(rows, param.ndim)]
-        new_param, new_state = ftrl_new_values(param[rows], grad_rows, gathered, *settings)
-        return PendingUpdate([(state[key], rows, value) for key, value in new_state.items()]
+        new_param, new_state = ftrl_new_values(
+            gather_rows(param, rows, workspace, key + "/old/param"), grad_rows, gathered,
+            *settings, workspace=workspace, key=key)
+        return PendingUpdate([(state[name], rows, value) for name, value in new_state.items()]
                              + [(param, rows, new_param)])
 
     def block_optimizer(self, index):

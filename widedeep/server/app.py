@@ -48,7 +48,7 @@ def create_app(config, repository=None):
     from starlette.responses import JSONResponse, PlainTextResponse, Response
     from starlette.routing import Route
 
-    metrics = ServerMetrics()
+    metrics = ServerMetrics(config.metrics_dir)
     limits = config.limits
     if repository is None:
         repository = ModelRepository(config.model_base, limits=limits, gate=config.gate,
@@ -168,9 +168,11 @@ def create_app(config, repository=None):
         for name in repository.names():
             loaded = repository.serving(name)
             metrics.set_served(name, loaded.version if loaded is not None else -1)
+        metrics.start_flushing()
         yield
         await _in_thread(repository.stop)
         pool.close()
+        metrics.stop_flushing()
 
     app = Starlette(routes=routes, lifespan=_asynccontextmanager(lifespan),
                     exception_handlers={HTTPException: http_error})

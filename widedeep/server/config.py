@@ -22,7 +22,9 @@ class ServerConfig:
     told otherwise; ``poll_seconds``: how often new versions are looked for (0: only at
     start and through the admin endpoint); ``enable_admin``: the ``/v1/admin/...``
     endpoints (off by default); ``ranker_threads``: each Ranker's sub-batch threads;
-    ``pins``: ``{name: version}`` served regardless of newer versions."""
+    ``pins``: ``{name: version}`` served regardless of newer versions; ``metrics_dir``:
+    where worker processes share their metrics (`widedeep.server.metrics`; None: each
+    process reports only its own, which is all there is with one worker)."""
     model_base: str
     host: str = "127.0.0.1"
     port: int = 8501
@@ -33,6 +35,7 @@ class ServerConfig:
     pins: dict = field(default_factory=dict)
     limits: ServerLimits = field(default_factory=ServerLimits)
     gate: GateSettings = field(default_factory=GateSettings)
+    metrics_dir: str | None = None
 
     def to_json(self):
         return json.dumps(asdict(self))

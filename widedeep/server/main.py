@@ -9,6 +9,8 @@ import argparse
 import dataclasses
 import logging
 import os
+import shutil
+import tempfile
 
 from .config import CONFIG_ENVIRONMENT_VARIABLE, ServerConfig
 from .gate import GateSettings
@@ -35,6 +37,10 @@ def build_parser(parser=None):
                         help="enable POST /v1/admin/poll and /v1/admin/models/{name}/pin")
     parser.add_argument("--pin", action="append", default=[], metavar="NAME=VERSION",
                         help="serve this version of a model (rollback); repeatable")
+    parser.add_argument("--metrics-dir", default=None,
+                        help="folder where --workers processes share their metrics so that "
+                             "every /metrics scrape sums all of them (default: a temporary "
+                             "folder when --workers > 1; its old snapshots are cleared)")
     parser.add_argument("--log-level", default="info")
     for group, settings in (("request limits", ServerLimits()),
                             ("gate (new versions)", GateSettings())):
@@ -59,7 +65,9 @@ def config_from_args(args):
     return ServerConfig(model_base=os.path.abspath(args.model_base), host=args.host,
                         port=args.port, workers=args.workers, poll_seconds=args.poll_seconds,
                         enable_admin=args.enable_admin, ranker_threads=args.ranker_threads,
-                        pins=pins, limits=limits, gate=gate)
+                        pins=pins, limits=limits, gate=gate,
+                        metrics_dir=os.path.abspath(args.metrics_dir) if args.metrics_dir
+                        else None)
 
 
 def main(argv=None):
@@ -74,13 +82,31 @@ def serve(config, log_level="info"):
     if not os.path.isdir(config.model_base):
         raise SystemExit(f"{config.model_base}: no such model base folder")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    if config.metrics_dir is not None:
+        clear_metrics_dir(config.metrics_dir)
     if config.workers > 1:
+        temporary = None
+        if config.metrics_dir is None:
+            temporary = tempfile.mkdtemp(prefix="widedeep-metrics-")
+            config = dataclasses.replace(config, metrics_dir=temporary)
         os.environ[CONFIG_ENVIRONMENT_VARIABLE] = config.to_json()
-        uvicorn.run("widedeep.server.app:app_from_environment", factory=True,
-                    host=config.host, port=config.port, workers=config.workers,
-                    log_level=log_level)
+        try:
+            uvicorn.run("widedeep.server.app:app_from_environment", factory=True,
+                        host=config.host, port=config.port, workers=config.workers,
+                        log_level=log_level)
+        finally:
+            if temporary is not None:
+                shutil.rmtree(temporary, ignore_errors=True)
     else:
         from .app import create_app
         uvicorn.run(create_app(config), host=config.host, port=config.port,
                     log_level=log_level)
     return 0
+
+
+def clear_metrics_dir(folder):
+    """Remove the worker snapshots of an earlier run (its counts are not this run's)."""
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.startswith("worker-") and (name.endswith(".json") or name.endswith(".tmp")):
+            os.remove(os.path.join(folder, name))

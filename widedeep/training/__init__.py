@@ -3,7 +3,9 @@
 - `gradients.py`: `StepGradient`, what a step computes from a batch (or a shard of one),
   and `sum_gradients`, the exact sum of several;
 - `step.py`: `TrainingStep`, the owner of the step (`compute`, `combine`, `apply`) for the
-  wide part, the deep part or both, asking the loss object for the gradient.
+  wide part, the deep part or both, asking the loss object for the gradient;
+- `deltas.py`: `DeltaTracker` / `merge_deltas`, what local steps changed and the merge of
+  several replicas' changes (sparse summed, dense averaged; Dask's delta_sum mode).
 
 This stage sits between the layers/optimizers and the estimators: it imports layers,
 optim and losses, and is used by `widedeep.estimators`.

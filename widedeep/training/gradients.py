@@ -30,7 +30,7 @@ import numpy as np
 from ..layers.base import RowSparseGrad
 from ..segments import sum_duplicates
 
-__all__ = ["StepGradient", "sum_gradients", "pool_statistics"]
+__all__ = ["StepGradient", "sum_gradients", "pool_statistics", "gradient_nbytes"]
 
 
 @dataclass
@@ -110,3 +110,15 @@ def pool_statistics(parts):
         var = (n[:, None] * (variances + (means - mean) ** 2)).sum(axis=0) / total
         pooled[layer] = (int(total), mean, var)
     return pooled
+
+
+def gradient_nbytes(gradient):
+    """Bytes of the arrays a `StepGradient` carries (what crosses the network)."""
+    total = 0
+    if gradient.wide is not None:
+        total += sum(np.asarray(part).nbytes for part in gradient.wide)
+    for block in gradient.embeddings:
+        if block is not None:
+            total += block.rows.nbytes + block.values.nbytes
+    total += sum(value.nbytes for value in gradient.dense.values())
+    return int(total)

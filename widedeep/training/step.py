@@ -23,17 +23,30 @@ coordinate for multiclass) and the AdaGrad step of every embedding block (row-sp
 dense parameter, checks that every new parameter and accumulator is finite, and only then
 writes them all (`NonFiniteUpdateError` otherwise, with the model untouched).
 
+**Workspaces** (issue 12): `train_batch` runs the three phases in a
+`widedeep.workspace.Workspace` of the batch's size, owned by the step (the last two batch
+sizes are kept, e.g. the epoch's size and its shorter last batch): activations, dropout
+masks, gradients, gather and sort scratch and the optimizers' new values are written into
+its buffers, so after the first step of a size a step allocates no large array. The
+arithmetic is the same operations in the same order, so the results are bit-identical to
+``apply(combine([compute(...)]))`` without one; a gradient computed in a workspace is valid
+until that workspace's next step, which is why `compute` called directly allocates fresh
+arrays (its gradients may be kept and summed).
+
 ``wide_mode="online"`` is the documented exception: the wide part steps example by example
 inside the batch (classic online FTRL, a Python loop over examples), so `train_batch` runs
 it and then applies the deep part's batch gradient; `compute` refuses that mode.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from ..layers.wide import check_finite_gradient
 from ..optim.base import NonFiniteUpdateError, PendingUpdate
 from ..storage import in_memory
+from ..workspace import Workspace
 from .gradients import StepGradient, sum_gradients
 
 __all__ = ["TrainingStep", "init_deep_optimizer_state"]
@@ -87,15 +100,35 @@ class TrainingStep:
             self.block_states, self.param_states = deep_state
         self.dtype = (wide.dtype if wide is not None
                       else deep.layers[0].params["W"].dtype)
+        self._workspaces = OrderedDict()
+
+    KEPT_WORKSPACES = 2
+
+    def workspace(self, n_examples):
+        """The step's `Workspace` for batches of ``n_examples`` rows (created on first use;
+        the least recently used is released beyond `KEPT_WORKSPACES` sizes)."""
+        workspace = self._workspaces.pop(n_examples, None)
+        if workspace is None:
+            workspace = Workspace()
+        self._workspaces[n_examples] = workspace
+        while len(self._workspaces) > self.KEPT_WORKSPACES:
+            self._workspaces.popitem(last=False)
+        return workspace
+
+    def release_workspaces(self):
+        """Free every workspace buffer (they are rebuilt by the next step)."""
+        self._workspaces.clear()
 
     # ------------------------------------------------------------------ compute
     def compute(self, features, y, sample_weight=None, *, n_total=None, rng=None,
-                dropout_masks=None):
+                dropout_masks=None, workspace=None):
         """Gradient of the batch-mean loss's data term on these rows (nothing written).
 
         ``y`` [n] labels, ``sample_weight`` [n] or None, validated by the caller.
         ``n_total``: the whole batch's size (default n). ``rng`` draws dropout masks, or
         ``dropout_masks`` gives these rows' masks drawn ahead for the whole batch.
+        ``workspace``: compute into its buffers (the gradient is then valid until the
+        workspace's next use; see the module doc).
         """
         if self.wide is not None and self.wide_mode != "batch":
             raise ValueError("wide_mode='online' updates the wide part example by example "
@@ -107,7 +140,8 @@ class TrainingStep:
         deep_logits = cache = None
         if self.deep is not None:
             deep_logits, cache = self.deep.forward(features, training=True, rng=rng,
-                                                   dropout_masks=dropout_masks)
+                                                   dropout_masks=dropout_masks,
+                                                   workspace=workspace)
         wide = None
         if self.wide is not None:
             link = self.loss.link
@@ -115,7 +149,7 @@ class TrainingStep:
                 (lambda example_indices, wide_logits:
                  link(wide_logits + deep_logits[example_indices]))
             coords, values, bias, p, g = self.wide.compute_gradients(
-                features, y, proba_fn, sample_weight, self.loss, n_total)
+                features, y, proba_fn, sample_weight, self.loss, n_total, workspace)
             wide = (coords, values, bias)
         else:
             p = self.loss.link(deep_logits)
@@ -123,7 +157,8 @@ class TrainingStep:
             check_finite_gradient(g)
         dense, blocks, statistics = {}, [], {}
         if self.deep is not None:
-            dense, blocks = self.deep.backward_blocks(g.astype(self.dtype, copy=False), cache)
+            dense, blocks = self.deep.backward_blocks(g.astype(self.dtype, copy=False), cache,
+                                                      workspace)
             statistics = self.deep.batch_statistics(cache)
         return StepGradient(n_examples=n, loss=self.loss.prediction_loss(p, y, sample_weight,
                                                                          n_total),
@@ -146,26 +181,27 @@ class TrainingStep:
                             wide=wide, embeddings=blocks, dense=dense)
 
     # ------------------------------------------------------------------ combine
-    def combine(self, gradients):
+    def combine(self, gradients, workspace=None):
         """The sum of the parts' gradients plus the regularizers' gradient, added once."""
         total = sum_gradients(gradients)
         dense, blocks = total.dense, total.embeddings
         if self.deep is not None:
-            dense, blocks = self.deep.add_penalty_gradients(dense, blocks)
+            dense, blocks = self.deep.add_penalty_gradients(dense, blocks, workspace)
         return StepGradient(n_examples=total.n_examples, loss=total.loss,
                             predictions=total.predictions, wide=total.wide,
                             embeddings=blocks, dense=dense, regularized=True,
                             statistics=total.statistics)
 
     # ------------------------------------------------------------------ apply
-    def apply(self, gradient):
+    def apply(self, gradient, workspace=None):
         """FTRL on the wide coordinates, AdaGrad on the deep parameters, in place; nothing
-        is written unless every new value is finite."""
+        is written unless every new value is finite. ``workspace``: the new values are
+        prepared in its buffers before being written."""
         if not gradient.regularized:
             raise ValueError("apply() takes a combined gradient: step.apply(step.combine("
                              "[step.compute(...)]))")
         with np.errstate(over="ignore", invalid="ignore"):   # checked below, before writing
-            names, pending = self._prepare(gradient)
+            names, pending = self._prepare(gradient, workspace)
         bad = pending.non_finite()
         if bad is not None:
             raise NonFiniteUpdateError(
@@ -176,7 +212,7 @@ class TrainingStep:
         if self.deep is not None and gradient.statistics:
             self.deep.update_statistics(gradient.statistics)
 
-    def _prepare(self, gradient):
+    def _prepare(self, gradient, workspace=None):
         """Every optimizer update of the step, computed but not written: ``(names,
         PendingUpdate)`` with one name per write (for the error message)."""
         names, pending = [], PendingUpdate()
@@ -186,18 +222,22 @@ class TrainingStep:
             pending.writes.extend(update.writes)
 
         if self.wide is not None and gradient.wide is not None:
-            add("the wide part", self.wide.prepare_update(*gradient.wide))
+            add("the wide part", self.wide.prepare_update(*gradient.wide,
+                                                          workspace=workspace))
         if self.deep is not None:
             optimizer = self.deep_optimizer
             for i, grad in enumerate(gradient.embeddings):
                 if grad is not None and grad.rows.shape[0]:
                     add(f"embedding block {i}", optimizer.prepare_rows(
                         self.deep.embeddings.groups[i].table, grad.rows, grad.values,
-                        self.block_states[i], assume_unique=True, check=False))
+                        self.block_states[i], assume_unique=True, check=False,
+                        workspace=workspace, key=f"adagrad/block{i}"))
             params = self.deep.dense_params()
             for name, grad in gradient.dense.items():
                 add(f"deep {name}", optimizer.prepare(params[name], grad,
-                                                      self.param_states[name], check=False))
+                                                      self.param_states[name], check=False,
+                                                      workspace=workspace,
+                                                      key=f"adagrad/{name}"))
         return names, pending
 
     # ------------------------------------------------------------------ all three
@@ -205,8 +245,9 @@ class TrainingStep:
         """compute, combine, apply on one batch; returns the predictions [n] (or [n, K])."""
         if self.wide is not None and self.wide_mode == "online":
             return self._train_online(features, y, sample_weight, rng)
-        gradient = self.compute(features, y, sample_weight, rng=rng)
-        self.apply(self.combine([gradient]))
+        workspace = self.workspace(int(np.shape(y)[0]))
+        gradient = self.compute(features, y, sample_weight, rng=rng, workspace=workspace)
+        self.apply(self.combine([gradient], workspace), workspace)
         return gradient.predictions
 
     def _train_online(self, features, y, sample_weight, rng):

@@ -1,0 +1,130 @@
+"""Where a predict call's time goes (issue 12, item 4), on the shared benchmark's data.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/profile_predict.py --config adult
+    OPENBLAS_NUM_THREADS=1 python benchmarks/profile_predict.py --config criteo --batch 1024
+
+The model is the benchmark's (`widedeep_bench.build_estimator`), trained for ``--train``
+steps, then one batch of ``--batch`` test rows is scored ``--calls`` times:
+
+1. ``predict_proba`` whole (median per call, and examples per second);
+2. its real parts, called one by one on the estimator's own objects: input validation
+   (``_check_model_input``), the wide forward, the deep forward, the link; the deep
+   forward is split once more into its embedding lookup, dense input and dense layers
+   (the layers' own calls, nothing replayed);
+3. cProfile of ``predict_proba`` (top functions by internal time): the per-call and
+   per-field Python work next to the arithmetic.
+
+With ``OPENBLAS_NUM_THREADS=1`` the clock is the process CPU time (``--clock cpu``), which
+a busy machine disturbs much less than wall time. Run it on an older checkout
+(``PYTHONPATH=<checkout>``) for the "before" profile.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import inspect
+import io
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+if __name__ == "__main__":
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", os.environ["OPENBLAS_NUM_THREADS"])
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+
+import widedeep_bench as wb  # noqa: E402  (puts the repo and ../shared/bench on sys.path)
+import common  # noqa: E402
+
+
+def timed(clock, fn, calls):
+    """Median seconds of ``calls`` calls of ``fn``."""
+    samples = []
+    for _ in range(calls):
+        t0 = clock()
+        fn()
+        samples.append(clock() - t0)
+    return float(np.median(samples))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="adult", choices=["criteo", "adult", "paper"])
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--calls", type=int, default=300)
+    ap.add_argument("--train", type=int, default=20, help="train steps before scoring")
+    ap.add_argument("--cprofile", type=int, default=25)
+    ap.add_argument("--clock", choices=["wall", "cpu"],
+                    default="cpu" if os.environ.get("OPENBLAS_NUM_THREADS") == "1" else "wall")
+    a = ap.parse_args(argv)
+    clock = time.process_time if a.clock == "cpu" else time.perf_counter
+    hp = common.hparams(a.config)
+    ds = common.load(a.config)
+    sample = ds.train.wide[:4096] if isinstance(ds.train.wide, np.ndarray) else ds.train.wide
+    est, wide = wb.build_estimator(ds.schema, hp, 0, sample)
+    for k in range(a.train):
+        b = ds.train.batch(k * hp["batch"], (k + 1) * hp["batch"])
+        est.partial_fit(wb.batch_features(b, ds.schema, wide), b.label)
+    b = ds.test.batch(0, a.batch)
+    x = wb.batch_features(b, ds.schema, wide)
+    n = b.size
+    for _ in range(5):
+        est.predict_proba(x)
+
+    whole = timed(clock, lambda: est.predict_proba(x), a.calls)
+    kw = {}
+    if "workspace" in inspect.signature(est.wide_.forward).parameters:
+        from widedeep.workspace import thread_workspace   # as predict_proba calls them
+        kw = {"workspace": thread_workspace()}
+    parts = {
+        "input validation (_check_model_input)": lambda: est._check_model_input(x, n),
+        "wide forward": lambda: est.wide_.forward(x, **kw),
+        "deep forward": lambda: est.deep_.forward(x, **kw),
+    }
+    logits = est.predict_logit(x)
+    parts["link (sigmoid)"] = lambda: est.loss_.link(logits)
+    deep = est.deep_
+    inner = {
+        "  embedding lookup": lambda: deep.embeddings.forward(x),
+        "  dense input": lambda: deep.dense_input.forward(x),
+    }
+    a0 = deep.forward(x)[1]  # noqa: F841 (warm)
+    emb = deep.embeddings.forward(x)[0]
+    dense = deep.dense_input.forward(x)[0]
+    a0 = np.concatenate([dense, emb], axis=1) if dense is not None else emb
+
+    def layers():
+        h = a0
+        for layer in deep.layers:
+            h = layer.forward(h)[0]
+    inner["  dense layers"] = layers
+    measured = {name: timed(clock, fn, a.calls) for name, fn in {**parts, **inner}.items()}
+
+    print(f"config={a.config} batch={n} calls={a.calls} "
+          f"threads={os.environ.get('OPENBLAS_NUM_THREADS')} clock={a.clock} "
+          f"load(1 min)={os.getloadavg()[0]:.2f}")
+    print(f"predict_proba: {whole * 1e3:.3f} ms per call -> {n / whole:,.0f} ex/s\n")
+    print("| part (called alone) | ms per call | share of predict_proba |\n|---|---|---|")
+    for name, seconds in measured.items():
+        print(f"| {name} | {seconds * 1e3:.3f} | {100 * seconds / whole:.0f}% |")
+    if a.cprofile:
+        profile = cProfile.Profile(clock)
+        profile.enable()
+        for _ in range(a.calls):
+            est.predict_proba(x)
+        profile.disable()
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(a.cprofile)
+        text = out.getvalue()
+        print(f"\ncProfile of {a.calls} predict_proba calls, by internal time:\n")
+        print(text[text.find("   ncalls"):].rstrip())
+
+
+if __name__ == "__main__":
+    main()

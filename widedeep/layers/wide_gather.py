@@ -1,0 +1,109 @@
+"""The wide part of a batch in one gather (issue 12): every field's weights fetched by one
+``np.take`` over the layer's contiguous weight array, and the logits summed in one
+reduction, instead of a gather, a product and a sum per field.
+
+It applies when every field has a **fixed number of entries per example** ``L_f >= 1`` (a
+one-hot field: 1; a fixed-width bag of crosses: e.g. 10), the model has one output and
+the layer owns its contiguous weights (not a served, memory-mapped model). Then, with
+``c_k = w[coord_k] v_k`` the float products of the entries::
+
+    logit_i = b + sum_f s_f(i),     s_f(i) = sum_{l < L_f} c_{f, i, l}   (float64)
+
+The sums are added in exactly the order of `WideLayer.field_logits` field by field: from
+the bias, field after field; a bag's entries first among themselves in their order (what
+``np.bincount`` does), then into the logit. A reduction over the leading axis of a
+C-contiguous ``[rows, n]`` array adds the rows one after another, so the results are
+bit-identical to the field-by-field path (tests/layers/test_wide_gather.py).
+
+The entries are laid out as the field-by-field path concatenates them (field order, then
+entry order), so the coordinate gradients sum the same entries in the same order too.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..workspace import empty
+
+__all__ = ["fixed_widths", "gather_entries", "fused_logits", "entry_gradients"]
+
+
+def fixed_widths(layer, features):
+    """``[(x, L_f)]`` per field of ``layer`` when the batch qualifies (see the module
+    doc), else None."""
+    if layer.n_outputs != 1 or layer._weights is None or not layer.field_sizes:
+        return None
+    inputs = [features[field] for field in layer.field_sizes]
+    n, dtype = inputs[0].n_examples, inputs[0].feature_values.dtype
+    out = []
+    for x in inputs:
+        if x.n_examples != n or x.feature_values.dtype != dtype or n == 0:
+            return None
+        if x.one_per_example:
+            out.append((x, 1))
+            continue
+        width, rest = divmod(x.nnz, n)
+        if rest or width == 0 or not np.array_equal(
+                x.indptr, np.arange(0, x.nnz + 1, width, dtype=x.indptr.dtype)):
+            return None
+        out.append((x, width))
+    return out
+
+
+def gather_entries(layer, layout, workspace=None):
+    """``(coords [nnz], values [nnz])``: every entry's contiguous coordinate and feature
+    value, field after field (each field's entries in their order)."""
+    nnz = sum(x.nnz for x, _ in layout)
+    coords = empty(workspace, "wide/coords", nnz, np.int64)
+    values = empty(workspace, "wide/values", nnz, layout[0][0].feature_values.dtype)
+    start = 0
+    for field, (x, _) in zip(layer.field_sizes, layout):
+        stop = start + x.nnz
+        np.add(x.feature_ids, layer.offsets[field], out=coords[start:stop])
+        values[start:stop] = x.feature_values
+        start = stop
+    return coords, values
+
+
+def fused_logits(layer, layout, workspace=None):
+    """The wide logits [n] (float64) of a qualifying batch, bit-identical to adding
+    `WideLayer.field_logits` field by field from the bias."""
+    n = layout[0][0].n_examples
+    coords, values = gather_entries(layer, layout, workspace)
+    # ids were validated in range: mode="clip" changes nothing and writes straight into
+    # the output (mode="raise" gathers into a temporary first)
+    products = np.take(layer._weights, coords, mode="clip",
+                       out=empty(workspace, "wide/products", coords.shape, layer.dtype))
+    if np.result_type(products, values) != products.dtype:
+        products = products.astype(np.result_type(products, values))
+    np.multiply(products, values, out=products)
+    terms = empty(workspace, "wide/terms", (len(layout) + 1, n), np.float64)
+    terms[0] = layer.params["bias"][0]
+    start = 0
+    for row, (x, width) in enumerate(layout, start=1):
+        stop = start + x.nnz
+        if width == 1:
+            terms[row] = products[start:stop]
+        else:
+            # the bag's entries [n, L] as rows [L, n], summed row after row into terms[row]
+            bag = empty(workspace, "wide/bag", (width, n), np.float64)
+            bag[...] = products[start:stop].reshape(n, width).T
+            np.add.reduce(bag, axis=0, out=terms[row])
+        start = stop
+    return np.add.reduce(terms, axis=0, out=empty(workspace, "wide/logits", n, np.float64))
+
+
+def entry_gradients(layer, layout, grad_logits, workspace=None):
+    """``(coords [nnz], v_k * grad_logits[i(k)] [nnz] float64)`` in the entry order of
+    `gather_entries` (the field-by-field path's order)."""
+    n = layout[0][0].n_examples
+    coords, values = gather_entries(layer, layout, workspace)
+    grads = empty(workspace, "wide/entry_grads", coords.shape, np.float64)
+    grads[...] = values
+    g = grad_logits.astype(np.float64, copy=False)
+    start = 0
+    for x, width in layout:
+        stop = start + x.nnz
+        rows = grads[start:stop].reshape(n, width)
+        np.multiply(rows, g[:, None], out=rows)
+        start = stop
+    return coords, grads
