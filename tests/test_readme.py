@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_data import dataset_folder
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SNIPPETS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
@@ -50,14 +51,7 @@ def test_readme_snippet_runs(index, tmp_path):
 
 def _data_root():
     """The folder holding ``adult/train.csv``: $WIDEDEEP_DATA, else ../shared/datasets."""
-    candidates = [Path(os.environ["WIDEDEEP_DATA"]).expanduser()] \
-        if os.environ.get("WIDEDEEP_DATA") else []
-    candidates.append(README.parents[1] / "shared" / "datasets")
-    for root in candidates:
-        if (root / "adult" / "train.csv").is_file():
-            return root
-    pytest.skip(f"the README's data examples need adult/train.csv under WIDEDEEP_DATA or "
-                f"../shared/datasets; looked in {', '.join(map(str, candidates))}")
+    return dataset_folder("adult", ["train.csv"]).parent
 
 
 CLI_BLOCKS = [block for block in re.findall(r"```bash\n(.*?)```", README.read_text(

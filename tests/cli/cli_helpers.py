@@ -4,25 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from shared_data import dataset_folder  # noqa: F401  (re-exported for the CLI tests)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def dataset_folder(name, required_files):
-    """The folder of a shared dataset: ``$WIDEDEEP_DATA/<name>`` if it holds the files,
-    else ``../shared/datasets/<name>`` next to the repository; skips the test (saying
-    where it looked) when neither has them."""
-    candidates = []
-    if os.environ.get("WIDEDEEP_DATA"):
-        candidates.append(Path(os.environ["WIDEDEEP_DATA"]).expanduser() / name)
-    candidates.append(REPO_ROOT.parent / "shared" / "datasets" / name)
-    for folder in candidates:
-        if all((folder / f).is_file() for f in required_files):
-            return folder
-    pytest.skip(f"dataset {name!r} ({', '.join(required_files)}) not found in "
-                f"{' or '.join(str(c) for c in candidates)}; set WIDEDEEP_DATA to the folder "
-                f"holding {name}/")
 
 
 def run_cli(*args, cwd=None, check=True):

@@ -33,3 +33,33 @@ def test_sharded_state_trains_the_replicated_sync_model(client, kind, n_workers)
 def test_shard_state_is_a_variant_of_sync_mode():
     with pytest.raises(ValueError, match="variant of mode='sync'"):
         DaskTrainer(models()["wide"](), client=None, mode="delta_sum", shard_state=True)
+
+
+def wide_coordinates(batches):
+    """Distinct contiguous wide coordinates of ``batches`` (fields user, item, user_x_item
+    at offsets 0, 30, 70 of dask_world's wide model)."""
+    if not batches:
+        return np.zeros(0, dtype=np.int64)
+    offsets = {"user": 0, "item": 30, "user_x_item": 70}
+    return np.unique(np.concatenate([b[0][field].feature_ids + offset for b in batches
+                                     for field, offset in offsets.items()]))
+
+
+def test_bytes_per_worker_count_own_ids_served_rows_and_the_owned_sum(client):
+    sources = partitions([[30, 12], [25], [], [40, 7]], seed=10)
+    trainer = DaskTrainer(models()["wide"](), client, n_workers=2, shard_state=True)
+    trainer.fit(sources, epochs=1)
+    for step, log in enumerate(trainer.step_log_):
+        shards = [wide_coordinates([s[step] for s in block if len(s) > step])
+                  for block in (sources[:2], sources[2:])]
+        total = np.union1d(*shards)
+        expected = []
+        for rank in range(2):
+            own, other = shards[rank], shards[1 - rank]
+            remote = own[own % 2 != rank]                     # pulled: id + float64 value
+            served = np.unique(other[other % 2 == rank])      # asked by the other replica
+            owned_sum = total[total % 2 == rank]              # id + value, plus the bias
+            sent = 8 * remote.size + 8 * served.size + (16 * own.size + 8)
+            received = 8 * served.size + 8 * remote.size + (16 * owned_sum.size + 8)
+            expected.append(sent + received)
+        assert log["bytes_per_worker"] == expected

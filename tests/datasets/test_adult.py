@@ -1,17 +1,15 @@
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import dataset_folder, find_dataset
 
 from widedeep.datasets import ADULT_CATEGORICAL, ADULT_COLUMNS, ADULT_NUMERIC, load_adult
 
-SHARED = Path(__file__).parents[2].parent / "shared" / "datasets"
-ADULT = SHARED / "adult"
+ADULT = find_dataset("adult", ["train.csv", "test.csv"])
 
 
 def _need_shared():
-    if not ADULT.is_dir():
-        pytest.skip("../shared/datasets is not available")
+    dataset_folder("adult", ["train.csv", "test.csv"])
 
 
 def test_real_files_row_and_positive_counts():

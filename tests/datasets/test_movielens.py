@@ -1,20 +1,16 @@
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import dataset_folder
 
 from widedeep.datasets import MOVIELENS_GENRES, load_movielens100k
 from widedeep.records import Ragged
 
-SHARED = Path(__file__).parents[2].parent / "shared" / "datasets"
-MOVIELENS = SHARED / "movielens100k"
 
 
 @pytest.fixture(scope="module")
 def movielens():
-    if not MOVIELENS.is_dir():
-        pytest.skip("../shared/datasets is not available")
-    return load_movielens100k(MOVIELENS)
+    return load_movielens100k(dataset_folder("movielens100k"))
 
 
 def test_real_files_counts(movielens):
@@ -43,7 +39,7 @@ def test_genres_match_the_flag_columns(movielens):
     genres = items["genres"]
     assert isinstance(genres, Ragged) and len(genres) == 1_682
     flags = []
-    with open(MOVIELENS / "u.item", encoding="latin-1") as handle:
+    with open(dataset_folder("movielens100k") / "u.item", encoding="latin-1") as handle:
         for line in handle:
             flags.append([int(f) for f in line.rstrip("\n").split("|")[5:]])
     expected = [[g for g, f in zip(MOVIELENS_GENRES, row) if f] for row in flags]

@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_data import find_dataset, skip_unless_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "examples" / "census.py"
-DATA = REPO_ROOT.parent / "shared" / "datasets" / "adult"
+DATA = find_dataset("adult", ["train.csv", "test.csv"])
 
-pytestmark = pytest.mark.skipif(not (DATA / "train.csv").is_file(),
-                                reason=f"UCI Adult not found in {DATA}")
+pytestmark = skip_unless_dataset("adult", ["train.csv", "test.csv"])
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import dataset_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "examples" / "movielens.py"
-DATA = REPO_ROOT.parent / "shared" / "datasets" / "movielens100k"
 
 def _example_module():
     spec = importlib.util.spec_from_file_location("movielens_example", SCRIPT)
@@ -43,11 +43,10 @@ def test_last_per_user_marks_each_users_latest_rows():
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    if not (DATA / "u.data").is_file():
-        pytest.skip(f"MovieLens 100K not found in {DATA}")
+    data = dataset_folder("movielens100k", ["u.data"])
     results_file = tmp_path_factory.mktemp("movielens") / "results.json"
     completed = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--data", str(DATA), "--seed", "0",
+        [sys.executable, str(SCRIPT), "--quick", "--data", str(data), "--seed", "0",
          "--json", str(results_file)],
         capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr

@@ -1,13 +1,12 @@
 """CsvReader(engine="arrow") gives the batches of the built-in parser."""
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import dataset_folder
 
 from widedeep.readers import BadLineError, CsvReader
 
 pytest.importorskip("pyarrow")
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 
 def _same(reader_args, **kwargs):
@@ -37,9 +36,8 @@ def test_quotes_missing_values_strip_and_types(tmp_path):
                                  "dtypes": {f"c{k}": "float64" for k in range(1, 14)}}),
 ])
 def test_real_files_give_identical_batches(name, kwargs):
-    if not (SHARED / name).is_file():
-        pytest.skip(f"{SHARED / name} not found (the shared datasets)")
-    _same([SHARED / name], batch_size=1000, **kwargs)
+    dataset, file = name.split("/")
+    _same([dataset_folder(dataset, [file]) / file], batch_size=1000, **kwargs)
 
 
 def test_bad_cell_and_bad_line_are_reported(tmp_path):
@@ -52,3 +50,78 @@ def test_bad_cell_and_bad_line_are_reported(tmp_path):
     path.write_text("a,b\n1,x\n2,y,extra\n")
     with pytest.raises(BadLineError, match="expected 2 fields, found 3"):
         CsvReader(path, engine="arrow").read()
+
+
+@pytest.mark.parametrize("cells, dtype", [
+    (["1e39", "2"], "float32"),           # overflows float32: a bad cell, never inf
+    (["-1e39", "2"], "float32"),
+    (["3000000000", "2"], "int32"),       # out of int32's range: never wrapped
+    (["-1", "2"], "uint8"),
+    (["256", "2"], "uint8"),
+    (["inf", "2"], "float32"),            # written infinity is a value, not an overflow
+    (["1.5", "2"], "int64"),
+])
+def test_narrow_dtypes_report_the_same_bad_cells_as_the_built_in_parser(tmp_path, cells,
+                                                                          dtype):
+    path = tmp_path / "n.csv"
+    path.write_text("a,b\n" + "".join(f"{cell},x\n" for cell in cells))
+    outcomes = []
+    for engine in ("python", "arrow"):
+        try:
+            outcomes.append(("ok", CsvReader(path, dtypes={"a": dtype}, engine=engine).read()))
+        except BadLineError as error:
+            outcomes.append(("error", str(error)))
+        reader = CsvReader(path, dtypes={"a": dtype}, engine=engine, skip_bad_lines=True)
+        outcomes.append(("skipped", reader.read()["a"].tolist(), reader.n_bad_lines))
+    python, python_skip, arrow, arrow_skip = outcomes
+    assert python_skip == arrow_skip
+    if python[0] == "error":
+        assert arrow == python
+    else:
+        assert arrow[0] == "ok" and arrow[1]["a"].dtype == python[1]["a"].dtype
+        np.testing.assert_array_equal(arrow[1]["a"], python[1]["a"])
+
+
+_TRICKY_NUMBERS = ["1", "-2", "+3", "007", "1.5", ".5", "5.", "1e3", "1E-3", "1e400", "-1e400",
+                   "nan", "NaN", "inf", "-inf", "Infinity", " 4", "4 ", " ", "?", "", "x",
+                   "1_000", "0x10", "1,5", "3000000000", "-0", "9" * 20, "1e39", "2.5e-50"]
+
+
+_PLAIN_NUMBERS = ["1", "-2", "1.5", ".5", "1e3", "nan", "inf", "?", "", " 4", "2.5e-50"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32"])
+@pytest.mark.parametrize("strip", [False, True])
+@pytest.mark.parametrize("pool", [_TRICKY_NUMBERS, _PLAIN_NUMBERS], ids=["tricky", "plain"])
+def test_random_cells_give_what_the_built_in_parser_gives(tmp_path, seed, dtype, strip, pool):
+    rng = np.random.default_rng(seed)
+    n = 40
+    cells = rng.choice(pool, size=n)
+    # mostly clean rows, a few tricky ones, so that both typed and exact passes are used
+    clean = rng.random(n) < 0.7
+    cells[clean] = rng.integers(0, 100, size=int(clean.sum())).astype(str)
+    path = tmp_path / "r.csv"
+    path.write_text("a,b\n" + "".join(f'"{c}",s{i % 3}\n' for i, c in enumerate(cells)))
+    outcomes = []
+    for engine in ("python", "arrow"):
+        for skip in (False, True):
+            reader = CsvReader(path, dtypes={"a": dtype}, strip=strip, engine=engine,
+                               skip_bad_lines=skip, batch_size=7)
+            try:
+                batches = list(reader)
+                outcomes.append(("ok", batches, reader.n_bad_lines,
+                                 [b.line for b in reader.bad_lines]))
+            except BadLineError as error:
+                outcomes.append(("error", str(error)))
+    for python, arrow in zip(outcomes[:2], outcomes[2:]):
+        assert python[0] == arrow[0], (python, arrow)
+        if python[0] == "error":
+            assert python == arrow
+            continue
+        assert python[2:] == arrow[2:]
+        assert len(python[1]) == len(arrow[1])
+        for a, b in zip(python[1], arrow[1]):
+            assert a["a"].dtype == b["a"].dtype
+            np.testing.assert_array_equal(a["a"], b["a"])
+            assert a["b"].tolist() == b["b"].tolist()

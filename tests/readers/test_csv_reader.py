@@ -1,13 +1,12 @@
 import csv
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import dataset_folder
 
 from widedeep.readers import BadLineError, CsvReader, concat_batches
 
-SHARED = Path(__file__).parents[2].parent / "shared" / "datasets"
 
 
 def write(tmp_path, text, name="data.csv", newline=""):
@@ -215,9 +214,7 @@ def test_gzip_and_utf8_bom(tmp_path):
 
 
 def test_criteo_headerless_tsv_with_empty_missing():
-    folder = SHARED / "criteo_sample"
-    if not folder.is_dir():
-        pytest.skip("../shared/datasets is not available")
+    folder = dataset_folder("criteo_sample", ["train.txt"])
     names = ["label"] + [f"I{i}" for i in range(1, 14)] + [f"C{i}" for i in range(1, 27)]
     reader = CsvReader(folder / "train.txt", header=False, names=names, delimiter="\t",
                        dtypes={n: "float64" for n in names[:14]}, batch_size=2048)

@@ -32,9 +32,10 @@ import numpy as np
 
 from ..training import sum_gradients
 from ..training.gradients import gradient_nbytes
-from ..training.sharding import owner_mask, restrict_gradient
+from ..io.snapshot import estimator_snapshot
+from ..training.sharding import owner_mask, restrict_gradient, write_owned_rows
 
-__all__ = ["sharded_step", "route_pulls"]
+__all__ = ["sharded_step", "route_pulls", "assemble_shards"]
 
 
 def _nbytes(mapping):
@@ -111,3 +112,20 @@ def sharded_step(trainer, epoch, step, rows, addresses, replicas):
         "bytes_from_driver": int(sum(received)),
         "bytes_per_worker": [s + r for s, r in zip(sent, received)]})
     return combined, sum(w for _, _, w, _ in results), [n for n, _ in applied]
+
+
+def assemble_shards(trainer, addresses, replicas, training_state=None):
+    """Give ``trainer.estimator`` (holding replica 0's state) every other owner's rows;
+    with ``training_state`` (the replicas evaluate next), load the whole model, with
+    that training state, into every replica."""
+    n_shards = len(replicas)
+    if n_shards == 1:
+        return
+    rows = trainer._call(addresses, [r.owned_rows for r in replicas],
+                         [(rank, n_shards) for rank in range(n_shards)], phase="gather")
+    for rank in range(1, n_shards):
+        write_owned_rows(trainer.estimator.step_, rank, n_shards, rows[rank])
+    if training_state is not None:
+        snapshot = dict(estimator_snapshot(trainer.estimator), training_state=training_state)
+        trainer._call(addresses, [r.load_snapshot for r in replicas],
+                      [(snapshot,)] * n_shards, phase="load")

@@ -37,11 +37,10 @@ from ..io.saving import save_model
 from ..io.snapshot import estimator_snapshot
 from ..training import sum_gradients
 from ..training.gradients import gradient_nbytes
-from ..training.sharding import write_owned_rows
 from .delta_sum import run_delta_sum_epoch
 from .environment import DEFAULT_MALLOC_TRIM_THRESHOLD
 from .replica import Replica
-from .sharded import sharded_step
+from .sharded import assemble_shards, sharded_step
 from .sources import assign_sources, partition_sources
 
 __all__ = ["DaskTrainer", "WorkerLostError"]
@@ -221,8 +220,9 @@ class DaskTrainer:
                                                                addresses, replicas)
                 estimator.set_state(snapshot["state"])
                 if self.shard_state:
-                    self._assemble_shards(addresses, replicas, eval_set,
-                                          snapshot["training_state"])
+                    assemble_shards(self, addresses, replicas,
+                                    snapshot["training_state"] if eval_set is not None
+                                    and not _in_memory(eval_set) else None)
                 while eval_set is not None:
                     try:
                         record.update({f"eval_{k}": v for k, v in self._evaluate(
@@ -300,21 +300,6 @@ class DaskTrainer:
             "bytes_per_worker": [gradient_nbytes(p) + gradient_nbytes(combined)
                                  for p in parts]})
         return combined, sum(w for _, _, w, _ in results), [n for n, _ in applied]
-
-    def _assemble_shards(self, addresses, replicas, eval_set, training_state):
-        """The estimator (holding replica 0's state) gets every other owner's rows; the
-        replicas get the whole model when they evaluate."""
-        n_shards = len(replicas)
-        if n_shards == 1:
-            return
-        rows = self._call(addresses, [r.owned_rows for r in replicas],
-                          [(rank, n_shards) for rank in range(n_shards)], phase="gather")
-        for rank in range(1, n_shards):
-            write_owned_rows(self.estimator.step_, rank, n_shards, rows[rank])
-        if eval_set is not None and not _in_memory(eval_set):
-            snapshot = dict(estimator_snapshot(self.estimator), training_state=training_state)
-            self._call(addresses, [r.load_snapshot for r in replicas],
-                       [(snapshot,)] * n_shards, phase="load")
 
     def _evaluate(self, eval_set, addresses, replicas):
         if _in_memory(eval_set):

@@ -313,7 +313,9 @@ class BaseEstimator:
                                "load it without mmap to train it")
         rng_state = self._dropout_rng.bit_generator.state
         try:
-            return self.step_.train_batch(features, y, sample_weight, rng=self._dropout_rng)
+            # every caller ran _check_batch on this batch: the forward pass need not again
+            return self.step_.train_batch(features, y, sample_weight, rng=self._dropout_rng,
+                                          checked=True)
         except BaseException:
             self._dropout_rng.bit_generator.state = rng_state   # the step wrote nothing
             raise

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..input_checks import validate_fields
 from ..inputs import SparseInput
 from ..losses import BinaryLogistic
 from ..optim.base import PendingUpdate
@@ -148,7 +149,7 @@ class WideLayer(Layer):
 
     # ------------------------------------------------------------------ checking
     def check_input(self, features):
-        for field, size in self.field_sizes.items():
+        for field in self.field_sizes:
             if field not in features:
                 raise ValueError(f"missing wide field {field!r} (expected wide fields: "
                                  f"{list(self.field_sizes)})")
@@ -156,9 +157,10 @@ class WideLayer(Layer):
             if not isinstance(x, SparseInput):
                 raise TypeError(f"wide field {field!r}: expected a SparseInput, got "
                                 f"{type(x).__name__}")
-            # everything the updates rely on (ids in range, rows sorted, values finite):
-            # a SparseInput built with validate=False is checked here
-            x.validate(size, field=field)
+        # everything the updates rely on (ids in range, rows sorted, values finite): a
+        # SparseInput built with validate=False is checked here (all fields at once)
+        validate_fields([features[f] for f in self.field_sizes],
+                        list(self.field_sizes.values()), list(self.field_sizes))
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, features, training=False, rng=None, workspace=None):

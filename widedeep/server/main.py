@@ -91,9 +91,9 @@ def serve(config, log_level="info"):
             config = dataclasses.replace(config, metrics_dir=temporary)
         os.environ[CONFIG_ENVIRONMENT_VARIABLE] = config.to_json()
         try:
-            uvicorn.run("widedeep.server.app:app_from_environment", factory=True,
-                        host=config.host, port=config.port, workers=config.workers,
-                        log_level=log_level)
+            _run_workers(uvicorn.Config("widedeep.server.app:app_from_environment",
+                                        factory=True, host=config.host, port=config.port,
+                                        workers=config.workers, log_level=log_level))
         finally:
             if temporary is not None:
                 shutil.rmtree(temporary, ignore_errors=True)
@@ -102,6 +102,31 @@ def serve(config, log_level="info"):
         uvicorn.run(create_app(config), host=config.host, port=config.port,
                     log_level=log_level)
     return 0
+
+
+def _run_workers(uvicorn_config):
+    """``uvicorn.run`` with several worker processes, on a listening socket with
+    ``TCP_NODELAY`` set (the accepted connections inherit it on Linux).
+
+    uvicorn binds the shared socket itself with protocol 0, and asyncio then skips
+    ``TCP_NODELAY`` on the connections it accepts (it sets it only for sockets whose
+    protocol is ``IPPROTO_TCP``); with Nagle's algorithm on, an answer written as headers
+    then body waits for the client's delayed ACK: ~40 ms more per request (measured: 63 vs
+    20 ms at concurrency 1). One worker lets asyncio bind, which sets it."""
+    import inspect
+    import socket
+
+    from uvicorn import Server
+    from uvicorn.supervisors import Multiprocess
+
+    listening = uvicorn_config.bind_socket()
+    if listening.family in (socket.AF_INET, socket.AF_INET6):
+        listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if "target" in inspect.signature(Multiprocess).parameters:   # uvicorn < 0.30
+        Multiprocess(uvicorn_config, target=Server(uvicorn_config).run,
+                     sockets=[listening]).run()
+    else:
+        Multiprocess(uvicorn_config, sockets=[listening]).run()
 
 
 def clear_metrics_dir(folder):

@@ -17,8 +17,6 @@ owner's rows (`owned_rows` / `write_owned_rows`).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..layers.base import RowSparseGrad
 from .gradients import StepGradient
 

@@ -121,14 +121,16 @@ class TrainingStep:
 
     # ------------------------------------------------------------------ compute
     def compute(self, features, y, sample_weight=None, *, n_total=None, rng=None,
-                dropout_masks=None, workspace=None):
+                dropout_masks=None, workspace=None, checked=False):
         """Gradient of the batch-mean loss's data term on these rows (nothing written).
 
         ``y`` [n] labels, ``sample_weight`` [n] or None, validated by the caller.
         ``n_total``: the whole batch's size (default n). ``rng`` draws dropout masks, or
         ``dropout_masks`` gives these rows' masks drawn ahead for the whole batch.
         ``workspace``: compute into its buffers (the gradient is then valid until the
-        workspace's next use; see the module doc).
+        workspace's next use; see the module doc). ``checked=True``: the caller validated
+        the features (the estimators' ``_check_batch``), so the forward pass does not
+        validate them again.
         """
         if self.wide is not None and self.wide_mode != "batch":
             raise ValueError("wide_mode='online' updates the wide part example by example "
@@ -141,7 +143,7 @@ class TrainingStep:
         if self.deep is not None:
             deep_logits, cache = self.deep.forward(features, training=True, rng=rng,
                                                    dropout_masks=dropout_masks,
-                                                   workspace=workspace)
+                                                   workspace=workspace, checked=checked)
         wide = None
         if self.wide is not None:
             link = self.loss.link
@@ -241,12 +243,14 @@ class TrainingStep:
         return names, pending
 
     # ------------------------------------------------------------------ all three
-    def train_batch(self, features, y, sample_weight=None, rng=None):
-        """compute, combine, apply on one batch; returns the predictions [n] (or [n, K])."""
+    def train_batch(self, features, y, sample_weight=None, rng=None, checked=False):
+        """compute, combine, apply on one batch; returns the predictions [n] (or [n, K]).
+        ``checked``: as in `compute`."""
         if self.wide is not None and self.wide_mode == "online":
             return self._train_online(features, y, sample_weight, rng)
         workspace = self.workspace(int(np.shape(y)[0]))
-        gradient = self.compute(features, y, sample_weight, rng=rng, workspace=workspace)
+        gradient = self.compute(features, y, sample_weight, rng=rng, workspace=workspace,
+                                checked=checked)
         self.apply(self.combine([gradient], workspace), workspace)
         return gradient.predictions
 
