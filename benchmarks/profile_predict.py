@@ -12,7 +12,9 @@ steps, then one batch of ``--batch`` test rows is scored ``--calls`` times:
    forward is split once more into its embedding lookup, dense input and dense layers
    (the layers' own calls, nothing replayed);
 3. cProfile of ``predict_proba`` (top functions by internal time): the per-call and
-   per-field Python work next to the arithmetic.
+   per-field Python work next to the arithmetic, and the number of function calls one
+   prediction makes (Python functions and NumPy/builtin calls; a count the machine's load
+   does not change).
 
 With ``OPENBLAS_NUM_THREADS=1`` the clock is the process CPU time (``--clock cpu``), which
 a busy machine disturbs much less than wall time. Run it on an older checkout
@@ -120,8 +122,12 @@ def main(argv=None):
             est.predict_proba(x)
         profile.disable()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(a.cprofile)
+        stats = pstats.Stats(profile, stream=out)
+        stats.sort_stats("tottime").print_stats(a.cprofile)
         text = out.getvalue()
+        # load-independent: how many Python-level and C-level calls one prediction makes
+        print(f"\nfunction calls per predict_proba call (cProfile, load-independent): "
+              f"{stats.total_calls / a.calls:.0f}")
         print(f"\ncProfile of {a.calls} predict_proba calls, by internal time:\n")
         print(text[text.find("   ncalls"):].rstrip())
 

@@ -190,9 +190,9 @@ class SparseInput:
             ex = self.example_indices
             # a field known to hold one entry per example (`one_per_example`, set by
             # `from_ids` or computed once) has example_indices == arange(n): sorted, in range
-            descending = ex[:0] if self._one_per_example and nnz == self.n_examples \
-                else ex[1:] < ex[:-1]
-            if descending.any():
+            known = self._one_per_example and nnz == self.n_examples
+            descending = None if known else ex[1:] < ex[:-1]
+            if descending is not None and descending.any():
                 bad = int(np.flatnonzero(descending)[0]) + 1
                 raise ValueError(f"{self._where()}: example_indices must be sorted; entry "
                                  f"{bad} (example {ex[bad]}) follows example {ex[bad - 1]}")
@@ -200,11 +200,13 @@ class SparseInput:
                 bad = 0 if ex[0] < 0 else nnz - 1
                 raise ValueError(f"{self._where()}: entry {bad} has example index {ex[bad]}, "
                                  f"outside [0, {self.n_examples})")
-            if self.feature_ids.min() < 0:
+            # the ufuncs' reductions directly (ndarray.min/max add a Python-level wrapper,
+            # which is most of the cost for the small batches of serving)
+            if np.minimum.reduce(self.feature_ids) < 0:
                 bad = int(np.argmin(self.feature_ids))
                 raise ValueError(f"{self._where()}: negative feature id "
                                  f"{self.feature_ids[bad]} in example {ex[bad]}")
-            if vocab_size is not None and self.feature_ids.max() >= vocab_size:
+            if vocab_size is not None and np.maximum.reduce(self.feature_ids) >= vocab_size:
                 bad = int(np.argmax(self.feature_ids))
                 raise ValueError(f"{self._where()}: feature id {self.feature_ids[bad]} in "
                                  f"example {ex[bad]} is out of range for a vocabulary of "

@@ -21,7 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..input_checks import validate_fields
+from ..inputs import SparseInput
 from ..segments import sum_duplicates
+from ..storage import in_memory
 from ..workspace import empty
 from .base import Layer, RowSparseGrad
 from .embedding import EmbeddingLayer
@@ -58,10 +61,12 @@ class EmbeddingCombineLayer(Layer):
     frozen : iterable of vocabulary names
         Tables that are not trained: they sit in blocks of their own, which get no gradient
         (`backward_groups` gives None for them), so no optimizer ever changes them.
+    allocate : callable, optional
+        Creates each block (`widedeep.storage`: in memory by default, or memory-mapped).
     """
 
     def __init__(self, tables, field_vocabs, combiners="sum", embedding_l2=0.0,
-                 initializer=None, dtype=np.float32, frozen=()):
+                 initializer=None, dtype=np.float32, frozen=(), allocate=in_memory):
         super().__init__()
         unknown = sorted(set(field_vocabs.values()) - set(tables))
         if unknown:
@@ -90,7 +95,7 @@ class EmbeddingCombineLayer(Layer):
         for (dim, block_dtype, trainable), names in by_width.items():
             sizes = {name: shapes[name][0] for name in names}
             offsets = dict(zip(names, np.cumsum([0] + [sizes[v] for v in names[:-1]])))
-            block = np.zeros((sum(sizes.values()), dim), dtype=np.dtype(block_dtype))
+            block = allocate((sum(sizes.values()), dim), np.dtype(block_dtype))
             for name in names:
                 view = block[offsets[name]:offsets[name] + sizes[name]]
                 if not isinstance(tables[name], tuple):
@@ -135,7 +140,12 @@ class EmbeddingCombineLayer(Layer):
             if field not in features:
                 raise ValueError(f"missing sparse field {field!r} (expected fields: "
                                  f"{list(self.fields)})")
-            layer.check_input(features[field])
+            if not isinstance(features[field], SparseInput):
+                layer.check_input(features[field])   # raises the TypeError naming it
+        # every field at once (`validate_fields`; each field's own check on any failure)
+        validate_fields([features[f] for f in self.fields],
+                        [layer.table.shape[0] for layer in self.fields.values()],
+                        list(self.fields))
 
     def _group_ids(self, field, ids):
         """Ids of ``field`` as rows of its group's block."""
@@ -184,17 +194,28 @@ class EmbeddingCombineLayer(Layer):
             for x, layer in zip(inputs, self.fields.values()):
                 layer.check_input(x)
         n_fields = len(inputs)
+        # all fields' ids and values in one concatenation each ([F, n], field-major), then
+        # rows [n, F] = ids + each field's offset in the block: a few calls, not 2F
+        by_field = np.concatenate([x.feature_ids for x in inputs], out=empty(
+            workspace, "embedding/ids", n * n_fields, np.int64)).reshape(n_fields, n)
+        by_field += np.fromiter((self.groups[0].offsets[self.field_vocabs[f]]
+                                 for f in self.fields), np.int64, n_fields)[:, None]
         rows = empty(workspace, "embedding/rows", (n, n_fields), np.int64)
-        coefs = empty(workspace, "embedding/coefs", (n, n_fields), block.dtype)
-        for j, (field, x) in enumerate(zip(self.fields, inputs)):
-            rows[:, j] = self._group_ids(field, x.feature_ids)
-            coefs[:, j] = self.fields[field]._coefficients(x)
+        rows[...] = by_field.T
+        values = np.concatenate([x.feature_values for x in inputs], out=empty(
+            workspace, "embedding/values", n * n_fields, block.dtype))
+        # values all 1: every combiner's coefficient is 1 (one entry per bag)
+        unit = bool(np.all(values == 1))
+        coefs = None
+        if not unit:
+            coefs = empty(workspace, "embedding/coefs", (n, n_fields), block.dtype)
+            for j, (field, x) in enumerate(zip(self.fields, inputs)):
+                coefs[:, j] = self.fields[field]._coefficients(x)
         # ids were validated in range: mode="clip" changes nothing and lets np.take write
         # straight into ``gathered`` (mode="raise" would gather into a buffer first)
         gathered = np.take(block, rows, axis=0, mode="clip",
                            out=empty(workspace, "embedding/gathered",
                                      (n, n_fields, block.shape[1]), block.dtype))
-        unit = bool(np.all(coefs == 1))
         if not unit:
             gathered *= coefs[:, :, None]
         pooled = gathered.reshape(n, -1)

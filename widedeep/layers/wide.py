@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..input_checks import validate_fields
 from ..inputs import SparseInput
 from ..losses import BinaryLogistic
 from ..optim.base import PendingUpdate
 from ..segments import sum_duplicates
+from ..storage import in_memory
 from .wide_gather import entry_gradients, fixed_widths, fused_logits
 from .base import Layer, sum_rows_by_id
 
@@ -61,6 +63,9 @@ class WideLayer(Layer):
     field_ftrl : dict[str, FtrlProximal], optional
         Fields with settings of their own (e.g. a stronger L1 on a cross); the others use
         ``ftrl``. One vectorized step still updates every field (`FieldwiseFtrl`).
+    allocate : callable, optional
+        Creates the contiguous ``w``, ``z``, ``n`` arrays (`widedeep.storage`: in memory by
+        default, or memory-mapped files).
 
     ``params`` holds ``w_f`` under the field name and the bias under ``"bias"`` (shape
     ``[1]`` or ``[K]``); ``ftrl_state[name]`` holds that model's ``{"z", "n"}``. The fields'
@@ -71,7 +76,7 @@ class WideLayer(Layer):
     """
 
     def __init__(self, field_sizes, ftrl, fit_intercept=True, dtype=np.float32, n_outputs=1,
-                 field_ftrl=None):
+                 field_ftrl=None, allocate=in_memory):
         super().__init__()
         self.field_sizes = {f: int(s) for f, s in field_sizes.items()}
         if "bias" in self.field_sizes:
@@ -99,8 +104,8 @@ class WideLayer(Layer):
                                  [field_ftrl.get(f, ftrl) for f in self.field_sizes],
                                  default=ftrl)
         self._trailing = () if self.n_outputs == 1 else (self.n_outputs,)
-        self._weights = np.zeros((total,) + self._trailing, dtype=self.dtype)
-        self._state = ftrl.init_state(self._weights)
+        self._weights = allocate((total,) + self._trailing, self.dtype)
+        self._state = ftrl.init_state(self._weights, allocate=allocate)
         self.params, self.ftrl_state = {}, {}
         for f, s in self.field_sizes.items():
             span = slice(self.offsets[f], self.offsets[f] + s)
@@ -144,7 +149,7 @@ class WideLayer(Layer):
 
     # ------------------------------------------------------------------ checking
     def check_input(self, features):
-        for field, size in self.field_sizes.items():
+        for field in self.field_sizes:
             if field not in features:
                 raise ValueError(f"missing wide field {field!r} (expected wide fields: "
                                  f"{list(self.field_sizes)})")
@@ -152,9 +157,10 @@ class WideLayer(Layer):
             if not isinstance(x, SparseInput):
                 raise TypeError(f"wide field {field!r}: expected a SparseInput, got "
                                 f"{type(x).__name__}")
-            # everything the updates rely on (ids in range, rows sorted, values finite):
-            # a SparseInput built with validate=False is checked here
-            x.validate(size, field=field)
+        # everything the updates rely on (ids in range, rows sorted, values finite): a
+        # SparseInput built with validate=False is checked here (all fields at once)
+        validate_fields([features[f] for f in self.field_sizes],
+                        list(self.field_sizes.values()), list(self.field_sizes))
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, features, training=False, rng=None, workspace=None):

@@ -52,15 +52,21 @@ def fixed_widths(layer, features):
 def gather_entries(layer, layout, workspace=None):
     """``(coords [nnz], values [nnz])``: every entry's contiguous coordinate and feature
     value, field after field (each field's entries in their order)."""
+    n = layout[0][0].n_examples
     nnz = sum(x.nnz for x, _ in layout)
-    coords = empty(workspace, "wide/coords", nnz, np.int64)
-    values = empty(workspace, "wide/values", nnz, layout[0][0].feature_values.dtype)
-    start = 0
-    for field, (x, _) in zip(layer.field_sizes, layout):
-        stop = start + x.nnz
-        np.add(x.feature_ids, layer.offsets[field], out=coords[start:stop])
-        values[start:stop] = x.feature_values
-        start = stop
+    coords = np.concatenate([x.feature_ids for x, _ in layout],
+                            out=empty(workspace, "wide/coords", nnz, np.int64))
+    values = np.concatenate([x.feature_values for x, _ in layout],
+                            out=empty(workspace, "wide/values", nnz,
+                                      layout[0][0].feature_values.dtype))
+    offsets = np.fromiter(layer.offsets.values(), np.int64, len(layout))
+    if nnz == n * len(layout):   # every field one-hot: [F, n] rows
+        coords.reshape(len(layout), n)[...] += offsets[:, None]
+    else:   # field by field, in place (np.repeat of the offsets would allocate [nnz])
+        start = 0
+        for (x, _), offset in zip(layout, offsets.tolist()):
+            coords[start:start + x.nnz] += offset
+            start += x.nnz
     return coords, values
 
 
@@ -78,6 +84,10 @@ def fused_logits(layer, layout, workspace=None):
     np.multiply(products, values, out=products)
     terms = empty(workspace, "wide/terms", (len(layout) + 1, n), np.float64)
     terms[0] = layer.params["bias"][0]
+    if coords.shape[0] == n * len(layout):   # every field one-hot: one copy of all rows
+        terms[1:] = products.reshape(len(layout), n)
+        return np.add.reduce(terms, axis=0, out=empty(workspace, "wide/logits", n,
+                                                       np.float64))
     start = 0
     for row, (x, width) in enumerate(layout, start=1):
         stop = start + x.nnz
@@ -100,6 +110,10 @@ def entry_gradients(layer, layout, grad_logits, workspace=None):
     grads = empty(workspace, "wide/entry_grads", coords.shape, np.float64)
     grads[...] = values
     g = grad_logits.astype(np.float64, copy=False)
+    if coords.shape[0] == n * len(layout):
+        rows = grads.reshape(len(layout), n)
+        np.multiply(rows, g, out=rows)
+        return coords, grads
     start = 0
     for x, width in layout:
         stop = start + x.nnz

@@ -45,20 +45,23 @@ import numpy as np
 
 from ..layers.wide import check_finite_gradient
 from ..optim.base import NonFiniteUpdateError, PendingUpdate
+from ..storage import in_memory
 from ..workspace import Workspace
 from .gradients import StepGradient, sum_gradients
 
 __all__ = ["TrainingStep", "init_deep_optimizer_state"]
 
 
-def init_deep_optimizer_state(network, optimizer):
-    """Optimizer state for a `DeepNetwork`: ``(block_states, param_states)``.
+def init_deep_optimizer_state(network, optimizer, allocate=in_memory):
+    """Optimizer state for a `DeepNetwork`: ``(block_states, param_states)``; the embedding
+    blocks' state is made by ``allocate`` (`widedeep.storage`), the dense layers' in memory.
 
     ``block_states[i]`` is the state of embedding block ``network.embeddings.groups[i]``
     (one update per block and step); ``param_states`` maps every name of
     ``network.params`` to its state, each vocabulary's being views of its block's arrays.
     """
-    block_states = [optimizer.init_state(group.table) for group in network.embeddings.groups]
+    block_states = [optimizer.init_state(group.table, allocate=allocate)
+                    for group in network.embeddings.groups]
     param_states = {}
     for group, state in zip(network.embeddings.groups, block_states):
         for vocab, offset in group.offsets.items():
@@ -118,14 +121,16 @@ class TrainingStep:
 
     # ------------------------------------------------------------------ compute
     def compute(self, features, y, sample_weight=None, *, n_total=None, rng=None,
-                dropout_masks=None, workspace=None):
+                dropout_masks=None, workspace=None, checked=False):
         """Gradient of the batch-mean loss's data term on these rows (nothing written).
 
         ``y`` [n] labels, ``sample_weight`` [n] or None, validated by the caller.
         ``n_total``: the whole batch's size (default n). ``rng`` draws dropout masks, or
         ``dropout_masks`` gives these rows' masks drawn ahead for the whole batch.
         ``workspace``: compute into its buffers (the gradient is then valid until the
-        workspace's next use; see the module doc).
+        workspace's next use; see the module doc). ``checked=True``: the caller validated
+        the features (the estimators' ``_check_batch``), so the forward pass does not
+        validate them again.
         """
         if self.wide is not None and self.wide_mode != "batch":
             raise ValueError("wide_mode='online' updates the wide part example by example "
@@ -138,7 +143,7 @@ class TrainingStep:
         if self.deep is not None:
             deep_logits, cache = self.deep.forward(features, training=True, rng=rng,
                                                    dropout_masks=dropout_masks,
-                                                   workspace=workspace)
+                                                   workspace=workspace, checked=checked)
         wide = None
         if self.wide is not None:
             link = self.loss.link
@@ -238,12 +243,14 @@ class TrainingStep:
         return names, pending
 
     # ------------------------------------------------------------------ all three
-    def train_batch(self, features, y, sample_weight=None, rng=None):
-        """compute, combine, apply on one batch; returns the predictions [n] (or [n, K])."""
+    def train_batch(self, features, y, sample_weight=None, rng=None, checked=False):
+        """compute, combine, apply on one batch; returns the predictions [n] (or [n, K]).
+        ``checked``: as in `compute`."""
         if self.wide is not None and self.wide_mode == "online":
             return self._train_online(features, y, sample_weight, rng)
         workspace = self.workspace(int(np.shape(y)[0]))
-        gradient = self.compute(features, y, sample_weight, rng=rng, workspace=workspace)
+        gradient = self.compute(features, y, sample_weight, rng=rng, workspace=workspace,
+                                checked=checked)
         self.apply(self.combine([gradient], workspace), workspace)
         return gradient.predictions
 
