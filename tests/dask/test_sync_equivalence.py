@@ -40,11 +40,8 @@ def test_sync_training_equals_one_process_on_the_global_batches(client, kind, n_
 def test_sync_training_equals_one_process_for_other_objectives(client, objective):
     params, _ = OBJECTIVES[objective]
     sources = with_objective(partitions(SIZES, seed=1), objective)
-    try:
-        reference = models(objective=objective, **params)["wide_deep"]().fit(
-            global_batches(sources), epochs=1)
-    except ValueError as error:   # the objective is not wired into fit's label check yet
-        pytest.skip(f"one-process fit refuses {objective} labels: {error}")
+    reference = models(objective=objective, **params)["wide_deep"]().fit(
+        global_batches(sources), epochs=1)
     trained = DaskTrainer(models(objective=objective, **params)["wide_deep"](), client,
                           n_workers=3).fit(sources, epochs=1)
     assert max_state_difference(trained, reference) < 1e-10

@@ -27,10 +27,13 @@ that was being computed, so the final model equals an uninterrupted run's.
 from __future__ import annotations
 
 import logging
+import numbers
+import os
 import time
 
 import numpy as np
 
+from ..io.saving import save_model
 from ..io.snapshot import estimator_snapshot
 from ..training import sum_gradients
 from ..training.gradients import gradient_nbytes
@@ -121,7 +124,8 @@ class DaskTrainer:
 
     # ------------------------------------------------------------------ public
     def fit(self, data, *, epochs=None, eval_set=None, spec=None, label=None,
-            sample_weight=None, reader_factory=None, rows_per_partition=None):
+            sample_weight=None, reader_factory=None, rows_per_partition=None,
+            checkpoint_dir=None, checkpoint_every=1):
         """Train for ``epochs`` passes (default ``estimator.epochs``); returns the estimator.
 
         ``data``: a list of batch sources, a list of file paths with ``reader_factory``
@@ -133,6 +137,13 @@ class DaskTrainer:
         ``data`` (read with the same ``spec``, ``label``, ...) on the workers, each reading
         its block of the partitions, in bounded memory with a binned AUC whose error bound
         is recorded as ``eval_auc_error_bound`` (`widedeep.streaming_metrics`).
+
+        ``checkpoint_dir``: after every ``checkpoint_every``-th epoch (and after the last)
+        the model is saved there with `widedeep.io.save_model` (atomically; the epochs saved
+        are listed in ``checkpoints_``). To resume after a crash, train the loaded model on:
+        ``DaskTrainer(load_model(checkpoint_dir).set_params(warm_start=True), client).fit(
+        data, epochs=E - model.epochs_trained_)`` equals the uninterrupted run (each pass's
+        batches derive from the seed and the epoch number).
         """
         estimator = self.estimator
         epochs = estimator.epochs if epochs is None else int(epochs)
@@ -147,6 +158,12 @@ class DaskTrainer:
             if params.get(name) is not None:
                 raise ValueError(f"DaskTrainer does not apply {name} yet; set {name}=None "
                                  f"(or fold class weights into a sample_weight column)")
+        checkpoint_every = _check_checkpoint(checkpoint_dir, checkpoint_every)
+        if estimator.warm_start and getattr(estimator, "epoch_progress_", None):
+            raise ValueError("the estimator was saved inside an epoch (epoch_progress_, a "
+                             "checkpoint of its own fit); finish that epoch with "
+                             "estimator.fit before training on Dask")
+        self.checkpoints_ = []
         fitted = hasattr(estimator, "steps_trained_")
         start_snapshot = estimator_snapshot(estimator) if fitted else None
         if not (estimator.warm_start and fitted):
@@ -161,7 +178,7 @@ class DaskTrainer:
                     eval_set, batch_size=estimator.batch_size, shuffle=False, seed=0,
                     spec=spec, label=label, sample_weight=sample_weight,
                     reader_factory=reader_factory, rows_per_partition=rows_per_partition)
-            self._train(sources, epochs, eval_set)
+            self._train(sources, epochs, eval_set, (checkpoint_dir, checkpoint_every))
         except BaseException:
             if start_snapshot is not None:   # a failed fit leaves the model as it was
                 estimator.set_state(start_snapshot["state"])
@@ -170,11 +187,12 @@ class DaskTrainer:
         return estimator
 
     # ------------------------------------------------------------------ the loop
-    def _train(self, sources, epochs, eval_set):
+    def _train(self, sources, epochs, eval_set, checkpoint=(None, 1)):
         estimator = self.estimator
         self.step_log_, self.recoveries_ = [], []
         addresses = self._worker_addresses()
         replicas = self._start_replicas(addresses, estimator_snapshot(estimator))
+        first_epoch = estimator.epochs_trained_
         steps_trained = estimator.steps_trained_
         if self.mode == "delta_sum":
             self._call(addresses, [r.start_local_rounds for r in replicas],
@@ -220,6 +238,7 @@ class DaskTrainer:
                 estimator.set_training_state(training)
                 if estimator.verbose:
                     logger.info("epoch %d: %s", record["epoch"], record)
+                self._checkpoint(checkpoint, last=epoch + 1 == first_epoch + epochs)
         finally:
             self._actor_futures = None   # releases the actors
 
@@ -295,6 +314,16 @@ class DaskTrainer:
         result = merged.result()
         result.pop("examples")
         return result
+
+    def _checkpoint(self, checkpoint, last):
+        """Save the driver's model (`save_model`) when an epoch ends on a multiple of
+        ``every`` or training ends."""
+        directory, every = checkpoint
+        epochs = self.estimator.epochs_trained_
+        if directory is None or not (last or epochs % every == 0):
+            return
+        save_model(self.estimator, directory)
+        self.checkpoints_.append(epochs)
 
     # ------------------------------------------------------------------ replicas
     def _worker_addresses(self):
@@ -384,6 +413,15 @@ class DaskTrainer:
             error.phase, error.committed = phase, committing
             raise error
         return results
+
+
+def _check_checkpoint(directory, every):
+    """``every`` as an int, or ``ValueError`` naming the parameter."""
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise ValueError(f"checkpoint_dir must be a path, got {directory!r}")
+    if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
+        raise ValueError(f"checkpoint_every must be an int >= 1 (epochs), got {every!r}")
+    return int(every)
 
 
 def _in_memory(eval_set):

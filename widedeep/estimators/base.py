@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+import itertools
+import os
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -32,10 +34,11 @@ import numpy as np
 
 from ..defaults import PROGRESS_SECONDS
 from ..losses import get_loss
+from ..storage import allocator
 from ..training import TrainingStep
 from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
-                       n_examples, slice_rows, take_rows)
+                       iter_source_epoch, n_examples, slice_rows, take_rows)
 from .callbacks import call_hooks, check_callbacks
 from .class_weight import apply_class_weight, check_class_weight, class_weights_of
 from .early_stopping import BestEpoch
@@ -93,6 +96,8 @@ class BaseEstimator:
                 value = None
             elif name == "embedding_init":
                 value = None
+            elif name == "storage_dir" and value is not None:
+                value = os.fspath(value)
             elif name == "class_weight" and isinstance(value, dict):
                 value = {str(label): weight for label, weight in value.items()}   # JSON keys
             elif hasattr(value, "get_config"):
@@ -149,6 +154,7 @@ class BaseEstimator:
         self._dropout_rng = np.random.default_rng([self.seed_, 2])
         self.epochs_trained_ = 0
         self.steps_trained_ = 0
+        self.epoch_progress_ = None
         self.history_ = []
         self.lr_schedule_state_ = self._lr_schedules().init_state()
         return self
@@ -350,7 +356,8 @@ class BaseEstimator:
         ``X`` is an in-memory feature dict (with ``y`` and optional ``sample_weight``),
         batched by ``batch_size`` and shuffled each epoch when ``shuffle``; or a re-iterable
         of ``(features, labels[, sample_weight])`` batches (or a callable returning one per
-        epoch). ``eval_set``: one set ``(features, y[, sw])`` or batch source, or several
+        epoch); a source with ``iter_epoch(k)`` (the readers, `GlobalBatches`) is read as
+        pass ``k`` = the model's epoch number, so warm starts continue its shuffles. ``eval_set``: one set ``(features, y[, sw])`` or batch source, or several
         ``{name: set}`` (see `widedeep.estimators.eval_sets`), scored after every epoch into
         ``history_``. ``callbacks``: `Callback` objects (see
         `widedeep.estimators.callbacks`). Starts from fresh parameters unless ``warm_start``
@@ -454,8 +461,13 @@ class BaseEstimator:
             return self._run_epochs_with(plan, best_state)
 
     def _scratch_directory(self):
-        """Where temporary model copies go: None (the system's temporary directory)."""
-        return None
+        """Where temporary model copies go: ``storage_dir`` with ``storage="memmap"``
+        (where the model's own files are), else None (the system's temporary directory)."""
+        return self.storage_dir if self.storage == "memmap" else None
+
+    def _allocator(self):
+        """The allocator of the big arrays for ``storage`` (`widedeep.storage`)."""
+        return allocator(self.storage, self.storage_dir)
 
     def _run_epochs_with(self, plan, best_state):
         X, callbacks, metric = plan.X, plan.callbacks, plan.metric
@@ -484,16 +496,22 @@ class BaseEstimator:
             # the current batch
             stop = call_hooks(callbacks, "on_epoch_begin", self, {"epoch": epoch})
             stop_now = False
-            if plan.in_memory:
-                rng = np.random.default_rng([self.seed_, 1, epoch - 1]) if self.shuffle else None
-                batches = iter_minibatches(X, plan.y, sw_all, self.batch_size, rng,
-                                           rows=plan.train_rows)
-            else:
-                batches = iter_batch_source(X)
             progress = EpochProgress(epoch, n_train or previous_rows, PROGRESS_SECONDS,
                                      bool(self.verbose), estimated=n_train is None)
             loss_sum, weight_sum = 0.0, 0.0
-            for batch_number, (features, yb, swb) in enumerate(batches, start=1):
+            # a checkpoint taken inside this epoch (`epoch_progress_`): skip its batches
+            done = self._resume_epoch(epoch)
+            if done:
+                loss_sum, weight_sum = done["loss_sum"], done["weight_sum"]
+                progress.rows = done["rows"]
+            skip = done["batches"] if done else 0
+            if plan.in_memory:
+                rng = np.random.default_rng([self.seed_, 1, epoch - 1]) if self.shuffle else None
+                batches = iter_minibatches(X, plan.y, sw_all, self.batch_size, rng,
+                                           rows=plan.train_rows, first_batch=skip)
+            else:   # pass ``epoch - 1`` of a reader (`iter_epoch`): its shuffle follows the
+                batches = itertools.islice(iter_source_epoch(X, epoch - 1), skip, None)
+            for batch_number, (features, yb, swb) in enumerate(batches, start=skip + 1):
                 if call_hooks(callbacks, "on_batch_begin", self, {
                         "epoch": epoch, "batch": batch_number, "rows": len(yb)}):
                     stop = stop_now = True
@@ -512,6 +530,9 @@ class BaseEstimator:
                     loss_sum += metric_sum
                     weight_sum += batch_weight
                 progress.batch_done(yb.shape[0])
+                self.epoch_progress_ = {"epoch": epoch, "batches": batch_number,
+                                        "rows": progress.rows, "loss_sum": loss_sum,
+                                        "weight_sum": weight_sum}
                 if callbacks and call_hooks(callbacks, "on_batch_end", self, {
                         "epoch": epoch, "batch": batch_number, "rows": int(yb.shape[0]),
                         "loss": batch_loss, "rows_done": progress.rows}):
@@ -520,6 +541,7 @@ class BaseEstimator:
                     break
             seconds = progress.clock() - progress.start
             previous_rows = progress.rows
+            self.epoch_progress_ = None
             self.epochs_trained_ += 1
             record = {"epoch": self.epochs_trained_,
                       train_key: loss_sum / weight_sum if weight_sum else float("nan"),
@@ -557,6 +579,21 @@ class BaseEstimator:
             "epochs_run": self.epochs_trained_ - first_epoch,
             "best_epoch": best.epoch if best is not None else None, "stopped_by": stopped_by})
         return self
+
+    def _resume_epoch(self, epoch):
+        """The recorded progress of epoch ``epoch`` (from a checkpoint saved inside it,
+        `widedeep.io.Checkpoint`), or None: ``{"batches", "rows", "loss_sum",
+        "weight_sum"}``."""
+        done = getattr(self, "epoch_progress_", None)
+        if not done:
+            return None
+        if done["epoch"] != epoch:
+            raise ValueError(f"epoch_progress_ is for epoch {done['epoch']}, but the model "
+                             f"has completed {self.epochs_trained_} epochs")
+        if self.verbose:
+            LOGGER.info("epoch %d: resuming after batch %d (%d rows)", epoch,
+                        done["batches"], done["rows"])
+        return done
 
     # ------------------------------------------------------------------ inference
     @with_blas_limit
@@ -723,6 +760,7 @@ class BaseEstimator:
         self.check_is_fitted()
         return {"seed": self.seed_, "epochs_trained": self.epochs_trained_,
                 "steps_trained": self.steps_trained_,
+                "epoch_progress": copy.deepcopy(getattr(self, "epoch_progress_", None)),
                 "dropout_rng": copy.deepcopy(self._dropout_rng.bit_generator.state),
                 "history": copy.deepcopy(self.history_),
                 "lr_schedule_state": copy.deepcopy(self.lr_schedule_state_)}
@@ -734,8 +772,33 @@ class BaseEstimator:
         self._dropout_rng = np.random.default_rng()
         self._dropout_rng.bit_generator.state = copy.deepcopy(training_state["dropout_rng"])
         self.history_ = copy.deepcopy(training_state.get("history", []))
+        self.epoch_progress_ = _checked_epoch_progress(training_state.get("epoch_progress"),
+                                                       self.epochs_trained_)
         self.lr_schedule_state_ = copy.deepcopy(training_state.get("lr_schedule_state", {}))
         return self
+
+
+def _checked_epoch_progress(progress, epochs_trained):
+    """``progress`` (None, or the ``epoch_progress`` of a training state) checked: a dict
+    of the next epoch's counts; ``ValueError`` naming the key otherwise."""
+    if progress is None:
+        return None
+    kinds = {"epoch": int, "batches": int, "rows": int, "loss_sum": float, "weight_sum": float}
+    if not isinstance(progress, dict) or set(progress) != set(kinds):
+        raise ValueError(f"epoch_progress must be null or an object with keys "
+                         f"{sorted(kinds)}, got {progress!r}")
+    out = {}
+    for key, kind in kinds.items():
+        value = progress[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float
+                                                     else int) or value < 0:
+            raise ValueError(f"epoch_progress.{key} must be a non-negative {kind.__name__}, "
+                             f"got {value!r}")
+        out[key] = kind(value)
+    if out["epoch"] != epochs_trained + 1:
+        raise ValueError(f"epoch_progress.epoch is {out['epoch']}, but the next epoch is "
+                         f"{epochs_trained + 1}")
+    return out
 
 
 def _is_in_memory_set(source):

@@ -80,27 +80,30 @@ def check_sample_weight(sample_weight, n, dtype, first_row=0):
     return w
 
 
-def iter_minibatches(features, y, sample_weight, batch_size, rng=None, rows=None):
+def iter_minibatches(features, y, sample_weight, batch_size, rng=None, rows=None,
+                     first_batch=0):
     """Yield ``(features, y, sample_weight)`` mini-batches of an in-memory dataset, in a
     random order drawn from ``rng`` (or in order when ``rng`` is None). ``rows``: only these
     examples (sorted int array, e.g. the training part of a hold-out split; nothing is
-    copied beyond each batch)."""
+    copied beyond each batch). ``first_batch``: start with that batch of the sequence (the
+    order is drawn as for the whole sequence), e.g. to resume an epoch."""
+    skip = first_batch * batch_size
     if rows is not None:
         order = rows if rng is None else rows[rng.permutation(rows.shape[0])]
-        for start in range(0, order.shape[0], batch_size):
+        for start in range(skip, order.shape[0], batch_size):
             batch = order[start:start + batch_size]
             yield (take_rows(features, batch), y[batch],
                    None if sample_weight is None else sample_weight[batch])
         return
     n = n_examples(features)
     if rng is None:
-        for start in range(0, n, batch_size):
+        for start in range(skip, n, batch_size):
             stop = min(start + batch_size, n)
             yield (slice_rows(features, start, stop), y[start:stop],
                    None if sample_weight is None else sample_weight[start:stop])
         return
     order = rng.permutation(n)
-    for start in range(0, n, batch_size):
+    for start in range(skip, n, batch_size):
         rows = order[start:start + batch_size]
         yield (take_rows(features, rows), y[rows],
                None if sample_weight is None else sample_weight[rows])

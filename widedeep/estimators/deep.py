@@ -41,11 +41,12 @@ class DeepPartMixin:
             output_bias=output_bias, embedding_l2=self.embedding_l2, dense_l2=self.dense_l2,
             embedding_init_std=self.embedding_init_std, rng=rng, dtype=self._dtype,
             n_outputs=self.loss_.n_outputs, batch_norm=self.batch_norm,
-            embedding_init=self.embedding_init, frozen_embeddings=self.frozen_embeddings)
+            embedding_init=self.embedding_init, frozen_embeddings=self.frozen_embeddings,
+            allocate=self._allocator())
         # one optimizer-state block per embedding block (one update per block and step);
         # each vocabulary's state is a view of it, so state access stays per parameter
         self._deep_block_states, self.deep_optimizer_state_ = init_deep_optimizer_state(
-            self.deep_, self.deep_optimizer_)
+            self.deep_, self.deep_optimizer_, allocate=self._allocator())
 
     def _scale_deep(self, multiplier):
         """The deep part's optimizer with ``lr`` times ``multiplier`` (schedules)."""
@@ -107,6 +108,7 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
+                 storage="memory", storage_dir=None,
                  random_state=None, verbose=0, n_threads=None):
         self.vocabularies = vocabularies
         self.embedding_fields = embedding_fields
@@ -137,6 +139,8 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         self.warm_start = warm_start
         self.predict_batch_size = predict_batch_size
         self.dtype = dtype
+        self.storage = storage
+        self.storage_dir = storage_dir
         self.random_state = random_state
         self.verbose = verbose
         self.n_threads = n_threads

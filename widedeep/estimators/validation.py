@@ -14,6 +14,8 @@ import numbers
 
 import numpy as np
 
+from ..storage import check_storage
+
 from ..losses import OBJECTIVES
 
 __all__ = ["check_hyperparameters", "CHECKS"]
@@ -145,6 +147,8 @@ def check_hyperparameters(estimator):
     for name, check in CHECKS.items():
         if name in params:
             check(name, params[name])
+    if "storage" in params:
+        check_storage(params["storage"], params.get("storage_dir"))
     if params.get("objective") != "multiclass" and params.get("n_classes") is not None:
         raise ValueError(f"n_classes is for objective='multiclass'; got n_classes="
                          f"{params['n_classes']!r} with objective={params.get('objective')!r}")

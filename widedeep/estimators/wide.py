@@ -27,7 +27,8 @@ class WidePartMixin:
         self.wide_ = WideLayer(self.wide_fields, self.ftrl or FtrlProximal(),
                                fit_intercept=self.fit_intercept, dtype=self._dtype,
                                n_outputs=self.loss_.n_outputs,
-                               field_ftrl=self._field_ftrl(self.ftrl or FtrlProximal()))
+                               field_ftrl=self._field_ftrl(self.ftrl or FtrlProximal()),
+                               allocate=self._allocator())
         self._ftrl_base = self.wide_.ftrl
 
     def _field_ftrl(self, base):
@@ -94,6 +95,11 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     warm_start : keep the learned state across `fit` calls
     predict_batch_size : rows per block when predicting
     dtype : float32 (default) or float64
+    storage : "memory" (default) or "memmap": the embedding tables, the wide weights and
+        FTRL ``z``/``n``, and their optimizer accumulators live in memory-mapped scratch
+        files in ``storage_dir`` (tables larger than RAM; training results identical; see
+        `widedeep.storage`)
+    storage_dir : the directory of those files (``storage="memmap"`` only)
     random_state : int seed (None draws one, stored in ``seed_``)
     verbose : 1: log a line per epoch and a progress line inside long epochs (logger
         "widedeep", shown on stdout when logging is not configured); 0: quiet
@@ -123,6 +129,7 @@ class WideEstimator(WidePartMixin, BaseEstimator):
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
+                 storage="memory", storage_dir=None,
                  random_state=None, verbose=0, n_threads=None):
         self.wide_fields = wide_fields
         self.ftrl = ftrl
@@ -143,6 +150,8 @@ class WideEstimator(WidePartMixin, BaseEstimator):
         self.warm_start = warm_start
         self.predict_batch_size = predict_batch_size
         self.dtype = dtype
+        self.storage = storage
+        self.storage_dir = storage_dir
         self.random_state = random_state
         self.verbose = verbose
         self.n_threads = n_threads

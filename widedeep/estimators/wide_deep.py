@@ -46,6 +46,7 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
                  n_iter_no_change=defaults.N_ITER_NO_CHANGE, eval_metric=None,
                  class_weight=None, lr_schedule=None, warm_start=False,
                  predict_batch_size=defaults.PREDICT_BATCH_SIZE, dtype=np.float32,
+                 storage="memory", storage_dir=None,
                  random_state=None, verbose=0, n_threads=None):
         self.wide_fields = wide_fields
         self.vocabularies = vocabularies
@@ -81,6 +82,8 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self.warm_start = warm_start
         self.predict_batch_size = predict_batch_size
         self.dtype = dtype
+        self.storage = storage
+        self.storage_dir = storage_dir
         self.random_state = random_state
         self.verbose = verbose
         self.n_threads = n_threads

@@ -343,6 +343,10 @@ def _load_model(path, manifest, mmap):
     arrays_file = os.path.join(snapshot, "arrays.npz")
     if mmap:
         estimator.bind_state(_map_arrays(arrays_file, records))
+    elif getattr(estimator, "storage", "memory") == "memmap":
+        # copied from the file's pages into the model's memory-mapped arrays: no in-memory
+        # copy of tables that may be larger than RAM
+        estimator.set_state(_map_arrays(arrays_file, records))
     else:
         estimator.set_state(_read_arrays(arrays_file, records))
     training_file = os.path.join(snapshot, "training_state.json")
@@ -481,6 +485,11 @@ def _set_training_state(estimator, state, where):
                              f"{type(state[key]).__name__}")
     try:
         estimator.set_training_state(state)
-    except (KeyError, TypeError, ValueError) as error:
+    except ValueError as error:
+        if str(error).startswith("epoch_progress"):
+            raise ValueError(f"{where}: {error}") from None
+        raise ValueError(f"{where}: key 'dropout_rng' is not a valid generator state "
+                         f"({error!r})") from None
+    except (KeyError, TypeError) as error:
         raise ValueError(f"{where}: key 'dropout_rng' is not a valid generator state "
                          f"({error!r})") from None

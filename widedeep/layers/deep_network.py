@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..storage import in_memory
 from .activations import ACTIVATIONS, ReLU
 from .base import RowSparseGrad
 from .batch_norm import BatchNorm
@@ -49,13 +50,37 @@ class InputBlock(NamedTuple):
 def truncated_normal(shape, std, rng, dtype=np.float32):
     """Normal(0, std) redrawn beyond 2 std (TensorFlow's truncated-normal initializer),
     drawn directly in ``dtype`` (float32 draws halve the memory of a large table's init)."""
-    values = rng.standard_normal(size=shape, dtype=dtype)
-    outside = np.abs(values) > 2.0
-    while np.any(outside):
-        values[outside] = rng.standard_normal(size=int(outside.sum()), dtype=dtype)
-        outside = np.abs(values) > 2.0
-    values *= dtype(std) if isinstance(dtype, type) else np.dtype(dtype).type(std)
+    values = np.empty(shape, dtype=dtype)
+    fill_truncated_normal(values, std, rng)
     return values
+
+
+def fill_truncated_normal(table, std, rng, chunk_bytes=1 << 24):
+    """Fill ``table`` in place with `truncated_normal` values, drawn in blocks of rows of
+    about ``chunk_bytes``: no temporary as large as the table (which may be memory-mapped
+    and larger than RAM). The values equal one whole-table draw: the generator's normals
+    come in the same order, and the redraws go to the out-of-range entries in flat order
+    as a whole-table mask would give them."""
+    dtype = table.dtype
+    if not table.flags.c_contiguous:   # reshape would copy: fill a contiguous one
+        table[...] = fill_truncated_normal(np.empty(table.shape, dtype), std, rng, chunk_bytes)
+        return table
+    flat = table.reshape(-1)
+    step = max(chunk_bytes // max(dtype.itemsize, 1), 1)
+    outside = []
+    for start in range(0, flat.shape[0], step):   # a loop over blocks, not entries
+        block = flat[start:start + step]
+        block[...] = rng.standard_normal(size=block.shape[0], dtype=dtype)
+        outside.append(start + np.flatnonzero(np.abs(block) > 2.0))
+    outside = np.concatenate(outside) if outside else np.empty(0, dtype=np.int64)
+    while outside.size:
+        redrawn = rng.standard_normal(size=outside.size, dtype=dtype)
+        flat[outside] = redrawn
+        outside = outside[np.abs(redrawn) > 2.0]
+    scale = dtype.type(std)
+    for start in range(0, flat.shape[0], step):
+        flat[start:start + step] *= scale
+    return table
 
 
 def check_embedding_init(embedding_init, vocabularies):
@@ -87,14 +112,14 @@ class DeepNetwork:
               hidden_units=(100, 50), activation="relu", dropout=0.0, output_bias=True,
               embedding_l2=0.0, dense_l2=0.0, embedding_init_std=None, rng,
               dtype=np.float32, n_outputs=1, batch_norm=False, embedding_init=None,
-              frozen_embeddings=None):
+              frozen_embeddings=None, allocate=in_memory):
         """Initialize a network: embeddings truncated-normal with std ``1/sqrt(dim)``
         (or ``embedding_init_std``), or copied from ``embedding_init[vocabulary]`` (an array
         [rows, dim], e.g. pretrained); dense layers Glorot-uniform, zero biases;
         ``batch_norm``: a `BatchNorm` after each hidden dense layer (before its activation);
         ``frozen_embeddings``: vocabularies whose tables are never trained.
         ``rng=None`` allocates without drawing: zero tables (for a caller that overwrites
-        every array)."""
+        every array). ``allocate``: creates the embedding blocks (`widedeep.storage`)."""
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got "
                              f"{activation!r}")
@@ -112,12 +137,12 @@ class DeepNetwork:
             elif rng is not None:   # None: allocate only (zeros), for set_state to overwrite
                 dim = table.shape[1]
                 std = embedding_init_std if embedding_init_std is not None else 1 / np.sqrt(dim)
-                table[...] = truncated_normal(table.shape, std, rng, dtype)
+                fill_truncated_normal(table, std, rng)
 
         embeddings = EmbeddingCombineLayer(
             {name: (int(rows), int(dim)) for name, (rows, dim) in vocabularies.items()},
             embedding_fields, combiners, embedding_l2, initializer=initialize, dtype=dtype,
-            frozen=frozen_embeddings or ())
+            frozen=frozen_embeddings or (), allocate=allocate)
         dense_input = DenseInputLayer(dense_fields or {}, dtype)
         width = embeddings.output_dim + dense_input.output_dim
         if width == 0:

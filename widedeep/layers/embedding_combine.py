@@ -24,6 +24,7 @@ import numpy as np
 from ..input_checks import validate_fields
 from ..inputs import SparseInput
 from ..segments import sum_duplicates
+from ..storage import in_memory
 from ..workspace import empty
 from .base import Layer, RowSparseGrad
 from .embedding import EmbeddingLayer
@@ -60,10 +61,12 @@ class EmbeddingCombineLayer(Layer):
     frozen : iterable of vocabulary names
         Tables that are not trained: they sit in blocks of their own, which get no gradient
         (`backward_groups` gives None for them), so no optimizer ever changes them.
+    allocate : callable, optional
+        Creates each block (`widedeep.storage`: in memory by default, or memory-mapped).
     """
 
     def __init__(self, tables, field_vocabs, combiners="sum", embedding_l2=0.0,
-                 initializer=None, dtype=np.float32, frozen=()):
+                 initializer=None, dtype=np.float32, frozen=(), allocate=in_memory):
         super().__init__()
         unknown = sorted(set(field_vocabs.values()) - set(tables))
         if unknown:
@@ -92,7 +95,7 @@ class EmbeddingCombineLayer(Layer):
         for (dim, block_dtype, trainable), names in by_width.items():
             sizes = {name: shapes[name][0] for name in names}
             offsets = dict(zip(names, np.cumsum([0] + [sizes[v] for v in names[:-1]])))
-            block = np.zeros((sum(sizes.values()), dim), dtype=np.dtype(block_dtype))
+            block = allocate((sum(sizes.values()), dim), np.dtype(block_dtype))
             for name in names:
                 view = block[offsets[name]:offsets[name] + sizes[name]]
                 if not isinstance(tables[name], tuple):

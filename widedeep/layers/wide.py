@@ -27,6 +27,7 @@ from ..inputs import SparseInput
 from ..losses import BinaryLogistic
 from ..optim.base import PendingUpdate
 from ..segments import sum_duplicates
+from ..storage import in_memory
 from .wide_gather import entry_gradients, fixed_widths, fused_logits
 from .base import Layer, sum_rows_by_id
 
@@ -62,6 +63,9 @@ class WideLayer(Layer):
     field_ftrl : dict[str, FtrlProximal], optional
         Fields with settings of their own (e.g. a stronger L1 on a cross); the others use
         ``ftrl``. One vectorized step still updates every field (`FieldwiseFtrl`).
+    allocate : callable, optional
+        Creates the contiguous ``w``, ``z``, ``n`` arrays (`widedeep.storage`: in memory by
+        default, or memory-mapped files).
 
     ``params`` holds ``w_f`` under the field name and the bias under ``"bias"`` (shape
     ``[1]`` or ``[K]``); ``ftrl_state[name]`` holds that model's ``{"z", "n"}``. The fields'
@@ -72,7 +76,7 @@ class WideLayer(Layer):
     """
 
     def __init__(self, field_sizes, ftrl, fit_intercept=True, dtype=np.float32, n_outputs=1,
-                 field_ftrl=None):
+                 field_ftrl=None, allocate=in_memory):
         super().__init__()
         self.field_sizes = {f: int(s) for f, s in field_sizes.items()}
         if "bias" in self.field_sizes:
@@ -100,8 +104,8 @@ class WideLayer(Layer):
                                  [field_ftrl.get(f, ftrl) for f in self.field_sizes],
                                  default=ftrl)
         self._trailing = () if self.n_outputs == 1 else (self.n_outputs,)
-        self._weights = np.zeros((total,) + self._trailing, dtype=self.dtype)
-        self._state = ftrl.init_state(self._weights)
+        self._weights = allocate((total,) + self._trailing, self.dtype)
+        self._state = ftrl.init_state(self._weights, allocate=allocate)
         self.params, self.ftrl_state = {}, {}
         for f, s in self.field_sizes.items():
             span = slice(self.offsets[f], self.offsets[f] + s)

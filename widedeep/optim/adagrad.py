@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import defaults
+from ..storage import in_memory
 from ..workspace import empty
 from .base import Optimizer
 
@@ -90,9 +91,11 @@ class Adagrad(Optimizer):
         return cls(lr=learning_rate, initial_accumulator_value=initial_accumulator_value,
                    eps=epsilon)
 
-    def init_state(self, param):
-        """``{"accumulator": ndarray}`` shaped and typed like ``param``."""
-        return {"accumulator": np.full_like(param, self.initial_accumulator_value)}
+    def init_state(self, param, allocate=in_memory):
+        """``{"accumulator": ndarray}`` shaped and typed like ``param`` (made by
+        ``allocate``, see `widedeep.storage`)."""
+        return {"accumulator": allocate(param.shape, param.dtype,
+                                        self.initial_accumulator_value)}
 
     uses_workspace = True
 

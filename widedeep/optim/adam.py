@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import defaults
+from ..storage import in_memory
 from .base import Optimizer
 
 __all__ = ["Adam"]
@@ -91,9 +92,10 @@ class Adam(Optimizer):
         (TensorFlow's defaults)."""
         return cls(lr=learning_rate, beta1=beta_1, beta2=beta_2, eps=epsilon)
 
-    def init_state(self, param):
-        """``{"m": zeros, "v": zeros}`` shaped and typed like ``param``, ``"step"``: int64 [1]."""
-        return {"m": np.zeros_like(param), "v": np.zeros_like(param),
+    def init_state(self, param, allocate=in_memory):
+        """``{"m": zeros, "v": zeros}`` shaped and typed like ``param`` (made by
+        ``allocate``, see `widedeep.storage`), ``"step"``: int64 [1] (in memory)."""
+        return {"m": allocate(param.shape, param.dtype), "v": allocate(param.shape, param.dtype),
                 "step": np.zeros(1, dtype=np.int64)}
 
     def _new_values(self, param, grad, state):

@@ -5,6 +5,8 @@ optimizer offers the same five methods, for a parameter of any shape whose first
 its "rows" (embedding rows, wide coordinates)::
 
     state = opt.init_state(param)                          # {name: array shaped like param}
+    state = opt.init_state(param, allocate=allocate)       # arrays from an allocator
+                                                           # (`widedeep.storage`, e.g. memmap)
     opt.update(param, grad, state)                         # dense step, in place
     opt.update_rows(param, rows, grad_rows, state)         # row-sparse step, in place
     pending = opt.prepare(param, grad, state)              # dense step computed, not written
@@ -27,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..segments import sum_duplicates
+from ..storage import in_memory
 from ..workspace import empty
 
 __all__ = ["Optimizer", "PendingUpdate", "NonFiniteUpdateError"]
@@ -79,7 +82,9 @@ class Optimizer:
     counters = ()   # state entries of the whole parameter (not shaped like it)
     uses_workspace = False
 
-    def init_state(self, param):
+    def init_state(self, param, allocate=in_memory):
+        """The state arrays of ``param``, each created by ``allocate(shape, dtype, fill)``
+        (`widedeep.storage`: in memory by default, or memory-mapped)."""
         raise NotImplementedError
 
     def _new_values(self, param, grad, state):

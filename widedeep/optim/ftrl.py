@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import defaults
+from ..storage import in_memory
 from ..workspace import empty
 from .base import Optimizer
 
@@ -114,16 +115,16 @@ class FtrlProximal(Optimizer):
                    l2=2.0 * l2_regularization_strength,
                    initial_accumulator_value=initial_accumulator_value)
 
-    def init_state(self, param, dtype=None):
+    def init_state(self, param, dtype=None, allocate=in_memory):
         """``{"z": zeros, "n": full(initial_accumulator_value)}`` shaped and typed like
         ``param`` (an array), or of shape ``param`` (an int or tuple) and ``dtype``
-        (default float32)."""
+        (default float32); made by ``allocate`` (`widedeep.storage`)."""
         if isinstance(param, np.ndarray):
             shape, dtype = param.shape, (param.dtype if dtype is None else dtype)
         else:
             shape, dtype = param, (np.float32 if dtype is None else dtype)
-        return {"z": np.zeros(shape, dtype=dtype),
-                "n": np.full(shape, self.initial_accumulator_value, dtype=dtype)}
+        return {"z": allocate(shape, dtype),
+                "n": allocate(shape, dtype, self.initial_accumulator_value)}
 
     def weights(self, z, n):
         """Closed-form weights for accumulators ``z``, ``n`` (same shape); a new array.

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..segments import sum_duplicates
+from ..storage import in_memory
 from .base import Optimizer, PendingUpdate, _check_rows, cast_rows, gather_rows
 from .ftrl import FtrlProximal, closed_form_weights, ftrl_new_values
 
@@ -80,14 +81,20 @@ class FieldwiseFtrl(Optimizer):
         shape = (-1,) + (1,) * (ndim - 1)
         return [self.hyper[name][block].reshape(shape) for name in ("alpha", "beta", "l1", "l2")]
 
-    def init_state(self, param, dtype=None):
-        """``{"z": zeros, "n": each block's initial accumulator}`` like ``param``."""
-        param = np.asarray(param) if isinstance(param, np.ndarray) else \
-            np.zeros(param, dtype=np.float32 if dtype is None else dtype)
-        initial = np.repeat(self.hyper["initial_accumulator_value"], self.sizes)
-        n = np.empty_like(param)
-        n[...] = initial.reshape((-1,) + (1,) * (param.ndim - 1))
-        return {"z": np.zeros_like(param), "n": n}
+    def init_state(self, param, dtype=None, allocate=in_memory):
+        """``{"z": zeros, "n": each block's initial accumulator}`` shaped and typed like
+        ``param`` (an array; or a shape and ``dtype``, default float32), made by
+        ``allocate`` (`widedeep.storage`)."""
+        if isinstance(param, np.ndarray):
+            shape, dtype = param.shape, (param.dtype if dtype is None else dtype)
+        else:
+            shape = tuple(np.atleast_1d(param).tolist())
+            dtype = np.float32 if dtype is None else dtype
+        n = allocate(shape, dtype)
+        for start, size, initial in zip(self.starts, self.sizes,   # a loop over blocks
+                                        self.hyper["initial_accumulator_value"]):
+            n[start:start + size] = initial
+        return {"z": allocate(shape, dtype), "n": n}
 
     def weights(self, z, n, rows=None):
         """Closed-form weights of coordinates ``rows`` (default all) from their ``z``, ``n``."""

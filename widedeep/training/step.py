@@ -45,20 +45,23 @@ import numpy as np
 
 from ..layers.wide import check_finite_gradient
 from ..optim.base import NonFiniteUpdateError, PendingUpdate
+from ..storage import in_memory
 from ..workspace import Workspace
 from .gradients import StepGradient, sum_gradients
 
 __all__ = ["TrainingStep", "init_deep_optimizer_state"]
 
 
-def init_deep_optimizer_state(network, optimizer):
-    """Optimizer state for a `DeepNetwork`: ``(block_states, param_states)``.
+def init_deep_optimizer_state(network, optimizer, allocate=in_memory):
+    """Optimizer state for a `DeepNetwork`: ``(block_states, param_states)``; the embedding
+    blocks' state is made by ``allocate`` (`widedeep.storage`), the dense layers' in memory.
 
     ``block_states[i]`` is the state of embedding block ``network.embeddings.groups[i]``
     (one update per block and step); ``param_states`` maps every name of
     ``network.params`` to its state, each vocabulary's being views of its block's arrays.
     """
-    block_states = [optimizer.init_state(group.table) for group in network.embeddings.groups]
+    block_states = [optimizer.init_state(group.table, allocate=allocate)
+                    for group in network.embeddings.groups]
     param_states = {}
     for group, state in zip(network.embeddings.groups, block_states):
         for vocab, offset in group.offsets.items():
