@@ -142,65 +142,65 @@ def _arrow_pass(reader, report, block_bytes, typed, lines_reported):
 
 class _Progress:
     """What one pass has converted and reported so far: ``rows`` converted; ``skipped``
-    (records pyarrow skipped, appended on the parsing thread in file order) of which the
-    first ``n_flushed`` went to the report; ``lines_reported`` across both passes."""
+    (records pyarrow skipped, appended on the parsing thread in file order, possibly a
+    block ahead of the conversion) of which the first ``n_flushed`` went to the report;
+    ``lines_reported`` across both passes."""
 
     def __init__(self, header_lines, skipped, lines_reported):
         self.header_lines, self.skipped, self.lines_reported = (header_lines, skipped,
                                                                 lines_reported)
         self.rows, self.n_flushed = 0, 0
 
-    def report(self, reader, report, n_skipped, bad_cells):
-        """Raise or record, in line order, the records skipped up to ``n_skipped`` (each
-        once across passes) and ``bad_cells`` (``(row in block, column, reason)``)."""
-        skipped = self.skipped[self.n_flushed:n_skipped]
-        bad_lines = [bad for bad in skipped
+    def report(self, reader, report, n_rows, bad_cells, final=False):
+        """Raise or record, in line order, the bad cells (``(row in block, column,
+        reason)``) of a block of ``n_rows`` converted rows and the records skipped
+        before its end (each once across passes; all that are left when ``final``)."""
+        waiting = self.skipped[self.n_flushed:]
+        rows_before = self._rows_before(waiting)
+        n_due = len(waiting) if final else int(np.searchsorted(rows_before,
+                                                               self.rows + n_rows,
+                                                               side="right"))
+        bad_lines = [bad for bad in waiting[:n_due]
                      if bad.line == -1 or bad.line not in self.lines_reported]
         self.lines_reported.update(bad.line for bad in bad_lines)
         if bad_cells:
-            rows = np.asarray([row for row, _, _ in bad_cells], dtype=np.int64)
-            lines = self._lines(self.rows + rows, skipped)
+            rows = self.rows + np.asarray([row for row, _, _ in bad_cells], dtype=np.int64)
+            # header lines + records before: the converted rows and the skipped records
+            lines = (self.header_lines + rows + 1 + self.n_flushed
+                     + np.searchsorted(rows_before, rows, side="right"))
             bad_lines += [BadLine(reader.path, int(line), name, reason,
                                   field=reader._position[name] + 1)
                           for line, (_, name, reason) in zip(lines, bad_cells)]
-        self.n_flushed = n_skipped
+        self.n_flushed += n_due
+        self.rows += n_rows
         for bad in sorted(bad_lines, key=lambda b: b.line):
             reader._bad(report, bad)
 
-    def _lines(self, rows, skipped):
-        """Line numbers of the converted rows ``rows`` (0-based in the pass): header
-        lines + records before, counting the skipped ones; exact when every record is
-        one line and no line is blank."""
-        known = np.asarray([bad.line for bad in skipped if bad.line != -1], dtype=np.int64)
-        # rows converted before each skipped record of this block
-        rows_before = known - self.header_lines - 1 - (self.n_flushed +
-                                                        np.arange(known.size))
-        n_skipped_before = self.n_flushed + np.searchsorted(rows_before, rows, side="right")
-        return self.header_lines + rows + 1 + n_skipped_before
-
-
-def _parsed(stream, skipped):
-    """``(record batch, bad records skipped so far)`` of each block (the parsing thread)."""
-    for record_batch in stream:
-        yield record_batch, len(skipped)
+    def _rows_before(self, waiting):
+        """For each record of ``waiting`` (skipped, not yet reported): the rows converted
+        before it, from its record number (an unknown number counts as 0)."""
+        lines = np.asarray([bad.line for bad in waiting], dtype=np.int64)
+        rows_before = lines - self.header_lines - 1 - (self.n_flushed +
+                                                        np.arange(lines.size))
+        rows_before[lines == -1] = 0
+        return np.maximum.accumulate(rows_before) if rows_before.size else rows_before
 
 
 def _converted(reader, report, stream, typed, progress):
-    """Column batches of the blocks, with their bad lines reported (the conversion
-    thread)."""
-    with closing(read_ahead(_parsed(stream, progress.skipped),
-                            name="widedeep-csv-parse")) as blocks:
-        for record_batch, n_skipped in blocks:
+    """Column batches of the blocks, with their bad lines reported (runs on the
+    conversion thread)."""
+    # pyarrow parses the next block on the parsing thread
+    with closing(read_ahead(stream, name="widedeep-csv-parse")) as blocks:
+        for record_batch in blocks:
             n = record_batch.num_rows
             batch, bad_cells = {}, []
             if n:
                 batch, bad_cells = ((_convert_typed(reader, record_batch), []) if typed else
                                     _convert(reader, record_batch))
-            progress.report(reader, report, n_skipped, bad_cells)
-            progress.rows += n
+            progress.report(reader, report, n, bad_cells)
             if batch and batch_length(batch):
                 yield batch
-    progress.report(reader, report, len(progress.skipped), [])
+    progress.report(reader, report, 0, [], final=True)
 
 
 def _convert_typed(reader, record_batch):
