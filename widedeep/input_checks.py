@@ -9,6 +9,10 @@ run on all fields at once: the ids as a [fields, n] matrix, their minimum and ma
 field against the vocabulary sizes, and one float64 sum of all values (finite iff every
 value is). Anything else, and any failure, goes to each field's own `validate`, which
 raises the exact error naming the field, the example and the value.
+
+A one-gather path (the wide layer's `wide_gather`, the embedding layer's single gather)
+concatenates the same ids and values for its own work; it passes them in (``ids``,
+``values``) so that a predict call concatenates each field once, not twice.
 """
 from __future__ import annotations
 
@@ -17,19 +21,27 @@ import numpy as np
 from .inputs import SparseInput
 from .workspace import thread_workspace
 
-__all__ = ["validate_fields"]
+__all__ = ["validate_fields", "all_one_hot"]
 
 
-def validate_fields(inputs, vocab_sizes, fields):
+def validate_fields(inputs, vocab_sizes, fields, ids=None, values=None):
     """Validate ``inputs[k]`` (`SparseInput`) against ``vocab_sizes[k]`` and name
-    ``fields[k]`` in errors; same checks and errors as ``inputs[k].validate(...)``."""
-    if len(inputs) > 1 and _all_one_hot(inputs) and _ranges_ok(inputs, vocab_sizes):
+    ``fields[k]`` in errors; same checks and errors as ``inputs[k].validate(...)``.
+
+    ``ids`` (int [k, n]) and ``values`` ([k n]): the fields' feature ids and values already
+    concatenated field after field by a caller that has found every field one-hot
+    (`all_one_hot`); None: concatenated here."""
+    if (ids is not None or len(inputs) > 1 and all_one_hot(inputs)) and \
+            _ranges_ok(inputs, vocab_sizes, ids, values):
         return
     for x, size, field in zip(inputs, vocab_sizes, fields):
         x.validate(size, field=field)
 
 
-def _all_one_hot(inputs):
+def all_one_hot(inputs):
+    """Whether every input is a `SparseInput` of the same ``n >= 1`` examples holding one
+    entry per example (`SparseInput.one_per_example`, triplet lengths all ``n``): the
+    layout the all-fields-at-once checks and gathers need."""
     n = inputs[0].n_examples
     for x in inputs:
         if type(x) is not SparseInput or x.n_examples != n or n == 0:
@@ -40,16 +52,23 @@ def _all_one_hot(inputs):
     return True
 
 
-def _ranges_ok(inputs, vocab_sizes):
+def _ranges_ok(inputs, vocab_sizes, ids=None, values=None):
     n, k = inputs[0].n_examples, len(inputs)
     workspace = thread_workspace()   # the calling thread's scratch, never the model's
-    ids = np.concatenate([x.feature_ids for x in inputs],
-                         out=workspace.array("checks/ids", k * n, np.int64)).reshape(k, n)
-    sizes = np.fromiter(vocab_sizes, np.int64, k)
-    if np.minimum.reduce(ids, axis=1).min() < 0 or \
-            np.any(np.maximum.reduce(ids, axis=1) >= sizes):
+    if ids is None:
+        ids = np.concatenate([x.feature_ids for x in inputs], out=workspace.array(
+            "checks/ids", k * n, np.int64)).reshape(k, n)
+    # the ufuncs' reductions and comparisons directly: their Python-level wrappers
+    # (ndarray.min, np.any, np.result_type of many dtypes) cost more than the arithmetic
+    # on the small batches of serving
+    if np.minimum.reduce(ids, axis=None) < 0 or np.logical_or.reduce(np.greater_equal(
+            np.maximum.reduce(ids, axis=1), np.fromiter(vocab_sizes, np.int64, k))):
         return False
-    dtype = np.result_type(*[x.feature_values.dtype for x in inputs])
-    values = np.concatenate([x.feature_values for x in inputs],
-                            out=workspace.array("checks/values", k * n, dtype))
-    return bool(np.isfinite(np.add.reduce(values, dtype=np.float64)))
+    if values is None:
+        dtypes = {x.feature_values.dtype for x in inputs}
+        dtype = dtypes.pop() if len(dtypes) == 1 else np.result_type(*dtypes)
+        values = np.concatenate([x.feature_values for x in inputs],
+                                out=workspace.array("checks/values", k * n, dtype))
+    # finite iff every value is, unless the sum itself overflows: then each field's own
+    # exact check runs (and passes)
+    return bool(np.isfinite(np.add.reduce(values, axis=None)))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..input_checks import validate_fields
+from ..input_checks import all_one_hot, validate_fields
 from ..inputs import SparseInput
 from ..segments import sum_duplicates
 from ..storage import in_memory
@@ -135,7 +135,10 @@ class EmbeddingCombineLayer(Layer):
     def output_dim(self):
         return sum(layer.output_dim for layer in self.fields.values())
 
-    def check_input(self, features):
+    def check_input(self, features, values=True):
+        """Raise naming the field unless every sparse field is present as a `SparseInput`;
+        ``values=True`` also checks ids and values (`validate_fields`), ``values=False``
+        leaves that to ``forward(checked=False)``."""
         for field, layer in self.fields.items():
             if field not in features:
                 raise ValueError(f"missing sparse field {field!r} (expected fields: "
@@ -143,9 +146,12 @@ class EmbeddingCombineLayer(Layer):
             if not isinstance(features[field], SparseInput):
                 layer.check_input(features[field])   # raises the TypeError naming it
         # every field at once (`validate_fields`; each field's own check on any failure)
-        validate_fields([features[f] for f in self.fields],
-                        [layer.table.shape[0] for layer in self.fields.values()],
-                        list(self.fields))
+        if values:
+            self._validate_values([features[f] for f in self.fields])
+
+    def _validate_values(self, inputs, ids=None, values=None):
+        validate_fields(inputs, [layer.table.shape[0] for layer in self.fields.values()],
+                        list(self.fields), ids, values)
 
     def _group_ids(self, field, ids):
         """Ids of ``field`` as rows of its group's block."""
@@ -174,8 +180,9 @@ class EmbeddingCombineLayer(Layer):
             dtype = self.groups[0].table.dtype if self.groups else np.float32
             return np.zeros((n, 0), dtype=dtype), None
         inputs = [features[f] for f in self.fields]
-        if len(self.groups) == 1 and self.groups[0].table is not None \
-                and all(x.one_per_example for x in inputs):
+        if len(self.groups) == 1 and self.groups[0].table is not None and (
+                all_one_hot(inputs) if not checked else
+                all(x.one_per_example for x in inputs)):
             return self._forward_one_gather(inputs, out, workspace, checked)
         outs, caches = [], {}
         for field, layer in self.fields.items():
@@ -190,22 +197,22 @@ class EmbeddingCombineLayer(Layer):
         """Every field single-valued, one block: a single gather [n, F, dim]
         (``np.take``, which copies rows faster than fancy indexing)."""
         n, block = inputs[0].n_examples, self.groups[0].table
-        if not checked:
-            for x, layer in zip(inputs, self.fields.values()):
-                layer.check_input(x)
         n_fields = len(inputs)
         # all fields' ids and values in one concatenation each ([F, n], field-major), then
         # rows [n, F] = ids + each field's offset in the block: a few calls, not 2F
         by_field = np.concatenate([x.feature_ids for x in inputs], out=empty(
             workspace, "embedding/ids", n * n_fields, np.int64)).reshape(n_fields, n)
+        values = np.concatenate([x.feature_values for x in inputs], out=empty(
+            workspace, "embedding/values", n * n_fields, block.dtype))
+        if not checked:   # the value checks on these concatenations (no second copy)
+            self._validate_values(inputs, by_field, values)
         by_field += np.fromiter((self.groups[0].offsets[self.field_vocabs[f]]
                                  for f in self.fields), np.int64, n_fields)[:, None]
         rows = empty(workspace, "embedding/rows", (n, n_fields), np.int64)
         rows[...] = by_field.T
-        values = np.concatenate([x.feature_values for x in inputs], out=empty(
-            workspace, "embedding/values", n * n_fields, block.dtype))
         # values all 1: every combiner's coefficient is 1 (one entry per bag)
-        unit = bool(np.all(values == 1))
+        unit = values.shape[0] == 0 or bool(
+            np.minimum.reduce(values) == np.maximum.reduce(values) == 1)
         coefs = None
         if not unit:
             coefs = empty(workspace, "embedding/coefs", (n, n_fields), block.dtype)

@@ -22,18 +22,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..input_checks import all_one_hot
 from ..workspace import empty
 
 __all__ = ["fixed_widths", "gather_entries", "fused_logits", "entry_gradients"]
 
 
-def fixed_widths(layer, features):
+def fixed_widths(layer, features, one_hot=None):
     """``[(x, L_f)]`` per field of ``layer`` when the batch qualifies (see the module
-    doc), else None."""
+    doc), else None. ``one_hot``: `all_one_hot` of the layer's fields if the caller knows
+    it."""
     if layer.n_outputs != 1 or layer._weights is None or not layer.field_sizes:
         return None
     inputs = [features[field] for field in layer.field_sizes]
     n, dtype = inputs[0].n_examples, inputs[0].feature_values.dtype
+    if one_hot is None:
+        one_hot = all_one_hot(inputs)
+    if one_hot and all(x.feature_values.dtype == dtype for x in inputs):
+        return [(x, 1) for x in inputs]   # the common case in one pass
     out = []
     for x in inputs:
         if x.n_examples != n or x.feature_values.dtype != dtype or n == 0:
@@ -49,16 +55,21 @@ def fixed_widths(layer, features):
     return out
 
 
-def gather_entries(layer, layout, workspace=None):
+def gather_entries(layer, layout, workspace=None, validate=False):
     """``(coords [nnz], values [nnz])``: every entry's contiguous coordinate and feature
-    value, field after field (each field's entries in their order)."""
+    value, field after field (each field's entries in their order). ``validate=True`` (every
+    field one-hot): the ids and values are checked (`WideLayer.validate_values`) on their
+    concatenation, before anything is gathered."""
     n = layout[0][0].n_examples
-    nnz = sum(x.nnz for x, _ in layout)
+    nnz = sum([x.feature_ids.shape[0] for x, _ in layout])
     coords = np.concatenate([x.feature_ids for x, _ in layout],
                             out=empty(workspace, "wide/coords", nnz, np.int64))
     values = np.concatenate([x.feature_values for x, _ in layout],
                             out=empty(workspace, "wide/values", nnz,
                                       layout[0][0].feature_values.dtype))
+    if validate:
+        layer.validate_values({field: x for field, (x, _) in zip(layer.field_sizes, layout)},
+                              coords.reshape(len(layout), n), values)
     offsets = np.fromiter(layer.offsets.values(), np.int64, len(layout))
     if nnz == n * len(layout):   # every field one-hot: [F, n] rows
         coords.reshape(len(layout), n)[...] += offsets[:, None]
@@ -70,11 +81,12 @@ def gather_entries(layer, layout, workspace=None):
     return coords, values
 
 
-def fused_logits(layer, layout, workspace=None):
+def fused_logits(layer, layout, workspace=None, validate=False):
     """The wide logits [n] (float64) of a qualifying batch, bit-identical to adding
-    `WideLayer.field_logits` field by field from the bias."""
+    `WideLayer.field_logits` field by field from the bias (``validate``: see
+    `gather_entries`)."""
     n = layout[0][0].n_examples
-    coords, values = gather_entries(layer, layout, workspace)
+    coords, values = gather_entries(layer, layout, workspace, validate)
     # ids were validated in range: mode="clip" changes nothing and writes straight into
     # the output (mode="raise" gathers into a temporary first)
     products = np.take(layer._weights, coords, mode="clip",
