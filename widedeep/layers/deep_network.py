@@ -244,6 +244,19 @@ class DeepNetwork:
             return self.dense_input.field_array(features, block.field)
         return self.embeddings.fields[block.field].forward(features[block.field])[0]
 
+    def input_columns(self, blocks, features):
+        """The columns of ``a_0`` that the adjacent ``blocks`` (from `input_layout`, in its
+        order) hold, side by side: [n, their total width] (read it, never write it: a lone
+        dense block is the caller's array); the embedding blocks
+        pooled together (`EmbeddingCombineLayer.forward_fields`: one gather when they are
+        single-valued and share a block) instead of field by field."""
+        parts = [self.dense_input.field_array(features, block.field)
+                 for block in blocks if block.kind == "dense"]
+        pooled = [block.field for block in blocks if block.kind != "dense"]
+        if pooled:   # the layout puts the dense fields first, so they stay in order
+            parts.append(self.embeddings.forward_fields(pooled, features))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
     def check_input(self, features, n_examples=None, values=True):
         """Raise naming the field if ``features`` cannot be read; ``values=False`` leaves
         the sparse fields' ids and values to ``forward(checked=False)``."""

@@ -149,9 +149,9 @@ class EmbeddingCombineLayer(Layer):
         if values:
             self._validate_values([features[f] for f in self.fields])
 
-    def _validate_values(self, inputs, ids=None, values=None):
+    def _validate_values(self, inputs):
         validate_fields(inputs, [layer.table.shape[0] for layer in self.fields.values()],
-                        list(self.fields), ids, values)
+                        list(self.fields))
 
     def _group_ids(self, field, ids):
         """Ids of ``field`` as rows of its group's block."""
@@ -193,10 +193,28 @@ class EmbeddingCombineLayer(Layer):
         np.concatenate(outs, axis=1, out=out)
         return out, ("fields", caches)
 
-    def _forward_one_gather(self, inputs, out=None, workspace=None, checked=False):
+    def forward_fields(self, fields, features, checked=False):
+        """The pooled embeddings of ``fields`` (some of the layer's fields, in the order
+        given) side by side: [n, sum of their widths], a new array; the columns those fields
+        hold in `forward`'s output, computed alone (e.g. a ranking request's per-candidate
+        fields). One gather when they are all single-valued and share a block, each field's
+        own `EmbeddingLayer.forward` otherwise. ``checked``: as in `forward`."""
+        inputs = [features[f] for f in fields]
+        groups = {self.group_of[self.field_vocabs[f]] for f in fields}
+        if len(groups) == 1 and self.groups[next(iter(groups))].table is not None and \
+                all_one_hot(inputs):
+            return self._forward_one_gather(inputs, checked=checked, fields=fields,
+                                            group=next(iter(groups)))[0]
+        pooled = [self.fields[f].forward(x)[0] for f, x in zip(fields, inputs)]
+        return pooled[0] if len(pooled) == 1 else np.concatenate(pooled, axis=1)
+
+    def _forward_one_gather(self, inputs, out=None, workspace=None, checked=False,
+                            fields=None, group=0):
         """Every field single-valued, one block: a single gather [n, F, dim]
-        (``np.take``, which copies rows faster than fancy indexing)."""
-        n, block = inputs[0].n_examples, self.groups[0].table
+        (``np.take``, which copies rows faster than fancy indexing). ``fields``: the names
+        of ``inputs`` (default all the layer's fields), all in block ``group``."""
+        fields = list(self.fields) if fields is None else fields
+        n, block = inputs[0].n_examples, self.groups[group].table
         n_fields = len(inputs)
         # all fields' ids and values in one concatenation each ([F, n], field-major), then
         # rows [n, F] = ids + each field's offset in the block: a few calls, not 2F
@@ -205,9 +223,11 @@ class EmbeddingCombineLayer(Layer):
         values = np.concatenate([x.feature_values for x in inputs], out=empty(
             workspace, "embedding/values", n * n_fields, block.dtype))
         if not checked:   # the value checks on these concatenations (no second copy)
-            self._validate_values(inputs, by_field, values)
-        by_field += np.fromiter((self.groups[0].offsets[self.field_vocabs[f]]
-                                 for f in self.fields), np.int64, n_fields)[:, None]
+            validate_fields(inputs, [self.fields[f].table.shape[0] for f in fields], fields,
+                            by_field, values)
+        offsets = self.groups[group].offsets
+        by_field += np.fromiter((offsets[self.field_vocabs[f]] for f in fields), np.int64,
+                                n_fields)[:, None]
         rows = empty(workspace, "embedding/rows", (n, n_fields), np.int64)
         rows[...] = by_field.T
         # values all 1: every combiner's coefficient is 1 (one entry per bag)
@@ -216,7 +236,7 @@ class EmbeddingCombineLayer(Layer):
         coefs = None
         if not unit:
             coefs = empty(workspace, "embedding/coefs", (n, n_fields), block.dtype)
-            for j, (field, x) in enumerate(zip(self.fields, inputs)):
+            for j, (field, x) in enumerate(zip(fields, inputs)):
                 coefs[:, j] = self.fields[field]._coefficients(x)
         # ids were validated in range: mode="clip" changes nothing and lets np.take write
         # straight into ``gathered`` (mode="raise" would gather into a buffer first)

@@ -25,7 +25,8 @@ import numpy as np
 from ..input_checks import all_one_hot
 from ..workspace import empty
 
-__all__ = ["fixed_widths", "gather_entries", "fused_logits", "entry_gradients"]
+__all__ = ["fixed_widths", "gather_entries", "fused_logits", "entry_gradients",
+           "logits_with_query"]
 
 
 def fixed_widths(layer, features, one_hot=None):
@@ -112,6 +113,43 @@ def fused_logits(layer, layout, workspace=None, validate=False):
             np.add.reduce(bag, axis=0, out=terms[row])
         start = stop
     return np.add.reduce(terms, axis=0, out=empty(workspace, "wide/logits", n, np.float64))
+
+
+def logits_with_query(layer, features, query_terms, n):
+    """The wide logits [n] (float64) of ``n`` candidates sharing one query (a ranking
+    request): ``b + sum_f s_f(i)`` in the layer's field order, where a field of
+    ``query_terms`` adds its float64 scalar (the query's term, computed once with
+    `WideLayer.field_logits`) and every other field its term of ``features`` (the
+    candidates' fields, already checked: ids in range).
+
+    The candidates' one-hot fields are gathered at once; a bag field adds its
+    `WideLayer.field_logits`. The terms are the rows of one [F + 1, n] array reduced in
+    order, so the logits are bit-identical to adding `WideLayer.field_logits` field by field
+    from the bias, query terms included. One output only."""
+    fields = list(layer.field_sizes)
+    terms = np.empty((len(fields) + 1, n), dtype=np.float64)
+    terms[0] = layer.params["bias"][0]
+    shared = [row for row, f in enumerate(fields, start=1) if f in query_terms]
+    if shared:
+        terms[shared] = np.array([query_terms[fields[row - 1]] for row in shared],
+                                 dtype=np.float64)[:, None]
+    own = [(row, f) for row, f in enumerate(fields, start=1) if f not in query_terms]
+    inputs = [features[f] for _, f in own]
+    dtypes = {x.feature_values.dtype for x in inputs}
+    if layer._weights is not None and len(dtypes) == 1 and all_one_hot(inputs):
+        # every candidate field one-hot: one gather, one product, one copy into the rows
+        rows = [row for row, _ in own]
+        coords = np.concatenate([x.feature_ids for x in inputs],
+                                out=np.empty(n * len(own), np.int64)).reshape(len(own), n)
+        coords += np.array([layer.offsets[f] for _, f in own], dtype=np.int64)[:, None]
+        products = np.take(layer._weights, coords, mode="clip")
+        values = np.concatenate([x.feature_values for x in inputs]).reshape(len(own), n)
+        terms[rows] = products * values
+    else:
+        for (row, f), x in zip(own, inputs):
+            terms[row] = 0.0
+            layer.field_logits(f, x, out=terms[row])
+    return np.add.reduce(terms, axis=0)
 
 
 def entry_gradients(layer, layout, grad_logits, workspace=None):

@@ -57,8 +57,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..estimators.batching import n_examples, slice_rows
+from ..input_checks import validate_fields
 from ..inputs import SparseInput
 from ..layers.dense import DenseLayer
+from ..layers.wide_gather import logits_with_query
 
 __all__ = ["RequestScorer", "PreparedRequest", "ModelView", "FIRST_LAYER_MODES"]
 
@@ -195,14 +197,16 @@ class RequestScorer:
             rows = slice_rows({f: rows[f] for f in prepared.candidate_fields}, start, stop)
         logits = None
         if model.wide is not None:
-            classes = model.wide.n_outputs
-            wide = np.empty((n, classes) if classes > 1 else (n,), dtype=np.float64)
-            wide[...] = model.wide.params["bias"] if classes > 1 else model.wide.bias
-            for f in model.wide.field_sizes:
-                if f in prepared.candidate_fields:
-                    model.wide.field_logits(f, rows[f], out=wide)
-                else:
-                    wide += prepared.query_wide[f]
+            if model.wide.n_outputs == 1:   # candidate fields in one gather (`wide_gather`)
+                wide = logits_with_query(model.wide, rows, prepared.query_wide, n)
+            else:
+                wide = np.empty((n, model.wide.n_outputs), dtype=np.float64)
+                wide[...] = model.wide.params["bias"]
+                for f in model.wide.field_sizes:
+                    if f in prepared.candidate_fields:
+                        model.wide.field_logits(f, rows[f], out=wide)
+                    else:
+                        wide += prepared.query_wide[f]
             logits = wide.astype(model.wide.dtype)
         if model.deep is not None:
             deep = self._deep_rows(prepared, rows, n)
@@ -215,8 +219,7 @@ class RequestScorer:
         if prepared.query_first_layer is not None:
             a = None
             for begin, end, fields in prepared.candidate_runs:
-                values = [model.deep.input_block(model.block(f), rows) for f in fields]
-                values = values[0] if len(values) == 1 else np.concatenate(values, axis=1)
+                values = model.deep.input_columns([model.block(f) for f in fields], rows)
                 product = layers[0].product(values, slice(begin, end), self.block_rows)
                 a = product if a is None else np.add(a, product, out=a)
             if a is None:
@@ -245,14 +248,13 @@ def _check_fields(model, features, fields, n):
             if not isinstance(value, SparseInput):
                 raise TypeError(f"wide field {f!r}: expected a SparseInput, got "
                                 f"{type(value).__name__}")
-            size = model.wide.field_sizes[f]
-            if value.nnz and value.feature_ids.max() >= size:
-                bad = int(np.argmax(value.feature_ids))
-                raise ValueError(f"wide field {f!r}: feature id {value.feature_ids[bad]} "
-                                 f"in example {value.example_indices[bad]} is out of "
-                                 f"range for {size} coordinates")
-    # deep fields are checked where they are read (EmbeddingLayer.forward,
+    # the wide fields' ids and values all at once (each field's own error on a failure);
+    # deep fields are checked where they are read (`EmbeddingCombineLayer.forward_fields`,
     # DenseInputLayer.field_array), with the same messages
+    wide = [f for f in fields if model.wide is not None and f in model.wide.field_sizes]
+    if wide:
+        validate_fields([features[f] for f in wide],
+                        [model.wide.field_sizes[f] for f in wide], wide)
 
 
 def _query_first_layer(model, query_blocks):
