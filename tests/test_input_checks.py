@@ -85,3 +85,21 @@ def test_given_concatenations_of_valid_fields_pass_and_catch_a_nan():
                             validate=False)
     with pytest.raises(ValueError, match="'c'.*non-finite"):
         validate_fields(inputs, sizes, names, *concatenations(inputs))
+
+
+@pytest.mark.parametrize("bad", ["a", "bag", "c"])
+def test_one_hot_fields_next_to_a_bag_raise_the_first_failing_fields_error(bad):
+    inputs, sizes, names = fields()
+    bag = SparseInput.from_lists([[0, 1]] * 25 + [[2]] * 25, field="bag")
+    inputs, sizes, names = inputs[:1] + [bag] + inputs[2:], [5, 3, 7], ["a", "bag", "c"]
+    validate_fields(inputs, sizes, names)   # all valid: passes
+    k = names.index(bad)
+    x = inputs[k]
+    ids = x.feature_ids.copy()
+    ids[-1] = sizes[k]   # one past the end
+    inputs[k] = SparseInput(x.example_indices, ids, n_examples=50, validate=False)
+    expected = per_field_error(inputs, sizes, names)
+    assert repr(bad) in expected
+    with pytest.raises(ValueError) as raised:
+        validate_fields(inputs, sizes, names)
+    assert str(raised.value) == expected

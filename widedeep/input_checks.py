@@ -21,7 +21,7 @@ import numpy as np
 from .inputs import SparseInput
 from .workspace import thread_workspace
 
-__all__ = ["validate_fields", "all_one_hot"]
+__all__ = ["validate_fields", "all_one_hot", "is_one_hot"]
 
 
 def validate_fields(inputs, vocab_sizes, fields, ids=None, values=None):
@@ -30,12 +30,24 @@ def validate_fields(inputs, vocab_sizes, fields, ids=None, values=None):
 
     ``ids`` (int [k, n]) and ``values`` ([k n]): the fields' feature ids and values already
     concatenated field after field by a caller that has found every field one-hot
-    (`all_one_hot`); None: concatenated here."""
-    if (ids is not None or len(inputs) > 1 and all_one_hot(inputs)) and \
-            _ranges_ok(inputs, vocab_sizes, ids, values):
-        return
-    for x, size, field in zip(inputs, vocab_sizes, fields):
-        x.validate(size, field=field)
+    (`all_one_hot`); None: concatenated here.
+
+    Without them, the one-hot fields among several others (e.g. a ranking request's
+    candidate fields next to a cross bag) are still checked together, the others field by
+    field; on any failure every field is checked in order, so the error is the first
+    failing field's own."""
+    if ids is not None:
+        if _ranges_ok(inputs, vocab_sizes, ids, values):
+            return
+        rest = range(len(inputs))
+    else:
+        n = inputs[0].n_examples if inputs else 0
+        hot = [k for k, x in enumerate(inputs) if is_one_hot(x, n)]
+        ok = len(hot) > 1 and _ranges_ok([inputs[k] for k in hot],
+                                         [vocab_sizes[k] for k in hot])
+        rest = sorted(set(range(len(inputs))) - set(hot)) if ok else range(len(inputs))
+    for k in rest:
+        inputs[k].validate(vocab_sizes[k], field=fields[k])
 
 
 def all_one_hot(inputs):
@@ -44,13 +56,16 @@ def all_one_hot(inputs):
     layout the all-fields-at-once checks and gathers need."""
     n = inputs[0].n_examples
     for x in inputs:
-        if type(x) is not SparseInput or x.n_examples != n or n == 0:
-            return False
-        if not (x.feature_ids.shape[0] == x.example_indices.shape[0]
-                == x.feature_values.shape[0] == n) or not x.one_per_example:
+        if not is_one_hot(x, n):
             return False
     return True
 
+
+def is_one_hot(x, n):
+    """Whether ``x`` is a `SparseInput` of ``n >= 1`` examples, one entry each."""
+    return type(x) is SparseInput and x.n_examples == n and n > 0 and \
+        x.feature_ids.shape[0] == x.example_indices.shape[0] == x.feature_values.shape[0] \
+        == n and x.one_per_example
 
 def _ranges_ok(inputs, vocab_sizes, ids=None, values=None):
     n, k = inputs[0].n_examples, len(inputs)

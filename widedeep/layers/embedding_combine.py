@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..input_checks import all_one_hot, validate_fields
+from ..input_checks import all_one_hot, is_one_hot, validate_fields
 from ..inputs import SparseInput
 from ..segments import sum_duplicates
 from ..storage import in_memory
@@ -196,17 +196,34 @@ class EmbeddingCombineLayer(Layer):
     def forward_fields(self, fields, features, checked=False):
         """The pooled embeddings of ``fields`` (some of the layer's fields, in the order
         given) side by side: [n, sum of their widths], a new array; the columns those fields
-        hold in `forward`'s output, computed alone (e.g. a ranking request's per-candidate
-        fields). One gather when they are all single-valued and share a block, each field's
-        own `EmbeddingLayer.forward` otherwise. ``checked``: as in `forward`."""
+        hold in `forward`'s output, computed alone (e.g. a ranking request's query or
+        per-candidate fields). The single-valued fields of one block are pooled in one
+        gather; a bag, or a field of a block without a table, by its own
+        `EmbeddingLayer.forward`. ``checked``: as in `forward`."""
         inputs = [features[f] for f in fields]
-        groups = {self.group_of[self.field_vocabs[f]] for f in fields}
-        if len(groups) == 1 and self.groups[next(iter(groups))].table is not None and \
-                all_one_hot(inputs):
+        blocks = [self.group_of[self.field_vocabs[f]] for f in fields]
+        n = inputs[0].n_examples
+        hot = {}   # block -> positions of its single-valued fields
+        for j, (x, block) in enumerate(zip(inputs, blocks)):
+            if self.groups[block].table is not None and is_one_hot(x, n):
+                hot.setdefault(block, []).append(j)
+        if len(hot) == 1 and len(next(iter(hot.values()))) == len(fields):   # all of them
             return self._forward_one_gather(inputs, checked=checked, fields=fields,
-                                            group=next(iter(groups)))[0]
-        pooled = [self.fields[f].forward(x)[0] for f, x in zip(fields, inputs)]
-        return pooled[0] if len(pooled) == 1 else np.concatenate(pooled, axis=1)
+                                            group=blocks[0])[0]
+        widths = [self.fields[f].output_dim for f in fields]
+        starts = np.cumsum([0] + widths)
+        out = np.empty((n, int(starts[-1])), dtype=self.fields[fields[0]].table.dtype)
+        done = set()
+        for block, positions in hot.items():
+            pooled = self._forward_one_gather([inputs[j] for j in positions],
+                                              checked=checked, group=block,
+                                              fields=[fields[j] for j in positions])[0]
+            columns = np.concatenate([np.arange(starts[j], starts[j + 1]) for j in positions])
+            out[:, columns] = pooled
+            done.update(positions)
+        for j in sorted(set(range(len(fields))) - done):
+            out[:, starts[j]:starts[j + 1]] = self.fields[fields[j]].forward(inputs[j])[0]
+        return out
 
     def _forward_one_gather(self, inputs, out=None, workspace=None, checked=False,
                             fields=None, group=0):

@@ -26,7 +26,7 @@ from ..input_checks import all_one_hot
 from ..workspace import empty
 
 __all__ = ["fixed_widths", "gather_entries", "fused_logits", "entry_gradients",
-           "logits_with_query"]
+           "field_terms", "logits_with_query"]
 
 
 def fixed_widths(layer, features, one_hot=None):
@@ -115,17 +115,38 @@ def fused_logits(layer, layout, workspace=None, validate=False):
     return np.add.reduce(terms, axis=0, out=empty(workspace, "wide/logits", n, np.float64))
 
 
+def field_terms(layer, features, fields, n):
+    """Each field's term of the wide logit, float64 [len(fields), n]: row ``j`` is
+    `WideLayer.field_logits` of ``fields[j]`` (bit for bit), for fields already checked (ids
+    in range) and one output. The one-hot fields are gathered at once (one ``np.take``, one
+    product); a bag (e.g. a cross of a query bag and the candidate) adds its own
+    `WideLayer.field_logits`."""
+    terms = np.empty((len(fields), n), dtype=np.float64)
+    inputs = [features[f] for f in fields]
+    hot = [j for j, x in enumerate(inputs) if x.one_per_example and x.n_examples == n
+           and x.feature_values.dtype == layer.dtype] if layer._weights is not None else []
+    if hot:
+        coords = np.concatenate([inputs[j].feature_ids for j in hot],
+                                out=np.empty(n * len(hot), np.int64)).reshape(len(hot), n)
+        coords += np.array([layer.offsets[fields[j]] for j in hot], dtype=np.int64)[:, None]
+        products = np.take(layer._weights, coords, mode="clip")
+        products *= np.concatenate([inputs[j].feature_values for j in hot]).reshape(
+            len(hot), n)
+        terms[hot] = products
+    for j in sorted(set(range(len(fields))) - set(hot)):
+        terms[j] = 0.0
+        layer.field_logits(fields[j], inputs[j], out=terms[j])
+    return terms
+
+
 def logits_with_query(layer, features, query_terms, n):
     """The wide logits [n] (float64) of ``n`` candidates sharing one query (a ranking
     request): ``b + sum_f s_f(i)`` in the layer's field order, where a field of
-    ``query_terms`` adds its float64 scalar (the query's term, computed once with
-    `WideLayer.field_logits`) and every other field its term of ``features`` (the
-    candidates' fields, already checked: ids in range).
-
-    The candidates' one-hot fields are gathered at once; a bag field adds its
-    `WideLayer.field_logits`. The terms are the rows of one [F + 1, n] array reduced in
-    order, so the logits are bit-identical to adding `WideLayer.field_logits` field by field
-    from the bias, query terms included. One output only."""
+    ``query_terms`` adds its float64 scalar (the query's term, computed once) and every
+    other field its term of ``features`` (the candidates' fields, already checked),
+    `field_terms`. The terms are the rows of one [F + 1, n] array reduced in order, so the
+    logits are bit-identical to adding `WideLayer.field_logits` field by field from the
+    bias, query terms included. One output only."""
     fields = list(layer.field_sizes)
     terms = np.empty((len(fields) + 1, n), dtype=np.float64)
     terms[0] = layer.params["bias"][0]
@@ -133,22 +154,9 @@ def logits_with_query(layer, features, query_terms, n):
     if shared:
         terms[shared] = np.array([query_terms[fields[row - 1]] for row in shared],
                                  dtype=np.float64)[:, None]
-    own = [(row, f) for row, f in enumerate(fields, start=1) if f not in query_terms]
-    inputs = [features[f] for _, f in own]
-    dtypes = {x.feature_values.dtype for x in inputs}
-    if layer._weights is not None and len(dtypes) == 1 and all_one_hot(inputs):
-        # every candidate field one-hot: one gather, one product, one copy into the rows
-        rows = [row for row, _ in own]
-        coords = np.concatenate([x.feature_ids for x in inputs],
-                                out=np.empty(n * len(own), np.int64)).reshape(len(own), n)
-        coords += np.array([layer.offsets[f] for _, f in own], dtype=np.int64)[:, None]
-        products = np.take(layer._weights, coords, mode="clip")
-        values = np.concatenate([x.feature_values for x in inputs]).reshape(len(own), n)
-        terms[rows] = products * values
-    else:
-        for (row, f), x in zip(own, inputs):
-            terms[row] = 0.0
-            layer.field_logits(f, x, out=terms[row])
+    own = [row for row, f in enumerate(fields, start=1) if f not in query_terms]
+    if own:
+        terms[own] = field_terms(layer, features, [fields[row - 1] for row in own], n)
     return np.add.reduce(terms, axis=0)
 
 

@@ -60,7 +60,7 @@ from ..estimators.batching import n_examples, slice_rows
 from ..input_checks import validate_fields
 from ..inputs import SparseInput
 from ..layers.dense import DenseLayer
-from ..layers.wide_gather import logits_with_query
+from ..layers.wide_gather import field_terms, logits_with_query
 
 __all__ = ["RequestScorer", "PreparedRequest", "ModelView", "FIRST_LAYER_MODES"]
 
@@ -168,11 +168,12 @@ class RequestScorer:
         _check_fields(model, candidates, sorted(candidate_fields), n)
         query_wide = {}
         if model.wide is not None:
-            for f in model.wide.field_sizes:
-                if f not in candidate_fields:
-                    query_wide[f] = model.wide.field_logits(f, query[f])[0]   # [] or [K]
-        query_blocks = {block.field: model.deep.input_block(block, query)
-                        for block in model.layout if block.field not in candidate_fields}
+            shared = [f for f in model.wide.field_sizes if f not in candidate_fields]
+            if model.wide.n_outputs == 1 and shared:   # in one gather (`field_terms`)
+                query_wide = dict(zip(shared, field_terms(model.wide, query, shared, 1)[:, 0]))
+            for f in shared if model.wide.n_outputs > 1 else ():
+                query_wide[f] = model.wide.field_logits(f, query[f])[0]   # [K]
+        query_blocks = _query_blocks(model, query, candidate_fields)
         query_first_layer = None
         if model.deep is not None and self.first_layer == "factorized" \
                 and isinstance(model.deep.layers[0], DenseLayer):
@@ -255,6 +256,21 @@ def _check_fields(model, features, fields, n):
     if wide:
         validate_fields([features[f] for f in wide],
                         [model.wide.field_sizes[f] for f in wide], wide)
+
+
+def _query_blocks(model, query, candidate_fields):
+    """``{field: [1, width]}``: the query's deep input blocks, pooled together
+    (`DeepNetwork.input_columns`) and cut into the blocks' columns."""
+    blocks = [block for block in model.layout if block.field not in candidate_fields]
+    if not blocks:
+        return {}
+    columns = model.deep.input_columns(blocks, query)
+    out, start = {}, 0
+    for block in blocks:
+        width = block.stop - block.start
+        out[block.field] = columns[:, start:start + width]
+        start += width
+    return out
 
 
 def _query_first_layer(model, query_blocks):
