@@ -73,11 +73,13 @@ def _ranges_ok(inputs, vocab_sizes, ids=None, values=None):
     if ids is None:
         ids = np.concatenate([x.feature_ids for x in inputs], out=workspace.array(
             "checks/ids", k * n, np.int64)).reshape(k, n)
-    # the ufuncs' reductions and comparisons directly: their Python-level wrappers
-    # (ndarray.min, np.any, np.result_type of many dtypes) cost more than the arithmetic
-    # on the small batches of serving
-    if np.minimum.reduce(ids, axis=None) < 0 or np.logical_or.reduce(np.greater_equal(
-            np.maximum.reduce(ids, axis=1), np.fromiter(vocab_sizes, np.int64, k))):
+    # 0 <= id < size in one reduction per field: read as unsigned, a negative id is larger
+    # than any size. The ufuncs directly: their Python-level wrappers (ndarray.max, np.all,
+    # np.result_type of many dtypes) cost more than the arithmetic on serving's batches
+    if ids.dtype != np.int64 or not ids.flags.c_contiguous:
+        ids = ids.astype(np.int64, order="C")
+    if not np.logical_and.reduce(np.less(np.maximum.reduce(ids.view(np.uint64), axis=1),
+                                         np.fromiter(vocab_sizes, np.uint64, k))):
         return False
     if values is None:
         dtypes = {x.feature_values.dtype for x in inputs}

@@ -257,9 +257,8 @@ class EmbeddingCombineLayer(Layer):
                 coefs[:, j] = self.fields[field]._coefficients(x)
         # ids were validated in range: mode="clip" changes nothing and lets np.take write
         # straight into ``gathered`` (mode="raise" would gather into a buffer first)
-        gathered = np.take(block, rows, axis=0, mode="clip",
-                           out=empty(workspace, "embedding/gathered",
-                                     (n, n_fields, block.shape[1]), block.dtype))
+        gathered = block.take(rows, axis=0, mode="clip", out=empty(
+            workspace, "embedding/gathered", (n, n_fields, block.shape[1]), block.dtype))
         if not unit:
             gathered *= coefs[:, :, None]
         pooled = gathered.reshape(n, -1)

@@ -90,9 +90,9 @@ def fused_logits(layer, layout, workspace=None, validate=False):
     coords, values = gather_entries(layer, layout, workspace, validate)
     # ids were validated in range: mode="clip" changes nothing and writes straight into
     # the output (mode="raise" gathers into a temporary first)
-    products = np.take(layer._weights, coords, mode="clip",
-                       out=empty(workspace, "wide/products", coords.shape, layer.dtype))
-    if np.result_type(products, values) != products.dtype:
+    products = layer._weights.take(coords, mode="clip", out=empty(
+        workspace, "wide/products", coords.shape, layer.dtype))
+    if values.dtype != products.dtype and np.result_type(products, values) != products.dtype:
         products = products.astype(np.result_type(products, values))
     np.multiply(products, values, out=products)
     terms = empty(workspace, "wide/terms", (len(layout) + 1, n), np.float64)
