@@ -22,5 +22,5 @@ from .sources import global_batches, partition_sources
 from .spec_fit import fit_spec
 from .trainer import DaskTrainer, ShardLostError, WorkerLostError
 
-__all__ = ["DaskTrainer", "ShardLostError", "WorkerLostError", "fit_spec", "global_batches", "partition_sources",
-           "apply_worker_guards"]
+__all__ = ["DaskTrainer", "ShardLostError", "WorkerLostError", "fit_spec", "global_batches",
+           "partition_sources", "apply_worker_guards"]
