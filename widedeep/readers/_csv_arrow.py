@@ -13,8 +13,9 @@ functions (which name the bad cells), skipping the rows already yielded. The bat
 those of the built-in engine (tested on real files and on random tricky cells).
 
 Three threads: pyarrow parses block k + 1 while block k is converted and the caller uses
-block k - 1 (`widedeep.readers._read_ahead`); the order of batches, reports and errors is
-that of one thread.
+block k - 1 (`widedeep.readers._read_ahead`, at most two blocks queued per stage); the
+batches, the bad-line reports and the errors come in the order one thread would give,
+though ``reader.report`` may already hold the bad lines of a block not yet yielded.
 
 Differences, documented in `CsvReader`: line numbers in bad-line reports count records,
 not physical lines (pyarrow numbers the records it skips that way, and an unparsable
