@@ -54,6 +54,12 @@ CONFIGS = {
                 "--infer-batches", "30"]),
     "adult": (["--config", "adult", "--epochs", "10"],
               ["--config", "adult", "--epochs", "2"]),
+    # serving latency by the shared protocol: 500 requests of 100 candidates, p50/p99; the
+    # training window is kept short (its numbers are not reported for this entry)
+    "paper_latency": (["--config", "paper", "--steps", "5", "--warmup", "2", "--repeats", "1",
+                       "--infer-batches", "3", "--latency-modes", "single"],
+                      ["--config", "paper", "--steps", "5", "--warmup", "2", "--repeats", "1",
+                       "--infer-batches", "3", "--latency-modes", "single"]),
     "paper": (["--config", "paper", "--no-latency"],
               ["--config", "paper", "--no-latency", "--steps", "20", "--infer-batches", "50"]),
 }
@@ -140,6 +146,7 @@ class Runner:
                                else [])))
 
     def ensure_data(self, config):
+        config = config.split("_")[0]
         if not (self.data / f"{config}.npz").exists():
             print(f"generating {config} data into {self.data}", flush=True)
             subprocess.run([sys.executable, str(self.shared / "common.py"), "gen", config],
@@ -161,6 +168,9 @@ class Runner:
         name = f"{IMPL_FILE[impl]}__{config}"
         tag = {"widedeep_avx512": "avx512", "widedeep_pinned": "pinned",
                "torch_fused": "fused"}.get(impl)
+        if config == "paper_latency":
+            tag = "_".join(x for x in (tag, "latency") if x)
+            name = f"{IMPL_FILE[impl]}__paper"
         if tag:
             args += ["--tag", tag]
             name += f"__{tag}"
@@ -253,6 +263,7 @@ def report_peers(runs, configs, impls):
     """runs[config][impl] = list of result dicts (one per repeat, None if failed)."""
     lines = ["| config | implementation | train ex/s | infer ex/s | peak RSS MB | test AUC | "
              "load avg before / after |", "|---|---|---|---|---|---|---|"]
+    configs = [c for c in configs if c != "paper_latency"]
     for c in configs:
         for impl in impls:
             rs = [r for r in runs[c].get(impl, []) if r]
@@ -310,6 +321,30 @@ def _faster(a, b):
     best = dict(a if (a.get("train_ex_per_s") or 0) >= (b.get("train_ex_per_s") or 0) else b)
     best["infer_ex_per_s"] = max(a.get("infer_ex_per_s") or 0, b.get("infer_ex_per_s") or 0)
     return best
+
+
+def report_latency(runs, impls):
+    """p50 / p99 of the shared protocol's single-request latency (config paper_latency)."""
+    rows = runs.get("paper_latency")
+    if not rows:
+        return ""
+    lines = ["| implementation | p50 ms | p99 ms | p50 / TensorFlow's |", "|---|---|---|---|"]
+
+    def p(r, key):
+        return (r or {}).get("latency", {}).get("single", {}).get(key)
+    tf = rows.get("tf", [])
+    for impl in impls:
+        rs = rows.get(impl, [])
+        if not any(p(r, "p50_ms") for r in rs):
+            continue
+        vs = _median([p(r, "p50_ms") / p(t, "p50_ms") for r, t in zip(rs, tf)
+                      if p(r, "p50_ms") and p(t, "p50_ms")]) if impl != "tf" else None
+        lines.append(f"| {LABEL[impl]} | {_cell([p(r, 'p50_ms') for r in rs], '{:.2f}')} | "
+                     f"{_cell([p(r, 'p99_ms') for r in rs], '{:.2f}')} | "
+                     f"{_fmt(vs, '{:.2f}x')} |")
+    return ("Serving latency by the shared protocol (paper model, one request = 100 candidate "
+            "rows scored in one `predict` call, 1 intra-op thread, 500 requests after 50 "
+            "warm-up; target <= 0.8x TensorFlow):\n\n" + "\n".join(lines))
 
 
 def report_history(runs, impls):
@@ -397,7 +432,7 @@ def main(argv=None):
             "[min–max] over repeats; each throughput is itself the median of the driver's "
             "timed windows (adult: of the 10 epochs). Driver arguments (both implementations):"
             f"\n\n{cmds}\n\n" + report_peers(runs, a.configs, impls) + "\n\n"
-            + report_history(runs, impls)
+            + report_history(runs, impls) + "\n\n" + report_latency(runs, impls)
             + "\n\nModel difference: the peers' only bias is in the deep output layer "
               "(Adagrad); widedeep's is the wide layer's bias (FTRL, no L1/L2).")
 
