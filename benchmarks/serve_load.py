@@ -146,13 +146,18 @@ def free_port():
 
 
 def start_server(base, workers, max_concurrent):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "widedeep.server", base, "--port", str(port), "--workers",
-         str(workers), "--poll-seconds", "0.5", "--max-concurrent", str(max_concurrent),
+    return start_server_command(
+        [sys.executable, "-m", "widedeep.server", base, "--workers", str(workers),
+         "--poll-seconds", "0.5", "--max-concurrent", str(max_concurrent),
          "--log-level", "warning",
          # the gate's dry run is not what is measured; the machine is shared
-         "--latency-budget-ms", "5000"])
+         "--latency-budget-ms", "5000"], workers)
+
+
+def start_server_command(command, workers=1):
+    """Run ``command + ["--port", free port]``; ``(process, url)`` once /readyz answers 200."""
+    port = free_port()
+    process = subprocess.Popen(command + ["--port", str(port)])
     url = f"http://127.0.0.1:{port}"
     deadline, ready = time.monotonic() + 300, 0
     while time.monotonic() < deadline and process.poll() is None:
