@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -178,7 +179,9 @@ def http_parts(base, payloads, http_requests, http, loop):
         name = "server_stub" if stub else "server_total"
         if not stub:
             with open(cpu_file) as handle:
-                ranker_cpu, scoring_cpu = json.load(handle)
+                ranker_cpu, scoring_cpu, gc_cpu = json.load(handle)
+            out["gc_in_server"] = gc_cpu[0] / ranker_cpu[1] * 1e3
+            out["gc_collections_per_request"] = gc_cpu[1] / ranker_cpu[1]
             out["ranker_in_server"] = ranker_cpu[0] / ranker_cpu[1] * 1e3
             out["scoring_thread_in_server"] = scoring_cpu[0] / scoring_cpu[1] * 1e3
         out[name] = server_cpu / http_requests * 1e3
@@ -216,17 +219,27 @@ def serve_subprocess(args):
             scoring_cpu[1] += 1
 
     answers.rank = timed_scoring
+    gc_cpu, gc_started = [0.0, 0], [0.0]
+
+    def time_collections(phase, info):   # the garbage collector's CPU, any thread
+        if phase == "start":
+            gc_started[0] = time.process_time()
+        else:
+            gc_cpu[0] += time.process_time() - gc_started[0]
+            gc_cpu[1] += 1
+
+    gc.callbacks.append(time_collections)
 
     def write_ranker_cpu(*_):
         # uvicorn re-raises the SIGTERM it caught once it has shut down: this handler
         # (the one it found installed) then writes the counts
         with open(args.ranker_cpu_file, "w") as handle:
-            json.dump([ranker_cpu, scoring_cpu], handle)
+            json.dump([ranker_cpu, scoring_cpu, gc_cpu], handle)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, write_ranker_cpu)
     uvicorn.run(app_module.create_app(config), host="127.0.0.1", port=args.port,
-                log_level="warning", http=args.http, loop=args.loop)
+                log_level="warning", access_log=False, http=args.http, loop=args.loop)
 
 
 def main(argv=None):
@@ -310,6 +323,8 @@ def print_table(r, args):
               f"{r['scoring_thread_in_server']:.3f} |")
         print(f"| the rest: event loop thread + kernel (server_total - scoring thread) | "
               f"{r['server_total'] - r['scoring_thread_in_server']:.3f} |")
+        print(f"| garbage collection inside the server ({r['gc_collections_per_request']:.1f} "
+              f"collections/request) | {r['gc_in_server']:.3f} |")
         print(f"| server overhead (server_total - ranker) | "
               f"{r['server_total'] - r['ranker']:.3f} |")
         print(f"| client CPU (http.client), real / stub | {r['client_server_total']:.3f} / "

@@ -333,7 +333,7 @@ def main(argv=None):
     parser.add_argument("--apps", type=int, default=200_000, help="app hash buckets")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--memory-workers", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--memory-workers", type=int, nargs="*", default=[1, 4])
     parser.add_argument("--max-concurrent", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="small model, few requests")
     parser.add_argument("--json", help="write the results here")
