@@ -179,11 +179,11 @@ def http_parts(base, payloads, http_requests, http, loop):
         name = "server_stub" if stub else "server_total"
         if not stub:
             with open(cpu_file) as handle:
-                ranker_cpu, scoring_cpu, gc_cpu = json.load(handle)
-            out["gc_in_server"] = gc_cpu[0] / ranker_cpu[1] * 1e3
-            out["gc_collections_per_request"] = gc_cpu[1] / ranker_cpu[1]
-            out["ranker_in_server"] = ranker_cpu[0] / ranker_cpu[1] * 1e3
-            out["scoring_thread_in_server"] = scoring_cpu[0] / scoring_cpu[1] * 1e3
+                timers = json.load(handle)
+            calls = timers["scoring_thread_in_server"][1]
+            for label, (seconds, _) in timers.items():
+                out[label] = seconds / calls * 1e3
+            out["gc_collections_per_request"] = timers["gc_in_server"][1] / calls
         out[name] = server_cpu / http_requests * 1e3
         out[f"client_{name}"] = client_cpu / http_requests * 1e3
     return out
@@ -197,28 +197,26 @@ def serve_subprocess(args):
         stub_scoring(json.dumps({"model_version": 1, "n_candidates": 100, "ranked": [
             {"index": i, "score": 0.5, "probability": 0.6} for i in range(10)]}).encode())
     from widedeep.serving import Ranker
-    rank, ranker_cpu = Ranker.rank, [0.0, 0]
+    timers = {}
 
-    def timed_rank(self, *rank_args, **kwargs):   # the Ranker's own CPU inside the server
-        start = time.thread_time()
-        try:
-            return rank(self, *rank_args, **kwargs)
-        finally:
-            ranker_cpu[0] += time.thread_time() - start
-            ranker_cpu[1] += 1
+    def time_calls(owner, attribute, label):
+        """Count the calling thread's CPU in ``owner.attribute`` under ``label``."""
+        function, totals = getattr(owner, attribute), timers.setdefault(label, [0.0, 0])
 
-    Ranker.rank = timed_rank
-    scoring, scoring_cpu = answers.rank, [0.0, 0]
+        def timed(*call_args, **kwargs):
+            start = time.thread_time()
+            try:
+                return function(*call_args, **kwargs)
+            finally:
+                totals[0] += time.thread_time() - start
+                totals[1] += 1
+        setattr(owner, attribute, timed)
 
-    def timed_scoring(*scoring_args):   # all the scoring thread's work on a request
-        start = time.thread_time()
-        try:
-            return scoring(*scoring_args)
-        finally:
-            scoring_cpu[0] += time.thread_time() - start
-            scoring_cpu[1] += 1
-
-    answers.rank = timed_scoring
+    time_calls(Ranker, "rank", "ranker_in_server")
+    time_calls(answers, "parse_json", "json_decode_in_server")
+    time_calls(answers, "parse_rank", "json_to_columns_in_server")
+    time_calls(answers, "rank_answer", "answer_in_server")
+    time_calls(answers, "rank", "scoring_thread_in_server")   # all its work on a request
     gc_cpu, gc_started = [0.0, 0], [0.0]
 
     def time_collections(phase, info):   # the garbage collector's CPU, any thread
@@ -234,7 +232,7 @@ def serve_subprocess(args):
         # uvicorn re-raises the SIGTERM it caught once it has shut down: this handler
         # (the one it found installed) then writes the counts
         with open(args.ranker_cpu_file, "w") as handle:
-            json.dump([ranker_cpu, scoring_cpu, gc_cpu], handle)
+            json.dump({**timers, "gc_in_server": gc_cpu}, handle)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, write_ranker_cpu)
@@ -317,14 +315,14 @@ def print_table(r, args):
         print(f"| HTTP server, stubbed scoring (server_stub) | {r['server_stub']:.3f} |")
         print(f"| uvicorn HTTP + socket (server_stub - asgi_dispatch) | {http:.3f} |")
         print(f"| HTTP server, real scoring (server_total) | {r['server_total']:.3f} |")
-        print(f"| Ranker.rank inside the server (its scoring thread) | "
-              f"{r['ranker_in_server']:.3f} |")
-        print(f"| the scoring thread's whole work inside the server | "
-              f"{r['scoring_thread_in_server']:.3f} |")
+        print("| **inside the server** (CPU of the thread doing each part) | |")
+        for label in ("ranker", "json_decode", "json_to_columns", "answer"):
+            print(f"| {label} in the server | {r[label + '_in_server']:.3f} |")
+        print(f"| the scoring thread's whole work | {r['scoring_thread_in_server']:.3f} |")
         print(f"| the rest: event loop thread + kernel (server_total - scoring thread) | "
               f"{r['server_total'] - r['scoring_thread_in_server']:.3f} |")
-        print(f"| garbage collection inside the server ({r['gc_collections_per_request']:.1f} "
-              f"collections/request) | {r['gc_in_server']:.3f} |")
+        print(f"| garbage collection ({r['gc_collections_per_request']:.1f} collections/request) | "
+              f"{r['gc_in_server']:.3f} |")
         print(f"| server overhead (server_total - ranker) | "
               f"{r['server_total'] - r['ranker']:.3f} |")
         print(f"| client CPU (http.client), real / stub | {r['client_server_total']:.3f} / "
