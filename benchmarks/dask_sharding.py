@@ -16,6 +16,11 @@ Replicated sync: a replica sends its gradient and receives the whole sum (every 
 id of the global batch). Sharded: it sends the ids it reads, the values of its owned rows
 others read and its gradient, and receives the ids it must serve, the values it reads and
 the owned 1/W of the sum.
+
+Last column: the bytes of sparse state (wide ``w``/``z``/``n``, embedding tables and their
+accumulators) a worker holds after the pass, the largest worker's: its owned rows and its
+batch-sized window (`ShardReplica.sparse_nbytes`), against the full tables; a replicated
+worker holds the full tables.
 """
 from __future__ import annotations
 
@@ -56,7 +61,20 @@ def measure(n_workers, sources, build, shard_state):
             "sparse_mean": float(np.median(per_worker.mean(axis=1) - dense)),
             "sparse_max": float(np.median(per_worker.max(axis=1) - dense)),
             "wall_ms": float(np.median([entry["wall_ms"] for entry in log])),
-            "dense": dense}
+            "dense": dense, "held": held_bytes(estimator, trainer)}
+
+
+def held_bytes(estimator, trainer):
+    """(full sparse-state bytes of the model, largest worker's store, largest window) of a
+    sharded run (None for replicated: every worker holds the full tables)."""
+    from widedeep.training.sharding import sparse_state
+    full = sum(a.nbytes for arrays in sparse_state(estimator.step_).values()
+               for a in arrays.values())
+    held = getattr(trainer, "worker_sparse_bytes_", None)
+    if held is None:
+        return full, full, 0
+    return (full, max(sum(w["store"].values()) for w in held),
+            max(sum(w["window"].values()) for w in held))
 
 
 def main(argv=None):
@@ -74,8 +92,9 @@ def main(argv=None):
           f"other jobs, load average {os.getloadavg()[0]:.1f}); command: python "
           f"benchmarks/dask_sharding.py {' '.join(argv or sys.argv[1:])}\n")
     print("| workers | global batch | mode | bytes/step/worker (mean, max) | sparse part "
-          "(mean, max) | wall ms/step |")
-    print("|---|---|---|---|---|---|")
+          "(mean, max) | wall ms/step | sparse state held per worker: rows, window (of "
+          "full) |")
+    print("|---|---|---|---|---|---|---|")
     for n_workers in args.workers:
         batch = args.rows_per_worker * n_workers
         sources = make_partitions(ds.train, ds.schema, wide, args.steps, batch, n_workers)
@@ -88,7 +107,8 @@ def main(argv=None):
             print(f"| {n_workers} | {batch} | {'sharded' if shard_state else 'replicated'} | "
                   f"{m['mean'] / 1e6:.2f} MB, {m['max'] / 1e6:.2f} MB | "
                   f"{m['sparse_mean'] / 1e6:.3f} MB, {m['sparse_max'] / 1e6:.3f} MB | "
-                  f"{m['wall_ms']:.0f} |", flush=True)
+                  f"{m['wall_ms']:.0f} | {m['held'][1] / 1e6:.2f} MB, "
+                  f"{m['held'][2] / 1e6:.2f} MB ({m['held'][0] / 1e6:.2f} MB) |", flush=True)
     print(f"\n(dense part per worker and step: {m['dense'] / 1e6:.2f} MB, the same in "
           f"every row)")
     return 0

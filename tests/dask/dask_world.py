@@ -1,5 +1,9 @@
 """Shared pieces of the Dask tests: batch sources with uneven sizes, an empty partition, sample weights, a shared
 vocabulary and dropout."""
+import os
+import signal
+import time
+
 import numpy as np
 
 from widedeep import DeepEstimator, SparseInput, WideDeepEstimator, WideEstimator
@@ -45,3 +49,25 @@ def max_state_difference(a, b):
     state_a, state_b = a.get_state(), b.get_state()
     assert state_a.keys() == state_b.keys()
     return max(float(np.max(np.abs(state_a[k] - state_b[k]), initial=0.0)) for k in state_a)
+
+
+class DiesWhileReading:
+    """A batch source whose worker process kills itself (once, marked by a file) after a
+    pause while prefetching batch ``at`` of pass ``epoch`` (any pass when None): the death
+    lands in the apply phase of the step before, after the survivors were sent the
+    combined gradient."""
+
+    def __init__(self, batches, at, marker, epoch=None):
+        self.batches, self.at, self.marker, self.epoch = batches, at, marker, epoch
+
+    def iter_epoch(self, epoch):
+        for number, batch in enumerate(self.batches):
+            if number == self.at and self.epoch in (None, epoch) \
+                    and not os.path.exists(self.marker):
+                open(self.marker, "w").close()
+                time.sleep(0.5)
+                os.kill(os.getpid(), signal.SIGKILL)
+            yield batch
+
+    def __iter__(self):
+        return self.iter_epoch(0)

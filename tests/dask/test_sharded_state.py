@@ -5,8 +5,9 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from widedeep.dask import DaskTrainer, global_batches  # noqa: E402
-from dask_world import max_state_difference, models, partitions  # noqa: E402
+from widedeep import WideDeepEstimator  # noqa: E402
+from widedeep.dask import DaskTrainer, ShardLostError, global_batches  # noqa: E402
+from dask_world import DiesWhileReading, max_state_difference, models, partitions  # noqa: E402,E501
 
 SIZES = [[17, 9, 30], [], [5, 0, 12, 8], [22], [3, 3]]
 
@@ -63,3 +64,77 @@ def test_bytes_per_worker_count_own_ids_served_rows_and_the_owned_sum(client):
             received = 8 * served.size + 8 * remote.size + (16 * owned_sum.size + 8)
             expected.append(sent + received)
         assert log["bytes_per_worker"] == expected
+
+
+def large_table_models():
+    """dask_world's model with tables far larger than what its batches read: a wide cross
+    of 50,000 coordinates and vocabularies of 20,000 and 10,000 rows (ids stay < 500)."""
+    deep = dict(vocabularies={"item": (20_000, 4), "user": (10_000, 3)},
+                embedding_fields={"user": "user", "item": "item", "history": "item"},
+                combiners={"history": "mean"}, dense_fields={"context": 3},
+                hidden_units=(8, 5), dropout=0.3, embedding_l2=0.05, dense_l2=0.02)
+    wide_fields = {"user": 10_000, "item": 20_000, "user_x_item": 50_000}
+    return WideDeepEstimator(wide_fields, **deep, dtype=np.float64, random_state=0)
+
+
+def owned_bytes(n_rows, row_bytes, rank, n_workers):
+    """Bytes of the rows ``rank, rank + W, ...`` of an array of ``n_rows`` rows."""
+    return len(range(rank, n_rows, n_workers)) * row_bytes
+
+
+@pytest.mark.parametrize("n_workers", [1, 2, 3])
+def test_a_sharded_worker_holds_its_owned_rows_and_one_batch_window(client, n_workers):
+    sources = partitions([[17, 9, 30], [22, 5], [12, 8, 3]], seed=12)
+    trainer = DaskTrainer(large_table_models(), client, n_workers=n_workers,
+                          shard_state=True)
+    sharded = trainer.fit(sources, epochs=1)
+    replicated = DaskTrainer(large_table_models(), client, n_workers=n_workers).fit(
+        sources, epochs=1)
+    assert max_state_difference(sharded, replicated) < 1e-10   # untouched rows included
+    # the full tables, counted from the model's parameters (float64):
+    # wide: 80,000 coordinates x (w, z, n); block0 = item (20,000 x 4), block1 = user
+    # (10,000 x 3), each table + its AdaGrad accumulator
+    full = {"wide": (80_000, 3 * 8), "block0": (20_000, 2 * 4 * 8),
+            "block1": (10_000, 2 * 3 * 8)}
+    full_total = sum(rows * row_bytes for rows, row_bytes in full.values())
+    assert full_total == 80_000 * 24 + 20_000 * 64 + 10_000 * 48
+    held = trainer.worker_sparse_bytes_
+    assert len(held) == n_workers
+    for rank, worker in enumerate(held):
+        assert worker["store"] == {name: owned_bytes(rows, row_bytes, rank, n_workers)
+                                   for name, (rows, row_bytes) in full.items()}
+        assert sum(worker["store"].values()) <= full_total / n_workers + 136
+        # the windows (compute + check) hold at most twice a batch's distinct rows
+        assert sum(worker["window"].values()) < 0.02 * full_total
+    assert sum(sum(w["store"].values()) for w in held) == full_total
+
+
+def test_a_lost_shard_restarts_from_the_last_checkpoint_on_the_survivors(client, tmp_path):
+    sources = partitions([[20] * 6, [15] * 6, [9] * 6], seed=13)
+    reference = models()["wide_deep"]().fit(global_batches(sources), epochs=3)
+    # the third replica's worker dies while reading batch 2 of epoch 2 (index 1)
+    sources[2] = DiesWhileReading(sources[2], at=2, marker=str(tmp_path / "died"),
+                                  epoch=1)
+    trainer = DaskTrainer(models()["wide_deep"](), client, n_workers=3, shard_state=True,
+                          poll_seconds=0.1, step_timeout=60)
+    victim = sorted(client.scheduler_info(n_workers=-1)["workers"])[2]
+    trained = trainer.fit(sources, epochs=3, checkpoint_dir=tmp_path / "ckpt")
+    assert [(r["lost"], r["epoch"], r["resumed_at_epoch"], r["workers"])
+            for r in trainer.recoveries_] == [([victim], 1, 1, 2)]
+    assert trained.steps_trained_ == reference.steps_trained_ == 18
+    assert max_state_difference(trained, reference) < 1e-10
+    client.wait_for_workers(3, timeout=60)
+
+
+def test_a_lost_shard_without_a_checkpoint_names_the_worker(client, tmp_path):
+    sources = partitions([[20] * 6, [15] * 6, [9] * 6], seed=13)
+    sources[1] = DiesWhileReading(sources[1], at=3, marker=str(tmp_path / "died"))
+    victim = sorted(client.scheduler_info(n_workers=-1)["workers"])[1]
+    model = models()["wide_deep"]()
+    trainer = DaskTrainer(model, client, n_workers=2, shard_state=True, poll_seconds=0.1,
+                          step_timeout=60)
+    with pytest.raises(ShardLostError, match="no checkpoint of this fit") as caught:
+        trainer.fit(sources, epochs=1)
+    assert caught.value.workers == [victim] and caught.value.ranks == [1]
+    assert victim in str(caught.value)
+    client.wait_for_workers(3, timeout=60)

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from widedeep.dask import DaskTrainer, global_batches  # noqa: E402
-from dask_world import max_state_difference, models, partitions  # noqa: E402
+from dask_world import DiesWhileReading, max_state_difference, models, partitions  # noqa: E402,E501
 
 
 def kill_when(trainer, steps, pid, done):
@@ -47,23 +47,6 @@ def test_sigkill_of_a_worker_mid_fit_gives_the_uninterrupted_model(client):
     assert max_state_difference(trained, reference) < 1e-10
     assert trained._dropout_rng.bit_generator.state == reference._dropout_rng.bit_generator.state
     client.wait_for_workers(3, timeout=60)   # the nanny restarts it for the next tests
-
-
-class DiesWhileReading:
-    """A batch source whose worker process kills itself (once, marked by a file) after a
-    pause while prefetching batch ``at``: the death lands in the apply phase of the step
-    before, after the survivors were sent the combined gradient."""
-
-    def __init__(self, batches, at, marker):
-        self.batches, self.at, self.marker = batches, at, marker
-
-    def __iter__(self):
-        for number, batch in enumerate(self.batches):
-            if number == self.at and not os.path.exists(self.marker):
-                open(self.marker, "w").close()
-                time.sleep(0.5)
-                os.kill(os.getpid(), signal.SIGKILL)
-            yield batch
 
 
 def test_a_worker_lost_in_the_apply_phase_is_not_applied_twice(client, tmp_path):

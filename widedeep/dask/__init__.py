@@ -20,7 +20,7 @@ except ImportError as error:   # pragma: no cover - exercised only without the e
 from .environment import apply_worker_guards
 from .sources import global_batches, partition_sources
 from .spec_fit import fit_spec
-from .trainer import DaskTrainer, WorkerLostError
+from .trainer import DaskTrainer, ShardLostError, WorkerLostError
 
-__all__ = ["DaskTrainer", "WorkerLostError", "fit_spec", "global_batches", "partition_sources",
-           "apply_worker_guards"]
+__all__ = ["DaskTrainer", "ShardLostError", "WorkerLostError", "fit_spec", "global_batches",
+           "partition_sources", "apply_worker_guards"]

@@ -10,9 +10,9 @@ gradients, ``combine`` (regularizers once) and ``apply``. The model (and its dro
 generator) changes only in `apply`, so after a failure a step can be recomputed from any
 surviving replica's state.
 
-With sharded state it also names the rows its next batch reads (`request`), serves the
-rows it owns (`pull`) and writes the pulled ones before computing; in delta_sum mode it
-takes local steps (`local_steps`) and replaces them by the merged changes (`merge`).
+In delta_sum mode it takes local steps (`local_steps`) and replaces them by the merged
+changes (`merge`). With sharded state the actor is `widedeep.dask.shard_replica.ShardReplica`,
+which holds only its rows.
 """
 from __future__ import annotations
 
@@ -24,11 +24,10 @@ import numpy as np
 from ..estimators.batching import concat_labeled, iter_source_epoch
 from ..io.snapshot import estimator_from_snapshot, estimator_snapshot
 from ..streaming_metrics import StreamingBinaryMetrics
-from ..training import sharding
 from ..training.deltas import DeltaTracker
 from .environment import apply_worker_guards
 
-__all__ = ["Replica"]
+__all__ = ["Replica", "evaluate_sources"]
 
 
 class Replica:
@@ -48,11 +47,15 @@ class Replica:
         mid-pass), prefetch the next; returns its row count (None: sources exhausted)."""
         if self._next is not None:   # a prefetch of the previous pass must not interleave
             self._next.exception()
-        self._pass = _LocalPass(sources, epoch, first_index, self.estimator.check_batch)
+        self._pass = _LocalPass(sources, epoch, first_index, self._check_batch)
         for _ in range(int(skip)):
             self._pass.next_batch(check=False)
         self._prefetch()
         return self.next_rows()
+
+    def _check_batch(self, features, y, sample_weight):
+        """What the prefetch thread checks each partition's batch with."""
+        return self.estimator.check_batch(features, y, sample_weight)
 
     def _prefetch(self):
         self._next = self._executor.submit(self._pass.next_batch)
@@ -62,18 +65,22 @@ class Replica:
         return None if batch is None else int(np.shape(batch[1])[0])
 
     # ------------------------------------------------------------------ the step
-    def compute(self, offset, n_total, pulled=None):
+    def compute(self, offset, n_total):
         """Gradient of this replica's rows ``offset : offset + n`` of a global batch of
         ``n_total`` rows, and the dropout generator's state after the global batch's draws;
-        the next local batch is read meanwhile. ``pulled``: ``(ids, values)`` of the rows
-        the batch reads, from their owners (sharded state), written in first. Returns
-        (gradient, dropout state, sum of the rows' weights, ms)."""
+        the next local batch is read meanwhile. Returns (gradient, dropout state, sum of
+        the rows' weights, ms)."""
         start = time.perf_counter()
         batch = self._next.result()
         self._prefetch()
+        gradient, dropout_state, weight = self._gradient(batch, offset, n_total)
+        return gradient, dropout_state, weight, (time.perf_counter() - start) * 1e3
+
+    def _gradient(self, batch, offset, n_total):
+        """(gradient of ``batch`` = rows ``offset : offset + n`` of a global batch of
+        ``n_total`` rows, the dropout generator's state after the global batch's draws,
+        the sum of the rows' weights)."""
         estimator, step = self.estimator, self.estimator.step_
-        if pulled is not None:
-            sharding.scatter(step, *pulled)
         rng = np.random.default_rng()
         rng.bit_generator.state = estimator.get_training_state()["dropout_rng"]
         masks = [] if step.deep is None else step.deep.draw_dropout_masks(n_total, rng)
@@ -86,39 +93,22 @@ class Replica:
                                 dropout_masks=[mask[rows] for mask in masks])
         gradient.predictions = gradient.predictions[:0]   # the driver needs only the loss
         weight = float(np.shape(y)[0] if sample_weight is None else np.sum(sample_weight))
-        return gradient, rng.bit_generator.state, weight, (time.perf_counter() - start) * 1e3
+        return gradient, rng.bit_generator.state, weight
 
     def apply(self, summed, dropout_state):
         """Regularizers once (``step_.combine``), the step (``step_.apply``), the dropout
         generator moved past the step's draws; returns (rows of the next local batch, ms)."""
         start = time.perf_counter()
+        self._apply(summed, dropout_state)
+        milliseconds = (time.perf_counter() - start) * 1e3
+        return self.next_rows(), milliseconds
+
+    def _apply(self, summed, dropout_state):
         estimator = self.estimator
         estimator.step_.apply(estimator.step_.combine([summed]))
         training = estimator.get_training_state()
         training.update(dropout_rng=dropout_state, steps_trained=training["steps_trained"] + 1)
         estimator.set_training_state(training)
-        milliseconds = (time.perf_counter() - start) * 1e3
-        return self.next_rows(), milliseconds
-
-    # ------------------------------------------------------------------ sharded state
-    def request(self, rank, n_shards):
-        """``{name: ids}`` of the sparse state the next local batch reads that other
-        replicas own (its own rows are current here; `sharding`)."""
-        batch = self._next.result()
-        if batch is None:
-            return {}
-        ids = sharding.batch_ids(self.estimator.step_, batch[0])
-        others = {name: rows[~sharding.owner_mask(rows, rank, n_shards)]
-                  for name, rows in ids.items()}
-        return {name: rows for name, rows in others.items() if rows.shape[0]}
-
-    def pull(self, ids):
-        """The values of owned ``ids`` (``{name: ids}``) a forward pass reads."""
-        return sharding.gather(self.estimator.step_, ids)
-
-    def owned_rows(self, rank, n_shards):
-        """Every sparse array's rows this replica owns, for the final model."""
-        return sharding.owned_rows(self.estimator.step_, rank, n_shards)
 
     # ------------------------------------------------------------------ delta_sum
     def start_local_rounds(self, rank):
@@ -177,11 +167,7 @@ class Replica:
     def evaluate(self, sources):
         """Binary metrics of the current model on ``sources`` (pass 0 of each), in
         bounded memory (`StreamingBinaryMetrics`), for the driver to merge."""
-        metrics = StreamingBinaryMetrics()
-        for source in sources:
-            for features, y, sample_weight in iter_source_epoch(source, 0):
-                metrics.update(y, self.estimator.predict_proba(features), sample_weight)
-        return metrics
+        return evaluate_sources(self.estimator, sources)
 
     # ------------------------------------------------------------------ state
     def snapshot(self):
@@ -194,6 +180,15 @@ class Replica:
     def worker_environment(self):
         """What the environment guards did in this worker process."""
         return self.environment
+
+
+def evaluate_sources(estimator, sources):
+    """`StreamingBinaryMetrics` of ``estimator`` on ``sources`` (pass 0 of each)."""
+    metrics = StreamingBinaryMetrics()
+    for source in sources:
+        for features, y, sample_weight in iter_source_epoch(source, 0):
+            metrics.update(y, estimator.predict_proba(features), sample_weight)
+    return metrics
 
 
 class _LocalPass:

@@ -8,7 +8,7 @@ batch-norm statistics stay replicated. A step:
        replicas own;
     2. pull: the driver asks each owner once for the union of the ids it owns (the values
        the forward pass reads: wide weights, embedding rows) and hands each replica its
-       own; the replica writes them into its arrays;
+       own; the replica writes them, with its own rows, into its window model;
     3. compute: as in sync mode (global n, the global batch's dropout masks);
     4. combine: the driver sums the gradients (`sum_gradients`, rank order) exactly as in
        sync mode and cuts the sum by owner (`restrict_gradient`);
@@ -19,10 +19,12 @@ Every value a replica reads is its owner's current value and the sum is sync mod
 the trained model equals sync mode's (tested). Each replica sends and receives only the
 ids of its own rows, the values of the rows it owns that others read, and 1/W of the
 summed sparse gradient (plus the dense part), so its traffic does not grow with W when
-the rows per worker stay fixed. Storage is not sharded: each replica still allocates
-full-size tables, of which only its owned rows are kept current (memory per worker is
-that of sync mode). A lost worker takes its rows' state with it: this mode raises
-instead of recovering.
+the rows per worker stay fixed. Storage is sharded too (`ShardReplica`): a replica stores
+only its owned rows (~1/W of each sparse array) plus the rows of the batch it computes;
+only the driver, which returns the ordinary fitted estimator, holds whole tables
+(`start_shards` cuts them, `assemble_shards` puts them together after each epoch). A lost
+worker takes its rows' state with it: training stops with an error naming the worker
+and the last checkpoint to resume from.
 """
 from __future__ import annotations
 
@@ -30,12 +32,13 @@ import time
 
 import numpy as np
 
-from ..training import sum_gradients
+from ..training import sharding, sum_gradients
 from ..training.gradients import gradient_nbytes
-from ..io.snapshot import estimator_snapshot
 from ..training.sharding import owner_mask, restrict_gradient, write_owned_rows
+from .shard_replica import ShardReplica
+from .shard_window import SparseLayout, full_config, replicated_keys
 
-__all__ = ["sharded_step", "route_pulls", "assemble_shards"]
+__all__ = ["sharded_step", "route_pulls", "start_shards", "assemble_shards"]
 
 
 def _nbytes(mapping):
@@ -114,18 +117,42 @@ def sharded_step(trainer, epoch, step, rows, addresses, replicas):
     return combined, sum(w for _, _, w, _ in results), [n for n, _ in applied]
 
 
-def assemble_shards(trainer, addresses, replicas, training_state=None):
-    """Give ``trainer.estimator`` (holding replica 0's state) every other owner's rows;
-    with ``training_state`` (the replicas evaluate next), load the whole model, with
-    that training state, into every replica."""
+def start_shards(trainer, addresses, guards):
+    """One `ShardReplica` per worker: every worker gets the config, the `SparseLayout`
+    and the replicated state (broadcast), and only its own rows of the sparse state."""
+    estimator, client = trainer.estimator, trainer.client
+    layout = SparseLayout(estimator)
+    for name, arrays in sharding.sparse_state(estimator.step_).items():
+        rows = {key: array.shape[:1] for key, array in arrays.items()}
+        if len(set(rows.values())) != 1:
+            raise ValueError(f"shard_state=True needs optimizer state with one row per "
+                             f"parameter row; {name} has {rows} (e.g. Adam's step count): "
+                             f"use Adagrad or replicated sync mode")
+    state = estimator.get_state()
+    shared = {"config": full_config(estimator), "layout": layout,
+              "state": {key: state[key].copy() for key in replicated_keys(estimator)},
+              "training_state": estimator.get_training_state()}
+    shared = client.scatter(shared, workers=addresses, broadcast=True, hash=False)
+    n_shards = len(addresses)
+    futures = []
+    for rank, address in enumerate(addresses):
+        owned = client.scatter(sharding.owned_rows(estimator.step_, rank, n_shards),
+                               workers=[address], hash=False)
+        futures.append(client.submit(ShardReplica, shared, owned, rank, n_shards, guards,
+                                     workers=[address], allow_other_workers=False,
+                                     actor=True, pure=False))
+    return futures
+
+
+def assemble_shards(trainer, addresses, replicas, replicated_state):
+    """Put ``trainer.estimator`` (the driver's full-size model) together: the replicated
+    state of one replica and every replica's owned rows."""
+    estimator = trainer.estimator
+    state = estimator.get_state()
+    for key, value in replicated_state.items():
+        state[key][...] = value
     n_shards = len(replicas)
-    if n_shards == 1:
-        return
     rows = trainer._call(addresses, [r.owned_rows for r in replicas],
                          [(rank, n_shards) for rank in range(n_shards)], phase="gather")
-    for rank in range(1, n_shards):
-        write_owned_rows(trainer.estimator.step_, rank, n_shards, rows[rank])
-    if training_state is not None:
-        snapshot = dict(estimator_snapshot(trainer.estimator), training_state=training_state)
-        trainer._call(addresses, [r.load_snapshot for r in replicas],
-                      [(snapshot,)] * n_shards, phase="load")
+    for rank in range(n_shards):
+        write_owned_rows(estimator.step_, rank, n_shards, rows[rank])

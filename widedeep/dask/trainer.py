@@ -33,17 +33,17 @@ import time
 
 import numpy as np
 
-from ..io.saving import save_model
+from ..io.saving import load_model, save_model
 from ..io.snapshot import estimator_snapshot
 from ..training import sum_gradients
 from ..training.gradients import gradient_nbytes
 from .delta_sum import run_delta_sum_epoch
 from .environment import DEFAULT_MALLOC_TRIM_THRESHOLD
-from .replica import Replica
-from .sharded import assemble_shards, sharded_step
+from .replica import Replica, evaluate_sources
+from .sharded import assemble_shards, sharded_step, start_shards
 from .sources import assign_sources, partition_sources
 
-__all__ = ["DaskTrainer", "WorkerLostError"]
+__all__ = ["DaskTrainer", "WorkerLostError", "ShardLostError"]
 
 logger = logging.getLogger("widedeep")
 MODES = ("sync", "delta_sum")
@@ -55,6 +55,21 @@ class WorkerLostError(RuntimeError):
     def __init__(self, ranks):
         super().__init__(f"lost the worker(s) of replica rank(s) {sorted(ranks)}")
         self.ranks = sorted(ranks)
+
+
+class ShardLostError(RuntimeError):
+    """A worker of ``DaskTrainer(shard_state=True)`` died: its rows are gone with it.
+    ``workers`` are the lost addresses, ``ranks`` their shards; the message says which
+    checkpoint to resume from."""
+
+    def __init__(self, lost, workers, epoch, step, hint):
+        where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
+        super().__init__(f"widedeep.dask: lost worker(s) {workers} (shard(s) {lost.ranks}) "
+                         f"during the {lost.phase} phase ({where}) of shard_state=True "
+                         f"training; their rows exist nowhere else, so training stops; "
+                         f"{hint}")
+        self.workers, self.ranks, self.phase = workers, lost.ranks, lost.phase
+        self.epoch, self.step = epoch, step
 
 
 class DaskTrainer:
@@ -80,8 +95,12 @@ class DaskTrainer:
     shard_state : bool
         Sync mode with row-sharded sparse state (`widedeep.dask.sharded`): worker r owns
         the wide coordinates and embedding rows with ``id % W == r`` and their optimizer
-        state, workers pull the rows their batch reads and owners apply their rows'
-        updates; trains the same model as replicated sync mode.
+        state, and stores only those (~1/W of each table, plus the rows of its current
+        batch); workers pull the rows their batch reads and owners apply their rows'
+        updates; trains the same model as replicated sync mode. Needs row-wise optimizer
+        state (Adagrad, not Adam). Evaluation of a streamed ``eval_set`` runs on the
+        driver (which holds the assembled model). A lost worker stops training with a
+        `ShardLostError` naming it and the last checkpoint to resume from.
     blas_threads : int or None
         BLAS threads per worker (default 1; None leaves the worker alone).
     malloc_trim_threshold : int or None
@@ -93,7 +112,10 @@ class DaskTrainer:
 
     Attributes after `fit`: ``step_log_`` (per step: epoch, step, rows, workers,
     compute/combine/apply/communication ms, bytes sent), ``worker_environment_`` (what the
-    guards did on each worker), ``recoveries_`` (lost workers and the step redone).
+    guards did on each worker), ``recoveries_`` (lost workers and the step redone); with
+    ``shard_state=True`` also ``worker_sparse_bytes_`` (per rank, after the last epoch: the
+    bytes of sparse rows the worker holds, ``{"store": {name: bytes}, "window": {name:
+    bytes}}``; `widedeep.dask.shard_replica.ShardReplica.sparse_nbytes`).
     """
 
     def __init__(self, estimator, client, n_workers=None, mode="sync", *, merge_every=1,
@@ -159,6 +181,7 @@ class DaskTrainer:
                 raise ValueError(f"DaskTrainer does not apply {name} yet; set {name}=None "
                                  f"(or fold class weights into a sample_weight column)")
         checkpoint_every = _check_checkpoint(checkpoint_dir, checkpoint_every)
+        self._checkpoint_dir = checkpoint_dir
         if estimator.warm_start and getattr(estimator, "epoch_progress_", None):
             raise ValueError("the estimator was saved inside an epoch (epoch_progress_, a "
                              "checkpoint of its own fit); finish that epoch with "
@@ -191,56 +214,84 @@ class DaskTrainer:
         estimator = self.estimator
         self.step_log_, self.recoveries_ = [], []
         addresses = self._worker_addresses()
-        replicas = self._start_replicas(addresses, estimator_snapshot(estimator))
+        replicas = self._start_replicas(
+            addresses, None if self.shard_state else estimator_snapshot(estimator))
         first_epoch = estimator.epochs_trained_
         steps_trained = estimator.steps_trained_
         if self.mode == "delta_sum":
             self._call(addresses, [r.start_local_rounds for r in replicas],
                        [(rank,) for rank in range(len(replicas))], phase="start")
         try:
-            for _ in range(epochs):
-                epoch = estimator.epochs_trained_
-                if self.mode == "delta_sum":
-                    try:
-                        record, steps = run_delta_sum_epoch(self, sources, epoch, addresses,
-                                                            replicas, self.merge_every)
-                    except WorkerLostError as lost:
-                        self._recover(lost, sources, epoch, None, addresses, replicas)
-                    steps_trained += steps
-                else:
-                    record, addresses, replicas = self._run_epoch(sources, epoch, addresses,
-                                                                  replicas)
-                while True:   # the model of one replica (all are equal)
-                    try:
-                        snapshot = self._call(addresses[:1], [replicas[0].snapshot], [()],
-                                              phase="snapshot")[0]
-                        break
-                    except WorkerLostError as lost:
-                        addresses, replicas, _ = self._recover(lost, sources, epoch, None,
-                                                               addresses, replicas)
-                estimator.set_state(snapshot["state"])
-                if self.shard_state:
-                    assemble_shards(self, addresses, replicas,
-                                    snapshot["training_state"] if eval_set is not None
-                                    and not _in_memory(eval_set) else None)
-                while eval_set is not None:
-                    try:
-                        record.update({f"eval_{k}": v for k, v in self._evaluate(
-                            eval_set, addresses, replicas).items()})
-                        break
-                    except WorkerLostError as lost:   # evaluate again on the survivors
-                        addresses, replicas, _ = self._recover(lost, sources, epoch, None,
-                                                               addresses, replicas)
-                training = dict(snapshot["training_state"], epochs_trained=epoch + 1,
-                                history=estimator.history_ + [record])
-                if self.mode == "delta_sum":   # global batches, not rank 0's local steps
-                    training["steps_trained"] = steps_trained
-                estimator.set_training_state(training)
-                if estimator.verbose:
-                    logger.info("epoch %d: %s", record["epoch"], record)
-                self._checkpoint(checkpoint, last=epoch + 1 == first_epoch + epochs)
+            while estimator.epochs_trained_ < first_epoch + epochs:
+                try:
+                    addresses, replicas, steps_trained = self._epoch(
+                        sources, eval_set, checkpoint, first_epoch + epochs, steps_trained,
+                        addresses, replicas)
+                except ShardLostError as lost:   # from the last checkpoint, if any
+                    addresses, replicas = self._restart_shards(lost, addresses)
         finally:
             self._actor_futures = None   # releases the actors
+
+    def _epoch(self, sources, eval_set, checkpoint, last_epoch, steps_trained, addresses,
+               replicas):
+        """One pass, the model put together on the driver, evaluated and checkpointed;
+        returns ``(addresses, replicas, steps_trained)`` (survivors after a recovery)."""
+        try:
+            return self._epoch_body(sources, eval_set, checkpoint, last_epoch, steps_trained,
+                                    addresses, replicas)
+        except WorkerLostError as lost:   # sharded: the gather has no recovery of its own
+            if not self.shard_state:
+                raise
+            self._recover(lost, sources, self.estimator.epochs_trained_, None, addresses,
+                          replicas)   # raises ShardLostError
+            raise
+
+    def _epoch_body(self, sources, eval_set, checkpoint, last_epoch, steps_trained,
+                    addresses, replicas):
+        estimator = self.estimator
+        epoch = estimator.epochs_trained_
+        if self.mode == "delta_sum":
+            try:
+                record, steps = run_delta_sum_epoch(self, sources, epoch, addresses,
+                                                    replicas, self.merge_every)
+            except WorkerLostError as lost:
+                self._recover(lost, sources, epoch, None, addresses, replicas)
+            steps_trained += steps
+        else:
+            record, addresses, replicas = self._run_epoch(sources, epoch, addresses,
+                                                          replicas)
+        while True:   # the model of one replica (all are equal)
+            try:
+                snapshot = self._call(addresses[:1], [replicas[0].snapshot], [()],
+                                      phase="snapshot")[0]
+                break
+            except WorkerLostError as lost:
+                addresses, replicas, _ = self._recover(lost, sources, epoch, None,
+                                                       addresses, replicas)
+        if self.shard_state:
+            assemble_shards(self, addresses, replicas, snapshot["state"])
+            self.worker_sparse_bytes_ = self._call(
+                addresses, [r.sparse_nbytes for r in replicas],
+                [()] * len(replicas), phase="gather")
+        else:
+            estimator.set_state(snapshot["state"])
+        while eval_set is not None:
+            try:
+                record.update({f"eval_{k}": v for k, v in self._evaluate(
+                    eval_set, addresses, replicas).items()})
+                break
+            except WorkerLostError as lost:   # evaluate again on the survivors
+                addresses, replicas, _ = self._recover(lost, sources, epoch, None,
+                                                       addresses, replicas)
+        training = dict(snapshot["training_state"], epochs_trained=epoch + 1,
+                        history=estimator.history_ + [record])
+        if self.mode == "delta_sum":   # global batches, not rank 0's local steps
+            training["steps_trained"] = steps_trained
+        estimator.set_training_state(training)
+        if estimator.verbose:
+            logger.info("epoch %d: %s", record["epoch"], record)
+        self._checkpoint(checkpoint, last=epoch + 1 == last_epoch)
+        return addresses, replicas, steps_trained
 
     def _run_epoch(self, sources, epoch, addresses, replicas):
         start = time.perf_counter()
@@ -304,6 +355,11 @@ class DaskTrainer:
     def _evaluate(self, eval_set, addresses, replicas):
         if _in_memory(eval_set):
             return self.estimator.evaluate(*eval_set)
+        if self.shard_state:   # no worker holds the whole model: the driver streams it
+            merged = evaluate_sources(self.estimator, eval_set)
+            result = merged.result()
+            result.pop("examples")
+            return result
         blocks = assign_sources(len(eval_set), len(replicas))
         parts = self._call(addresses, [r.evaluate for r in replicas],
                            [([eval_set[i] for i in block],) for block in blocks],
@@ -340,11 +396,14 @@ class DaskTrainer:
     def _start_replicas(self, addresses, snapshot):
         guards = {"blas_threads": self.blas_threads,
                   "malloc_trim_threshold": self.malloc_trim_threshold}
-        # the model travels once per worker as data, not inside the task graph
-        model = self.client.scatter(snapshot, workers=addresses, broadcast=True, hash=False)
-        futures = [self.client.submit(Replica, model, guards, workers=[address],
-                                      allow_other_workers=False, actor=True, pure=False)
-                   for address in addresses]
+        if self.shard_state:   # each worker gets only its own rows
+            futures = start_shards(self, addresses, guards)
+        else:   # the model travels once per worker as data, not inside the task graph
+            model = self.client.scatter(snapshot, workers=addresses, broadcast=True,
+                                        hash=False)
+            futures = [self.client.submit(Replica, model, guards, workers=[address],
+                                          allow_other_workers=False, actor=True, pure=False)
+                       for address in addresses]
         replicas = [future.result(timeout=self.step_timeout) for future in futures]
         self._actor_futures = futures
         self.worker_environment_ = self._call(addresses,
@@ -359,12 +418,14 @@ class DaskTrainer:
                            for block in blocks], phase="read")
 
     def _recover(self, lost, sources, epoch, step, addresses, replicas):
-        if self.mode == "delta_sum" or self.shard_state:
-            what = "mode='delta_sum'" if self.mode == "delta_sum" else "shard_state=True"
-            raise RuntimeError(f"widedeep.dask: {lost} during {what} training; this mode "
-                               f"does not recover from a lost worker (use mode='sync' "
-                               f"with replicated state); the estimator is left as it "
-                               f"was") from lost
+        if self.shard_state:
+            raise ShardLostError(lost, [addresses[r] for r in lost.ranks], epoch, step,
+                                 self._resume_hint()) from lost
+        if self.mode == "delta_sum":
+            raise RuntimeError(f"widedeep.dask: {lost} during mode='delta_sum' training; "
+                               f"this mode does not recover from a lost worker (use "
+                               f"mode='sync' with replicated state); the estimator is left "
+                               f"as it was") from lost
         survivors = [r for r in range(len(replicas)) if r not in lost.ranks]
         if not survivors:
             raise RuntimeError("every worker holding a replica was lost") from lost
@@ -375,6 +436,36 @@ class DaskTrainer:
                                  "lost": [addresses[r] for r in lost.ranks],
                                  "resumed_at_step": redo, "workers": len(survivors)})
         return ([addresses[r] for r in survivors], [replicas[r] for r in survivors], redo)
+
+    def _restart_shards(self, lost, addresses):
+        """After a lost shard: the estimator back at the last checkpoint of this fit and
+        new shards on the surviving workers (the sync result does not depend on W), or
+        ``lost`` raised when there is no checkpoint."""
+        if not self.checkpoints_:
+            raise lost
+        estimator = self.estimator
+        saved = load_model(self._checkpoint_dir)
+        estimator.set_state(saved.get_state())
+        estimator.set_training_state(saved.get_training_state())
+        survivors = [a for r, a in enumerate(addresses) if r not in lost.ranks]
+        if not survivors:
+            raise lost
+        logger.warning("widedeep.dask: %s; restarting from the checkpoint of epoch %d on "
+                       "%d worker(s)", lost, estimator.epochs_trained_, len(survivors))
+        self.recoveries_.append({"epoch": lost.epoch, "step": lost.step, "phase": lost.phase,
+                                 "lost": lost.workers, "resumed_at_epoch":
+                                 estimator.epochs_trained_, "workers": len(survivors)})
+        return survivors, self._start_replicas(survivors, None)
+
+    def _resume_hint(self):
+        """Where a sharded run can resume from: the last checkpoint of this fit."""
+        directory = getattr(self, "_checkpoint_dir", None)
+        if directory is None or not self.checkpoints_:
+            return ("no checkpoint of this fit to resume from (pass checkpoint_dir= to "
+                    "fit); the estimator is left as it was")
+        return (f"resume from the checkpoint in {os.fspath(directory)!r} (epoch "
+                f"{self.checkpoints_[-1]}): DaskTrainer(load_model(path).set_params("
+                f"warm_start=True), client, shard_state=True).fit(data, epochs=<remaining>)")
 
     # ------------------------------------------------------------------ waiting
     def _call(self, addresses, methods, args, phase="call", committing=False):

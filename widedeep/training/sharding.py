@@ -21,7 +21,7 @@ from ..layers.base import RowSparseGrad
 from .gradients import StepGradient
 
 __all__ = ["sparse_state", "batch_ids", "gather", "scatter", "restrict_gradient",
-           "owned_rows", "write_owned_rows", "owner_mask"]
+           "owned_rows", "write_owned_rows", "owner_mask", "read_key"]
 
 
 def sparse_state(step):
@@ -63,21 +63,22 @@ def batch_ids(step, features):
 _READ = {"wide": "w"}
 
 
-def _read_key(name):
+def read_key(name):
+    """The array of sparse state ``name`` a forward pass reads (``w`` or ``table``)."""
     return _READ.get(name, "table")
 
 
 def gather(step, ids):
     """``{name: values}`` the forward pass reads at ``ids`` (``{name: ids}``)."""
     arrays = sparse_state(step)
-    return {name: arrays[name][_read_key(name)][rows] for name, rows in ids.items()}
+    return {name: arrays[name][read_key(name)][rows] for name, rows in ids.items()}
 
 
 def scatter(step, ids, values):
     """Write pulled ``values`` (from `gather` on the owners) at ``ids`` into this model."""
     arrays = sparse_state(step)
     for name, rows in ids.items():
-        arrays[name][_read_key(name)][rows] = values[name]
+        arrays[name][read_key(name)][rows] = values[name]
 
 
 def restrict_gradient(gradient, rank, n_shards):
