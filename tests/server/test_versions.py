@@ -8,8 +8,13 @@ import pytest
 from server_world import labels_of, rank_body, raw_batch, save_version, train
 
 from widedeep.io import save_model
-from widedeep.server import ModelRepository
+from widedeep.server import GateSettings, ModelRepository
 from widedeep.server.request_body import parse_rank
+
+
+# these tests are about versions, not speed: a latency budget that a loaded test machine
+# cannot blow (the budget itself is tested in tests/serving/test_check.py)
+GATE = GateSettings(latency_budget_ms=60_000.0)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,7 @@ def states(repository, name="apps"):
 
 def test_newest_version_is_gated_and_swapped_in(tmp_path, models):
     save_version(tmp_path, "apps", 1, *models["good"])
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
     assert repository.serving("apps").version == 1
     first = repository.serving("apps")
@@ -48,8 +53,9 @@ def test_newest_version_is_gated_and_swapped_in(tmp_path, models):
 def test_nan_weights_are_refused_with_the_array_named_and_not_retried(tmp_path, models):
     save_version(tmp_path, "apps", 1, *models["good"])
     save_version(tmp_path, "apps", 2, *models["nan"])
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
+    assert repository.serving("apps") is not None, repository.status("apps")
     assert repository.serving("apps").version == 1
     refused = repository.status("apps")[0]
     assert refused.version == 2 and refused.state == "REFUSED"
@@ -62,7 +68,7 @@ def test_nan_weights_are_refused_with_the_array_named_and_not_retried(tmp_path, 
 def test_a_refused_version_is_retried_once_its_folder_is_replaced(tmp_path, models):
     save_version(tmp_path, "apps", 1, *models["good"])
     save_version(tmp_path, "apps", 2, *models["nan"])
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
     save_model(models["better"][1], tmp_path / "apps" / "2", spec=models["better"][0])
     repository.poll()
@@ -71,7 +77,7 @@ def test_a_refused_version_is_retried_once_its_folder_is_replaced(tmp_path, mode
 
 def test_quality_drop_against_the_serving_version_is_refused(tmp_path, models):
     save_version(tmp_path, "apps", 1, *models["good"])
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
     save_version(tmp_path, "apps", 2, *models["noise"], with_holdout=False)
     repository.poll()
@@ -82,7 +88,7 @@ def test_quality_drop_against_the_serving_version_is_refused(tmp_path, models):
 
 def test_first_version_without_gate_data_serves_with_a_note(tmp_path, models):
     save_version(tmp_path, "apps", 1, *models["good"], with_holdout=False, n_warmup=0)
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
     assert repository.serving("apps").version == 1
     assert "only the weights were checked" in repository.status("apps")[0].notes[0]
@@ -90,7 +96,7 @@ def test_first_version_without_gate_data_serves_with_a_note(tmp_path, models):
 
 def test_live_requests_are_the_warm_up_of_a_version_without_its_own(tmp_path, models):
     save_version(tmp_path, "apps", 1, *models["good"], with_holdout=False, n_warmup=0)
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
     kinds = repository.serving("apps").kinds
     for seed in range(3):
@@ -105,7 +111,7 @@ def test_live_requests_are_the_warm_up_of_a_version_without_its_own(tmp_path, mo
 def test_pin_rolls_back_and_unpin_returns_to_the_newest(tmp_path, models):
     save_version(tmp_path, "apps", 1, *models["good"])
     save_version(tmp_path, "apps", 2, *models["better"])
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
     assert repository.serving("apps").version == 2
     repository.pin("apps", 1)
@@ -117,7 +123,7 @@ def test_pin_rolls_back_and_unpin_returns_to_the_newest(tmp_path, models):
 
 def test_pin_of_a_missing_version_is_reported_and_changes_nothing(tmp_path, models):
     save_version(tmp_path, "apps", 1, *models["good"])
-    repository = ModelRepository(tmp_path, pins={"apps": 9})
+    repository = ModelRepository(tmp_path, gate=GATE, pins={"apps": 9})
     repository.poll()
     assert repository.serving("apps") is None
     assert "does not exist" in repository.status("apps")[0].reasons[0]
@@ -132,7 +138,7 @@ def test_uncommitted_invalid_and_outside_folders_are_ignored(tmp_path, models):
     os.symlink(outside / "secret", base / "secret")     # a model folder leading outside
     os.symlink(outside / "secret" / "1", base / "apps" / "7")
     os.makedirs(base / "bad name")
-    repository = ModelRepository(base)
+    repository = ModelRepository(base, gate=GATE)
     repository.poll()
     assert repository.names() == ["apps"]
     assert repository.serving("apps").version == 1
@@ -148,7 +154,7 @@ def test_a_damaged_version_is_refused_with_the_load_error(tmp_path, models):
         handle.seek(100)
         handle.write(b"garbage!")
     assert os.path.exists(manifest)
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
     assert repository.serving("apps").version == 1
     assert "cannot load" in repository.status("apps")[0].reasons[0]
@@ -163,7 +169,7 @@ def test_a_degraded_regression_or_multiclass_version_is_refused_on_its_metrics(
     log-loss (multiclass) on the stored holdout are worse than version 1's beyond the
     tolerance, so version 1 keeps serving; a retrained good version 3 is accepted."""
     save_version(tmp_path, "m", 1, *train(seed=0, objective=objective))
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
     save_version(tmp_path, "m", 2, *train(seed=2, objective=objective, shuffle_labels=True))
     repository.poll()
@@ -187,7 +193,7 @@ def test_a_degraded_regression_or_multiclass_version_is_refused_on_its_metrics(
 
 def test_a_version_of_another_objective_is_refused_unless_pinned(tmp_path, models):
     save_version(tmp_path, "apps", 1, *models["good"])
-    repository = ModelRepository(tmp_path)
+    repository = ModelRepository(tmp_path, gate=GATE)
     repository.poll()
     save_version(tmp_path, "apps", 2, *train(seed=4, objective="regression"))
     repository.poll()
