@@ -7,10 +7,15 @@ The model is the benchmark's (`widedeep_bench.build_estimator`), trained for ``-
 steps, then one batch of ``--batch`` test rows is scored ``--calls`` times:
 
 1. ``predict_proba`` whole (median per call, and examples per second);
-2. its real parts, called one by one on the estimator's own objects: input validation
-   (``_check_model_input``), the wide forward, the deep forward, the link; the deep
-   forward is split once more into its embedding lookup, dense input and dense layers
-   (the layers' own calls, nothing replayed);
+2. its real parts, called one by one on the estimator's own objects: the field checks
+   (``_check_model_input``: fields present, of the right kind and size), the wide forward
+   and the deep forward (each with the value checks of its fields, fused with its gather
+   since issue 12; on older checkouts: the whole validation, then both forwards), the
+   link; the deep forward is split once more into its embedding lookup, dense input and
+   dense layers (the layers' own calls, nothing replayed);
+   and, for reference, a bare NumPy replay of the same arithmetic (`bare_numpy`: gathers,
+   products, sigmoid, no checks and no layer calls): predict_proba minus it is the fixed
+   cost;
 3. cProfile of ``predict_proba`` (top functions by internal time): the per-call and
    per-field Python work next to the arithmetic, and the number of function calls one
    prediction makes (Python functions and NumPy/builtin calls; a count the machine's load
@@ -55,6 +60,44 @@ def timed(clock, fn, calls):
     return float(np.median(samples))
 
 
+def bare_numpy(est, x):
+    """The arithmetic of one prediction written inline with the model's own arrays, for a
+    model whose sparse fields are all one-hot and whose embeddings share one block (Adult):
+    one wide gather and sum, one embedding gather, the dense layers' products, bias and
+    ReLU, the sigmoid; no checks, no layer calls. What predict_proba would cost with no
+    fixed costs (None for other models)."""
+    wide, deep = est.wide_, est.deep_
+    emb = deep.embeddings
+    fields = list(emb.fields)
+    if len(emb.groups) != 1 or emb.groups[0].table is None or \
+            not all(x[f].one_per_example for f in [*wide.field_sizes, *fields]):
+        return None
+    block = emb.groups[0].table
+    ids = np.stack([x[f].feature_ids + emb.groups[0].offsets[emb.field_vocabs[f]]
+                    for f in fields], axis=1)
+    coords = np.stack([x[f].feature_ids + wide.offsets[f] for f in wide.field_sizes])
+    dense = np.concatenate([np.asarray(x[f], dtype=block.dtype).reshape(len(ids), -1)
+                            for f in deep.dense_input.field_widths], axis=1)
+    weights = [(layer.params["W"], layer.params.get("b")) for layer in deep.layers
+               if "W" in getattr(layer, "params", {})]
+    a0 = np.empty((len(ids), weights[0][0].shape[0]), dtype=block.dtype)
+    width = dense.shape[1]
+
+    def run():
+        a0[:, :width] = dense
+        a0[:, width:] = block.take(ids, axis=0).reshape(len(ids), -1)
+        h = a0
+        for k, (W, b) in enumerate(weights):
+            h = h @ W
+            if b is not None:
+                h += b
+            if k < len(weights) - 1:
+                np.maximum(h, 0, out=h)
+        z = h[:, 0] + (wide._weights.take(coords).sum(axis=0) + wide.params["bias"][0])
+        return 1.0 / (1.0 + np.exp(-z))
+    return run
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="adult", choices=["criteo", "adult", "paper"])
@@ -80,23 +123,31 @@ def main(argv=None):
         est.predict_proba(x)
 
     whole = timed(clock, lambda: est.predict_proba(x), a.calls)
-    kw = {}
+    kw, fused = {}, "values" in inspect.signature(est._check_model_input).parameters
     if "workspace" in inspect.signature(est.wide_.forward).parameters:
         from widedeep.workspace import thread_workspace   # as predict_proba calls them
         kw = {"workspace": thread_workspace()}
-    parts = {
-        "input validation (_check_model_input)": lambda: est._check_model_input(x, n),
-        "wide forward": lambda: est.wide_.forward(x, **kw),
-        "deep forward": lambda: est.deep_.forward(x, **kw),
-    }
+    if fused:   # issue 12: the value checks run inside each part's gather
+        parts = {
+            "field checks (_check_model_input, values=False)":
+                lambda: est._check_model_input(x, n, values=False),
+            "wide forward, with its value checks": lambda: est.wide_.forward(x, validate=True,
+                                                                             **kw),
+            "deep forward, with its value checks": lambda: est.deep_.forward(x, **kw),
+        }
+    else:
+        parts = {
+            "input validation (_check_model_input)": lambda: est._check_model_input(x, n),
+            "wide forward": lambda: est.wide_.forward(x, **kw),
+            "deep forward": lambda: est.deep_.forward(x, **kw),
+        }
     logits = est.predict_logit(x)
     parts["link (sigmoid)"] = lambda: est.loss_.link(logits)
     deep = est.deep_
     inner = {
-        "  embedding lookup": lambda: deep.embeddings.forward(x),
+        "  embedding lookup (with value checks)": lambda: deep.embeddings.forward(x),
         "  dense input": lambda: deep.dense_input.forward(x),
     }
-    a0 = deep.forward(x)[1]  # noqa: F841 (warm)
     emb = deep.embeddings.forward(x)[0]
     dense = deep.dense_input.forward(x)[0]
     a0 = np.concatenate([dense, emb], axis=1) if dense is not None else emb
@@ -106,6 +157,9 @@ def main(argv=None):
         for layer in deep.layers:
             h = layer.forward(h)[0]
     inner["  dense layers"] = layers
+    floor = bare_numpy(est, x)
+    if floor is not None:
+        inner["bare NumPy: the same gathers and products inline (no checks, no layers)"] = floor
     measured = {name: timed(clock, fn, a.calls) for name, fn in {**parts, **inner}.items()}
 
     print(f"config={a.config} batch={n} calls={a.calls} "

@@ -20,6 +20,11 @@ The model, mapped from the data's schema and ``common.HPARAMS``:
 - wide: one field per wide segment of the schema (the ids of the data are global, so each
   field's segment offset is subtracted), `FtrlProximal(alpha, beta, l1, l2)` with
   ``initial_accumulator_value=0`` (McMahan's n_0 = 0, as the peers).
+- Regularization pinned to the peers' (issue 12): no dropout (``dropout=0``), no L2 on the
+  embeddings or the dense weights (``embedding_l2=0``, ``dense_l2=0``), as the PyTorch and
+  TensorFlow models of ``common.py`` train; the library's defaults (dropout 0.2, embedding
+  L2 1e-4) would add a mask per hidden layer and a row gather per step that the peers do not
+  pay. Early stopping off, no class weights, no schedule: one `partial_fit` per batch.
 - Difference from the peers: their single bias is in the deep output layer (Adagrad); ours
   is the wide layer's bias (FTRL without L1/L2). Same number of parameters.
 
@@ -159,6 +164,9 @@ def build_estimator(schema, hp, seed=0, sample_wide=None):
         combiners="sum",
         dense_fields={"dense": int(schema["dense_dim"])},
         hidden_units=tuple(hp["hidden"]),
+        dropout=0.0,          # the peers' models have no dropout ...
+        embedding_l2=0.0,     # ... and no L2 on embeddings or dense weights
+        dense_l2=0.0,
         adagrad=Adagrad(lr=deep["lr"], initial_accumulator_value=deep["init_acc"],
                         eps=deep["eps"]),
         embedding_init_std=1.0 / np.sqrt(dim),

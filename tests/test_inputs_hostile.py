@@ -67,3 +67,52 @@ def test_the_estimators_check_what_validate_false_skipped(models, make, message)
                 call()
         after = model.get_state()
         assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+@pytest.fixture(scope="module")
+def three_field_model():
+    """Every field one-hot, wide and embedded, the vocabularies in one block: predict takes
+    the one-gather paths, whose value checks run on the concatenated ids and values."""
+    rng = np.random.default_rng(3)
+    X = {f: SparseInput.from_ids(rng.integers(0, 6, 60), field=f) for f in "abc"}
+    y = rng.integers(0, 2, 60).astype(float)
+    model = WideDeepEstimator({f: 6 for f in "abc"}, vocabularies={f: (6, 3) for f in "abc"},
+                              embedding_fields={f: f for f in "abc"}, hidden_units=(4,),
+                              epochs=2, random_state=0).fit(X, y)
+    return model, X
+
+
+@pytest.mark.parametrize("field, make, message", [
+    ("b", lambda x: SparseInput(x.example_indices, np.where(np.arange(60) == 7, 6,
+                                                             x.feature_ids),
+                                n_examples=60, validate=False), "out of range"),
+    ("c", lambda x: SparseInput(x.example_indices, np.where(np.arange(60) == 0, -1,
+                                                             x.feature_ids),
+                                n_examples=60, validate=False), "negative feature id"),
+    ("a", lambda x: SparseInput(x.example_indices, x.feature_ids,
+                                np.where(np.arange(60) == 59, np.nan, 1.0),
+                                n_examples=60, validate=False), "non-finite feature value"),
+])
+def test_predict_checks_every_one_hot_field_in_its_gather(three_field_model, field, make,
+                                                           message):
+    model, X = three_field_model
+    bad = dict(X, **{field: make(X[field])})
+    expected = None
+    try:
+        bad[field].validate(6, field=field)
+    except ValueError as error:
+        expected = str(error)
+    assert expected is not None and message in expected
+    before = model.get_state(copy=True)
+    for call in (model.predict_proba, model.predict_logit):
+        with pytest.raises(ValueError) as raised:
+            call(bad)
+        assert str(raised.value) == expected   # the field's own message, naming it
+    after = model.get_state()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_predict_of_valid_fields_matches_the_checked_forward(three_field_model):
+    model, X = three_field_model
+    expected = model.wide_.forward(X)[0] + model.deep_.forward(X, checked=True)[0]
+    np.testing.assert_array_equal(model.predict_logit(X), expected)

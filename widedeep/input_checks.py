@@ -9,6 +9,10 @@ run on all fields at once: the ids as a [fields, n] matrix, their minimum and ma
 field against the vocabulary sizes, and one float64 sum of all values (finite iff every
 value is). Anything else, and any failure, goes to each field's own `validate`, which
 raises the exact error naming the field, the example and the value.
+
+A one-gather path (the wide layer's `wide_gather`, the embedding layer's single gather)
+concatenates the same ids and values for its own work; it passes them in (``ids``,
+``values``) so that a predict call concatenates each field once, not twice.
 """
 from __future__ import annotations
 
@@ -17,39 +21,71 @@ import numpy as np
 from .inputs import SparseInput
 from .workspace import thread_workspace
 
-__all__ = ["validate_fields"]
+__all__ = ["validate_fields", "all_one_hot", "is_one_hot"]
 
 
-def validate_fields(inputs, vocab_sizes, fields):
+def validate_fields(inputs, vocab_sizes, fields, ids=None, values=None):
     """Validate ``inputs[k]`` (`SparseInput`) against ``vocab_sizes[k]`` and name
-    ``fields[k]`` in errors; same checks and errors as ``inputs[k].validate(...)``."""
-    if len(inputs) > 1 and _all_one_hot(inputs) and _ranges_ok(inputs, vocab_sizes):
-        return
-    for x, size, field in zip(inputs, vocab_sizes, fields):
-        x.validate(size, field=field)
+    ``fields[k]`` in errors; same checks and errors as ``inputs[k].validate(...)``.
+
+    ``ids`` (int [k, n]) and ``values`` ([k n]): the fields' feature ids and values already
+    concatenated field after field by a caller that has found every field one-hot
+    (`all_one_hot`); None: concatenated here.
+
+    Without them, the one-hot fields among several others (e.g. a ranking request's
+    candidate fields next to a cross bag) are still checked together, the others field by
+    field; on any failure every field is checked in order, so the error is the first
+    failing field's own."""
+    if ids is not None:
+        if _ranges_ok(inputs, vocab_sizes, ids, values):
+            return
+        rest = range(len(inputs))
+    else:
+        n = inputs[0].n_examples if inputs else 0
+        hot = [k for k, x in enumerate(inputs) if is_one_hot(x, n)]
+        ok = len(hot) > 1 and _ranges_ok([inputs[k] for k in hot],
+                                         [vocab_sizes[k] for k in hot])
+        rest = sorted(set(range(len(inputs))) - set(hot)) if ok else range(len(inputs))
+    for k in rest:
+        inputs[k].validate(vocab_sizes[k], field=fields[k])
 
 
-def _all_one_hot(inputs):
+def all_one_hot(inputs):
+    """Whether every input is a `SparseInput` of the same ``n >= 1`` examples holding one
+    entry per example (`SparseInput.one_per_example`, triplet lengths all ``n``): the
+    layout the all-fields-at-once checks and gathers need."""
     n = inputs[0].n_examples
     for x in inputs:
-        if type(x) is not SparseInput or x.n_examples != n or n == 0:
-            return False
-        if not (x.feature_ids.shape[0] == x.example_indices.shape[0]
-                == x.feature_values.shape[0] == n) or not x.one_per_example:
+        if not is_one_hot(x, n):
             return False
     return True
 
 
-def _ranges_ok(inputs, vocab_sizes):
+def is_one_hot(x, n):
+    """Whether ``x`` is a `SparseInput` of ``n >= 1`` examples, one entry each."""
+    return type(x) is SparseInput and x.n_examples == n and n > 0 and \
+        x.feature_ids.shape[0] == x.example_indices.shape[0] == x.feature_values.shape[0] \
+        == n and x.one_per_example
+
+def _ranges_ok(inputs, vocab_sizes, ids=None, values=None):
     n, k = inputs[0].n_examples, len(inputs)
     workspace = thread_workspace()   # the calling thread's scratch, never the model's
-    ids = np.concatenate([x.feature_ids for x in inputs],
-                         out=workspace.array("checks/ids", k * n, np.int64)).reshape(k, n)
-    sizes = np.fromiter(vocab_sizes, np.int64, k)
-    if np.minimum.reduce(ids, axis=1).min() < 0 or \
-            np.any(np.maximum.reduce(ids, axis=1) >= sizes):
+    if ids is None:
+        ids = np.concatenate([x.feature_ids for x in inputs], out=workspace.array(
+            "checks/ids", k * n, np.int64)).reshape(k, n)
+    # 0 <= id < size in one reduction per field: read as unsigned, a negative id is larger
+    # than any size. The ufuncs directly: their Python-level wrappers (ndarray.max, np.all,
+    # np.result_type of many dtypes) cost more than the arithmetic on serving's batches
+    if ids.dtype != np.int64 or not ids.flags.c_contiguous:
+        ids = ids.astype(np.int64, order="C")
+    if not np.logical_and.reduce(np.less(np.maximum.reduce(ids.view(np.uint64), axis=1),
+                                         np.fromiter(vocab_sizes, np.uint64, k))):
         return False
-    dtype = np.result_type(*[x.feature_values.dtype for x in inputs])
-    values = np.concatenate([x.feature_values for x in inputs],
-                            out=workspace.array("checks/values", k * n, dtype))
-    return bool(np.isfinite(np.add.reduce(values, dtype=np.float64)))
+    if values is None:
+        dtypes = {x.feature_values.dtype for x in inputs}
+        dtype = dtypes.pop() if len(dtypes) == 1 else np.result_type(*dtypes)
+        values = np.concatenate([x.feature_values for x in inputs],
+                                out=workspace.array("checks/values", k * n, dtype))
+    # finite iff every value is, unless the sum itself overflows: then each field's own
+    # exact check runs (and passes)
+    return bool(np.isfinite(np.add.reduce(values, axis=None)))

@@ -108,7 +108,9 @@ def limit_blas_threads(n_threads=None):
     with _lock:
         if _depth == 0:
             controller = _get_controller()
-            _active_limit = None if controller is None else \
+            # a pool already of that size needs no limit and no restore: two ctypes calls
+            # instead of threadpoolctl's limiter (~20 us), which a small predict call feels
+            _active_limit = None if controller is None or _pools_have(controller, n) else \
                 controller.limit(limits=n, user_api="blas")
         _depth += 1
     try:
@@ -119,6 +121,12 @@ def limit_blas_threads(n_threads=None):
             if _depth == 0 and _active_limit is not None:
                 _active_limit.restore_original_limits()
                 _active_limit = None
+
+
+def _pools_have(controller, n):
+    """Whether every BLAS pool ``controller`` knows has ``n`` threads now."""
+    pools = [lib for lib in controller.lib_controllers if lib.user_api == "blas"]
+    return bool(pools) and all(lib.num_threads == n for lib in pools)
 
 
 def with_blas_limit(method):

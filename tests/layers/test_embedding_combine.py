@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from widedeep import SparseInput
 from widedeep.gradcheck import check_layer
@@ -97,3 +98,34 @@ def test_tables_of_one_width_share_a_block_and_other_widths_get_their_own():
                 "y": SparseInput.from_ids(np.array([3, 1]), dtype=np.float64),
                 "z": SparseInput.from_ids(np.array([4, 4]), dtype=np.float64)}
     check_layer(FeatureDictLayer(layer, features), None).assert_passed()
+
+
+def test_forward_fields_equals_those_fields_of_each_fields_own_forward():
+    # single-valued fields of two blocks, a weighted one, and a bag; any subset, any order
+    rng = np.random.default_rng(5)
+    layer = EmbeddingCombineLayer(
+        {"user": rng.standard_normal((6, 3)).astype(np.float32),
+         "item": rng.standard_normal((9, 3)).astype(np.float32),
+         "wide_dim": rng.standard_normal((4, 5)).astype(np.float32)},
+        {"u": "user", "i": "item", "bag": "item", "w": "wide_dim", "also_u": "user"},
+        combiners={"bag": "mean"})
+    features = {
+        "u": SparseInput.from_ids(rng.integers(0, 6, 4)),
+        "i": SparseInput(np.arange(4), rng.integers(0, 9, 4), rng.uniform(0.5, 2, 4),
+                         n_examples=4),
+        "bag": SparseInput.from_lists([[1, 2, 8], [], [0], [4, 4]]),
+        "w": SparseInput.from_ids(rng.integers(0, 4, 4)),
+        "also_u": SparseInput.from_ids(rng.integers(0, 6, 4)),
+    }
+    for fields in (["u", "i", "also_u"], ["bag", "u", "w", "i"], ["w"], list(features)):
+        expected = np.concatenate([layer.fields[f].forward(features[f])[0] for f in fields],
+                                  axis=1)
+        np.testing.assert_array_equal(layer.forward_fields(fields, features), expected)
+
+
+def test_forward_fields_checks_ids_and_names_the_field():
+    layer, features = single_valued_setup()
+    features["also_item"] = SparseInput(np.arange(3), [1, 0, 4], n_examples=3,
+                                        validate=False)
+    with pytest.raises(ValueError, match="'also_item'.*out of range"):
+        layer.forward_fields(["item", "also_item"], features)

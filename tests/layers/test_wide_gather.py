@@ -83,3 +83,31 @@ def test_ragged_bags_and_mixed_dtypes_use_the_field_by_field_path():
     features = batch(20, np.float32)
     features["a"] = features["a"].astype(np.float64)
     assert fixed_widths(wide, features) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_field_terms_are_each_fields_own_term_bit_for_bit(dtype):
+    from widedeep.layers.wide_gather import field_terms
+    wide = layer(dtype)
+    features = batch(33, dtype, cross_width=4)
+    for fields in (["a", "b", "cross"], ["cross", "a"], ["b"]):
+        terms = field_terms(wide, features, fields, 33)
+        for row, field in enumerate(fields):
+            np.testing.assert_array_equal(terms[row], wide.field_logits(field, features[field]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logits_with_query_equal_field_by_field_with_the_query_terms(dtype):
+    # a ranking request: field "a" comes from the query (one term for every candidate)
+    from widedeep.layers.wide_gather import logits_with_query
+    wide = layer(dtype)
+    features = batch(40, dtype, cross_width=2)
+    query_term = wide.field_logits("a", SparseInput.from_ids(np.array([3]), dtype=dtype))[0]
+    expected = np.full(40, wide.params["bias"][0], dtype=np.float64)
+    for field in SIZES:
+        if field == "a":
+            expected += query_term
+        else:
+            wide.field_logits(field, features[field], out=expected)
+    np.testing.assert_array_equal(logits_with_query(wide, features, {"a": query_term}, 40),
+                                  expected)

@@ -601,10 +601,13 @@ class BaseEstimator:
         """The model's logit for each example, [n] (stateless: safe from many threads)."""
         self.check_is_fitted()
         n = n_examples(features)
-        self._check_model_input(features, n)
         batch_size = batch_size or self.predict_batch_size
         if n <= batch_size:
-            return self._logits(features)
+            # fields present, of the right kind and size here; their ids and values are
+            # checked by each part's forward, on the concatenations its gather makes anyway
+            self._check_model_input(features, n, values=False)
+            return self._logits(features, validate=True)
+        self._check_model_input(features, n)   # all of it before the rows are sliced
         return np.concatenate([self._logits(slice_rows(features, s, min(s + batch_size, n)))
                                for s in range(0, n, batch_size)])
 

@@ -53,7 +53,7 @@ class DeepPartMixin:
         self.deep_optimizer_ = self._deep_base_optimizer.scaled(multiplier)
         self.step_.deep_optimizer = self.deep_optimizer_
 
-    def _check_deep_input(self, features, n):
+    def _check_deep_input(self, features, n, values=True):
         expected = list(self.embedding_fields or {}) + list(self.dense_fields or {})
         missing = [f for f in expected if f not in features]
         if missing:
@@ -63,7 +63,7 @@ class DeepPartMixin:
             x = features[f]
             if getattr(x, "n_examples", n) != n:
                 raise ValueError(f"sparse field {f!r} has {x.n_examples} examples, expected {n}")
-        self.deep_.check_input(features, n)
+        self.deep_.check_input(features, n, values=values)
 
     def _deep_fields(self):
         return list(self.embedding_fields or {}) + list(self.dense_fields or {})
@@ -151,11 +151,11 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
     def _build(self, rng):
         self._build_deep(rng, output_bias=True)
 
-    def _check_model_input(self, features, n):
-        self._check_deep_input(features, n)
+    def _check_model_input(self, features, n, values=True):
+        self._check_deep_input(features, n, values)
 
-    def _logits(self, features):
-        # the calling thread's scratch (never the model's); the result is copied out of it
-        # (predict_logit validated the features: `checked`)
+    def _logits(self, features, validate=False):
+        # the calling thread's scratch (never the model's); the result is copied out of it.
+        # validate: the value checks run fused with the gathers (`checked=False`)
         return self.deep_.forward(features, workspace=thread_workspace(),
-                                  checked=True)[0].copy()
+                                  checked=not validate)[0].copy()

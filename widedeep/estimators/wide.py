@@ -57,7 +57,7 @@ class WidePartMixin:
         """The wide part's FTRL with ``alpha`` times ``multiplier`` (learning-rate schedule)."""
         self.wide_.set_ftrl(self._ftrl_base.scaled(multiplier))
 
-    def _check_wide_input(self, features, n):
+    def _check_wide_input(self, features, n, values=True):
         missing = [f for f in self.wide_fields if f not in features]
         if missing:
             raise ValueError(f"missing wide field(s) {missing}"
@@ -66,7 +66,7 @@ class WidePartMixin:
             x = features[f]
             if getattr(x, "n_examples", n) != n:
                 raise ValueError(f"wide field {f!r} has {x.n_examples} examples, expected {n}")
-        self.wide_.check_input(features)
+        self.wide_.check_input(features, values=values)
 
 
 class WideEstimator(WidePartMixin, BaseEstimator):
@@ -162,9 +162,10 @@ class WideEstimator(WidePartMixin, BaseEstimator):
     def _build(self, rng):
         self._build_wide()
 
-    def _check_model_input(self, features, n):
-        self._check_wide_input(features, n)
+    def _check_model_input(self, features, n, values=True):
+        self._check_wide_input(features, n, values)
 
-    def _logits(self, features):
+    def _logits(self, features, validate=False):
         # the calling thread's scratch (never the model's); forward returns a new array
-        return self.wide_.forward(features, workspace=thread_workspace())[0]
+        return self.wide_.forward(features, workspace=thread_workspace(),
+                                  validate=validate)[0]

@@ -95,14 +95,14 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         self._build_wide()
         self._build_deep(rng, output_bias=False)
 
-    def _check_model_input(self, features, n):
-        self._check_wide_input(features, n)
-        self._check_deep_input(features, n)
+    def _check_model_input(self, features, n, values=True):
+        self._check_wide_input(features, n, values)
+        self._check_deep_input(features, n, values)
 
-    def _logits(self, features):
+    def _logits(self, features, validate=False):
         # the calling thread's scratch (never the model's): no large array per call, and
         # threads predicting at once never share a buffer; the sum is a new array.
-        # predict_logit validated the features (`checked`)
+        # validate: the value checks run fused with each part's gather
         workspace = thread_workspace()
-        return self.wide_.forward(features, workspace=workspace)[0] + \
-            self.deep_.forward(features, workspace=workspace, checked=True)[0]
+        return self.wide_.forward(features, workspace=workspace, validate=validate)[0] + \
+            self.deep_.forward(features, workspace=workspace, checked=not validate)[0]

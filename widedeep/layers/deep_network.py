@@ -244,9 +244,25 @@ class DeepNetwork:
             return self.dense_input.field_array(features, block.field)
         return self.embeddings.fields[block.field].forward(features[block.field])[0]
 
-    def check_input(self, features, n_examples=None):
-        self.embeddings.check_input(features)
-        self.dense_input.check_input(features, n_examples)
+    def input_columns(self, blocks, features):
+        """The columns of ``a_0`` that the adjacent ``blocks`` (from `input_layout`, in its
+        order) hold, side by side: [n, their total width] (read it, never write it: a lone
+        dense block is the caller's array); the embedding blocks
+        pooled together (`EmbeddingCombineLayer.forward_fields`: one gather when they are
+        single-valued and share a block) instead of field by field."""
+        parts = [self.dense_input.field_array(features, block.field)
+                 for block in blocks if block.kind == "dense"]
+        pooled = [block.field for block in blocks if block.kind != "dense"]
+        if pooled:   # the layout puts the dense fields first, so they stay in order
+            parts.append(self.embeddings.forward_fields(pooled, features))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+    def check_input(self, features, n_examples=None, values=True):
+        """Raise naming the field if ``features`` cannot be read; ``values=False`` leaves
+        the sparse fields' ids and values to ``forward(checked=False)``."""
+        self.embeddings.check_input(features, values=values)
+        # forward reads the dense fields through `field_array`, which checks finiteness
+        self.dense_input.check_input(features, n_examples, finite=values)
 
     # ------------------------------------------------------------------ forward/backward
     @property
@@ -305,8 +321,11 @@ class DeepNetwork:
         dense fields, then pooled embeddings (the layout of `input_layout`)."""
         dense, _ = self.dense_input.forward(features)
         n = dense.shape[0] if dense is not None else _n_examples(features)
-        dtype = self.layers[0].params["W"].dtype
-        a = workspace.array("input", (n, self.input_dim), dtype)
+        first = self.layers[0]
+        dtype = first.params["W"].dtype
+        # the first dense layer's rows are d_0 (`input_dim` would sum every field's width)
+        d_0 = first.input_dim if isinstance(first, DenseLayer) else self.input_dim
+        a = workspace.array("input", (n, d_0), dtype)
         width = 0 if dense is None else dense.shape[1]
         if dense is not None:
             a[:, :width] = dense

@@ -24,8 +24,9 @@ class DenseInputLayer(Layer):
     def output_dim(self):
         return sum(self.field_widths.values())
 
-    def field_array(self, features, field, n_examples=None):
-        """The field as a validated [n, width] array of the layer's dtype."""
+    def field_array(self, features, field, n_examples=None, finite=True):
+        """The field as a validated [n, width] array of the layer's dtype (``finite=False``:
+        every check but the values' finiteness)."""
         if field not in features:
             raise ValueError(f"missing dense field {field!r} (expected dense fields: "
                              f"{list(self.field_widths)})")
@@ -46,15 +47,15 @@ class DenseInputLayer(Layer):
         if n_examples is not None and arr.shape[0] != n_examples:
             raise ValueError(f"dense field {field!r}: has {arr.shape[0]} rows, expected "
                              f"{n_examples}")
-        if not np.all(np.isfinite(arr)):
+        if finite and not np.all(np.isfinite(arr)):
             row, col = np.argwhere(~np.isfinite(arr))[0]
             raise ValueError(f"dense field {field!r}: non-finite value {arr[row, col]} at row "
                              f"{row}, column {col}")
         return arr
 
-    def check_input(self, features, n_examples=None):
+    def check_input(self, features, n_examples=None, finite=True):
         for field in self.field_widths:
-            self.field_array(features, field, n_examples)
+            self.field_array(features, field, n_examples, finite)
 
     def forward(self, features, training=False, rng=None):
         arrays = [self.field_array(features, f) for f in self.field_widths]

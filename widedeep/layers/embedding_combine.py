@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..input_checks import validate_fields
+from ..input_checks import all_one_hot, is_one_hot, validate_fields
 from ..inputs import SparseInput
 from ..segments import sum_duplicates
 from ..storage import in_memory
@@ -135,7 +135,10 @@ class EmbeddingCombineLayer(Layer):
     def output_dim(self):
         return sum(layer.output_dim for layer in self.fields.values())
 
-    def check_input(self, features):
+    def check_input(self, features, values=True):
+        """Raise naming the field unless every sparse field is present as a `SparseInput`;
+        ``values=True`` also checks ids and values (`validate_fields`), ``values=False``
+        leaves that to ``forward(checked=False)``."""
         for field, layer in self.fields.items():
             if field not in features:
                 raise ValueError(f"missing sparse field {field!r} (expected fields: "
@@ -143,8 +146,11 @@ class EmbeddingCombineLayer(Layer):
             if not isinstance(features[field], SparseInput):
                 layer.check_input(features[field])   # raises the TypeError naming it
         # every field at once (`validate_fields`; each field's own check on any failure)
-        validate_fields([features[f] for f in self.fields],
-                        [layer.table.shape[0] for layer in self.fields.values()],
+        if values:
+            self._validate_values([features[f] for f in self.fields])
+
+    def _validate_values(self, inputs):
+        validate_fields(inputs, [layer.table.shape[0] for layer in self.fields.values()],
                         list(self.fields))
 
     def _group_ids(self, field, ids):
@@ -174,8 +180,9 @@ class EmbeddingCombineLayer(Layer):
             dtype = self.groups[0].table.dtype if self.groups else np.float32
             return np.zeros((n, 0), dtype=dtype), None
         inputs = [features[f] for f in self.fields]
-        if len(self.groups) == 1 and self.groups[0].table is not None \
-                and all(x.one_per_example for x in inputs):
+        if len(self.groups) == 1 and self.groups[0].table is not None and (
+                all_one_hot(inputs) if not checked else
+                all(x.one_per_example for x in inputs)):
             return self._forward_one_gather(inputs, out, workspace, checked)
         outs, caches = [], {}
         for field, layer in self.fields.items():
@@ -186,36 +193,72 @@ class EmbeddingCombineLayer(Layer):
         np.concatenate(outs, axis=1, out=out)
         return out, ("fields", caches)
 
-    def _forward_one_gather(self, inputs, out=None, workspace=None, checked=False):
+    def forward_fields(self, fields, features, checked=False):
+        """The pooled embeddings of ``fields`` (some of the layer's fields, in the order
+        given) side by side: [n, sum of their widths], a new array; the columns those fields
+        hold in `forward`'s output, computed alone (e.g. a ranking request's query or
+        per-candidate fields). The single-valued fields of one block are pooled in one
+        gather; a bag, or a field of a block without a table, by its own
+        `EmbeddingLayer.forward`. ``checked``: as in `forward`."""
+        inputs = [features[f] for f in fields]
+        blocks = [self.group_of[self.field_vocabs[f]] for f in fields]
+        n = inputs[0].n_examples
+        hot = {}   # block -> positions of its single-valued fields
+        for j, (x, block) in enumerate(zip(inputs, blocks)):
+            if self.groups[block].table is not None and is_one_hot(x, n):
+                hot.setdefault(block, []).append(j)
+        if len(hot) == 1 and len(next(iter(hot.values()))) == len(fields):   # all of them
+            return self._forward_one_gather(inputs, checked=checked, fields=fields,
+                                            group=blocks[0])[0]
+        widths = [self.fields[f].output_dim for f in fields]
+        starts = np.cumsum([0] + widths)
+        out = np.empty((n, int(starts[-1])), dtype=self.fields[fields[0]].table.dtype)
+        done = set()
+        for block, positions in hot.items():
+            pooled = self._forward_one_gather([inputs[j] for j in positions],
+                                              checked=checked, group=block,
+                                              fields=[fields[j] for j in positions])[0]
+            columns = np.concatenate([np.arange(starts[j], starts[j + 1]) for j in positions])
+            out[:, columns] = pooled
+            done.update(positions)
+        for j in sorted(set(range(len(fields))) - done):
+            out[:, starts[j]:starts[j + 1]] = self.fields[fields[j]].forward(inputs[j])[0]
+        return out
+
+    def _forward_one_gather(self, inputs, out=None, workspace=None, checked=False,
+                            fields=None, group=0):
         """Every field single-valued, one block: a single gather [n, F, dim]
-        (``np.take``, which copies rows faster than fancy indexing)."""
-        n, block = inputs[0].n_examples, self.groups[0].table
-        if not checked:
-            for x, layer in zip(inputs, self.fields.values()):
-                layer.check_input(x)
+        (``np.take``, which copies rows faster than fancy indexing). ``fields``: the names
+        of ``inputs`` (default all the layer's fields), all in block ``group``."""
+        fields = list(self.fields) if fields is None else fields
+        n, block = inputs[0].n_examples, self.groups[group].table
         n_fields = len(inputs)
         # all fields' ids and values in one concatenation each ([F, n], field-major), then
         # rows [n, F] = ids + each field's offset in the block: a few calls, not 2F
         by_field = np.concatenate([x.feature_ids for x in inputs], out=empty(
             workspace, "embedding/ids", n * n_fields, np.int64)).reshape(n_fields, n)
-        by_field += np.fromiter((self.groups[0].offsets[self.field_vocabs[f]]
-                                 for f in self.fields), np.int64, n_fields)[:, None]
-        rows = empty(workspace, "embedding/rows", (n, n_fields), np.int64)
-        rows[...] = by_field.T
         values = np.concatenate([x.feature_values for x in inputs], out=empty(
             workspace, "embedding/values", n * n_fields, block.dtype))
+        if not checked:   # the value checks on these concatenations (no second copy)
+            validate_fields(inputs, [self.fields[f].table.shape[0] for f in fields], fields,
+                            by_field, values)
+        offsets = self.groups[group].offsets
+        by_field += np.fromiter((offsets[self.field_vocabs[f]] for f in fields), np.int64,
+                                n_fields)[:, None]
+        rows = empty(workspace, "embedding/rows", (n, n_fields), np.int64)
+        rows[...] = by_field.T
         # values all 1: every combiner's coefficient is 1 (one entry per bag)
-        unit = bool(np.all(values == 1))
+        unit = values.shape[0] == 0 or bool(
+            np.minimum.reduce(values) == np.maximum.reduce(values) == 1)
         coefs = None
         if not unit:
             coefs = empty(workspace, "embedding/coefs", (n, n_fields), block.dtype)
-            for j, (field, x) in enumerate(zip(self.fields, inputs)):
+            for j, (field, x) in enumerate(zip(fields, inputs)):
                 coefs[:, j] = self.fields[field]._coefficients(x)
         # ids were validated in range: mode="clip" changes nothing and lets np.take write
         # straight into ``gathered`` (mode="raise" would gather into a buffer first)
-        gathered = np.take(block, rows, axis=0, mode="clip",
-                           out=empty(workspace, "embedding/gathered",
-                                     (n, n_fields, block.shape[1]), block.dtype))
+        gathered = block.take(rows, axis=0, mode="clip", out=empty(
+            workspace, "embedding/gathered", (n, n_fields, block.shape[1]), block.dtype))
         if not unit:
             gathered *= coefs[:, :, None]
         pooled = gathered.reshape(n, -1)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..input_checks import validate_fields
+from ..input_checks import all_one_hot, validate_fields
 from ..inputs import SparseInput
 from ..losses import BinaryLogistic
 from ..optim.base import PendingUpdate
@@ -148,7 +148,10 @@ class WideLayer(Layer):
         self._weights = self._state = None   # training would no longer reach self.params
 
     # ------------------------------------------------------------------ checking
-    def check_input(self, features):
+    def check_input(self, features, values=True):
+        """Raise naming the field unless every wide field is present as a `SparseInput`;
+        ``values=True`` also checks what the updates rely on (ids in range, rows sorted,
+        values finite), ``values=False`` leaves that to ``forward(validate=True)``."""
         for field in self.field_sizes:
             if field not in features:
                 raise ValueError(f"missing wide field {field!r} (expected wide fields: "
@@ -157,18 +160,30 @@ class WideLayer(Layer):
             if not isinstance(x, SparseInput):
                 raise TypeError(f"wide field {field!r}: expected a SparseInput, got "
                                 f"{type(x).__name__}")
-        # everything the updates rely on (ids in range, rows sorted, values finite): a
-        # SparseInput built with validate=False is checked here (all fields at once)
+        # a SparseInput built with validate=False is checked here (all fields at once)
+        if values:
+            self.validate_values(features)
+
+    def validate_values(self, features, ids=None, values=None):
+        """The value checks of `check_input` (`validate_fields`; ``ids``/``values``: the
+        fields' ids [F, n] and values already concatenated, see there)."""
         validate_fields([features[f] for f in self.field_sizes],
-                        list(self.field_sizes.values()), list(self.field_sizes))
+                        list(self.field_sizes.values()), list(self.field_sizes), ids, values)
 
     # ------------------------------------------------------------------ forward/backward
-    def forward(self, features, training=False, rng=None, workspace=None):
+    def forward(self, features, training=False, rng=None, workspace=None, validate=False):
         """``(logits [n] or [n, K], cache)``; writes nothing. ``workspace``: scratch of the
-        one-gather path (`widedeep.workspace.Workspace`)."""
-        layout = fixed_widths(self, features)
+        one-gather path (`widedeep.workspace.Workspace`). ``validate=True``: run the value
+        checks of `check_input` first (fused with the one gather when every field is
+        one-hot: the ids and values are concatenated once for both)."""
+        one_hot = bool(self.field_sizes) and all_one_hot([features[f] for f in self.field_sizes])
+        layout = fixed_widths(self, features, one_hot)
+        if validate and (layout is None or not one_hot):
+            self.validate_values(features)   # field by field, before anything is read
+            validate = False
         if layout is not None:   # one gather for every field (`wide_gather`)
-            return fused_logits(self, layout, workspace).astype(self.dtype), features
+            return fused_logits(self, layout, workspace, validate).astype(self.dtype), \
+                features
         return self._field_by_field_logits(features).astype(self.dtype), features
 
     def _field_by_field_logits(self, features):

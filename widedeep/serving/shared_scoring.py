@@ -57,8 +57,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..estimators.batching import n_examples, slice_rows
+from ..input_checks import validate_fields
 from ..inputs import SparseInput
 from ..layers.dense import DenseLayer
+from ..layers.wide_gather import field_terms, logits_with_query
 
 __all__ = ["RequestScorer", "PreparedRequest", "ModelView", "FIRST_LAYER_MODES"]
 
@@ -166,11 +168,12 @@ class RequestScorer:
         _check_fields(model, candidates, sorted(candidate_fields), n)
         query_wide = {}
         if model.wide is not None:
-            for f in model.wide.field_sizes:
-                if f not in candidate_fields:
-                    query_wide[f] = model.wide.field_logits(f, query[f])[0]   # [] or [K]
-        query_blocks = {block.field: model.deep.input_block(block, query)
-                        for block in model.layout if block.field not in candidate_fields}
+            shared = [f for f in model.wide.field_sizes if f not in candidate_fields]
+            if model.wide.n_outputs == 1 and shared:   # in one gather (`field_terms`)
+                query_wide = dict(zip(shared, field_terms(model.wide, query, shared, 1)[:, 0]))
+            for f in shared if model.wide.n_outputs > 1 else ():
+                query_wide[f] = model.wide.field_logits(f, query[f])[0]   # [K]
+        query_blocks = _query_blocks(model, query, candidate_fields)
         query_first_layer = None
         if model.deep is not None and self.first_layer == "factorized" \
                 and isinstance(model.deep.layers[0], DenseLayer):
@@ -195,14 +198,16 @@ class RequestScorer:
             rows = slice_rows({f: rows[f] for f in prepared.candidate_fields}, start, stop)
         logits = None
         if model.wide is not None:
-            classes = model.wide.n_outputs
-            wide = np.empty((n, classes) if classes > 1 else (n,), dtype=np.float64)
-            wide[...] = model.wide.params["bias"] if classes > 1 else model.wide.bias
-            for f in model.wide.field_sizes:
-                if f in prepared.candidate_fields:
-                    model.wide.field_logits(f, rows[f], out=wide)
-                else:
-                    wide += prepared.query_wide[f]
+            if model.wide.n_outputs == 1:   # candidate fields in one gather (`wide_gather`)
+                wide = logits_with_query(model.wide, rows, prepared.query_wide, n)
+            else:
+                wide = np.empty((n, model.wide.n_outputs), dtype=np.float64)
+                wide[...] = model.wide.params["bias"]
+                for f in model.wide.field_sizes:
+                    if f in prepared.candidate_fields:
+                        model.wide.field_logits(f, rows[f], out=wide)
+                    else:
+                        wide += prepared.query_wide[f]
             logits = wide.astype(model.wide.dtype)
         if model.deep is not None:
             deep = self._deep_rows(prepared, rows, n)
@@ -215,8 +220,7 @@ class RequestScorer:
         if prepared.query_first_layer is not None:
             a = None
             for begin, end, fields in prepared.candidate_runs:
-                values = [model.deep.input_block(model.block(f), rows) for f in fields]
-                values = values[0] if len(values) == 1 else np.concatenate(values, axis=1)
+                values = model.deep.input_columns([model.block(f) for f in fields], rows)
                 product = layers[0].product(values, slice(begin, end), self.block_rows)
                 a = product if a is None else np.add(a, product, out=a)
             if a is None:
@@ -245,14 +249,28 @@ def _check_fields(model, features, fields, n):
             if not isinstance(value, SparseInput):
                 raise TypeError(f"wide field {f!r}: expected a SparseInput, got "
                                 f"{type(value).__name__}")
-            size = model.wide.field_sizes[f]
-            if value.nnz and value.feature_ids.max() >= size:
-                bad = int(np.argmax(value.feature_ids))
-                raise ValueError(f"wide field {f!r}: feature id {value.feature_ids[bad]} "
-                                 f"in example {value.example_indices[bad]} is out of "
-                                 f"range for {size} coordinates")
-    # deep fields are checked where they are read (EmbeddingLayer.forward,
+    # the wide fields' ids and values all at once (each field's own error on a failure);
+    # deep fields are checked where they are read (`EmbeddingCombineLayer.forward_fields`,
     # DenseInputLayer.field_array), with the same messages
+    wide = [f for f in fields if model.wide is not None and f in model.wide.field_sizes]
+    if wide:
+        validate_fields([features[f] for f in wide],
+                        [model.wide.field_sizes[f] for f in wide], wide)
+
+
+def _query_blocks(model, query, candidate_fields):
+    """``{field: [1, width]}``: the query's deep input blocks, pooled together
+    (`DeepNetwork.input_columns`) and cut into the blocks' columns."""
+    blocks = [block for block in model.layout if block.field not in candidate_fields]
+    if not blocks:
+        return {}
+    columns = model.deep.input_columns(blocks, query)
+    out, start = {}, 0
+    for block in blocks:
+        width = block.stop - block.start
+        out[block.field] = columns[:, start:start + width]
+        start += width
+    return out
 
 
 def _query_first_layer(model, query_blocks):
