@@ -11,6 +11,11 @@ comparable. Run from the repository root (2 BLAS threads, as the peers' ``--thre
 
 or through the peers' runner: ``WD_DRIVER=benchmarks/widedeep_bench.py ../shared/bench/run_all.sh``.
 
+``WD_OVERLAP=1``: train with the overlapped step (`widedeep.training.overlap`: the wide FTRL
+step and the embedding updates on a helper thread next to the dense backward), from the
+second step on; meant with one BLAS thread (``--threads 1``), the helper taking the second
+core. Compare it with ``--threads 1`` and ``--threads 2`` without it, interleaved.
+
 The model, mapped from the data's schema and ``common.HPARAMS``:
 
 - deep: one embedding table per vocabulary of the schema (fields naming the same vocabulary
@@ -216,6 +221,7 @@ class WidedeepAdapter(common.Adapter):
         # WD_N_THREADS=default (benchmarks/threads_busy.py compares the two)
         choice = os.environ.get("WD_N_THREADS", str(a.threads))
         self.model.set_params(n_threads=None if choice == "default" else int(choice))
+        self.overlap = os.environ.get("WD_OVERLAP", "0") == "1"
 
     def prepare(self, b):
         return batch_features(b, self.schema, self.wide), b.label
@@ -223,6 +229,8 @@ class WidedeepAdapter(common.Adapter):
     def train_step(self, x):
         features, label = x
         self.model.partial_fit(features, label)
+        if self.overlap and not self.model.step_.overlap:   # the step exists from now on
+            self.model.step_.overlap = True
 
     def predict(self, x):
         return self.model.predict_proba(x[0])
@@ -232,7 +240,7 @@ class WidedeepAdapter(common.Adapter):
                     blas_threads=os.environ.get("OPENBLAS_NUM_THREADS", ""),
                     n_threads=str(self.model.n_threads),
                     openblas_corename=openblas_corename(),
-                    wide_fields=len(self.wide.names),
+                    wide_fields=len(self.wide.names), overlap=str(self.overlap),
                     note="bias = wide bias (FTRL); peers: deep output bias (Adagrad)")
 
 

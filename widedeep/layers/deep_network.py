@@ -336,12 +336,21 @@ class DeepNetwork:
         return a, emb_cache
 
     def _backward_layers(self, grad_logits, caches, penalty, workspace=None,
-                         need_input_grad=True):
+                         need_input_grad=True, on_input_grad=None):
         grads = {}
         g = grad_logits[:, None] if grad_logits.ndim == 1 else grad_logits
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            if workspace is not None and isinstance(layer, DenseLayer):
+            if i == 0 and on_input_grad is not None and isinstance(layer, DenseLayer):
+                # dL/da_0 before the first layer's weight gradient (independent products),
+                # so the caller's use of it runs alongside that product
+                dx = layer.input_gradient(g, workspace=workspace, key=f"layer{i}")
+                on_input_grad(dx)
+                _, layer_grads = layer.backward(g, caches[i], penalty=penalty,
+                                                workspace=workspace, key=f"layer{i}",
+                                                need_input_grad=False)
+                g = dx
+            elif workspace is not None and isinstance(layer, DenseLayer):
                 g, layer_grads = layer.backward(g, caches[i], penalty=penalty,
                                                 workspace=workspace, key=f"layer{i}",
                                                 need_input_grad=need_input_grad or i > 0)
@@ -374,18 +383,31 @@ class DeepNetwork:
         ``embedding_blocks[i]`` a `RowSparseGrad` of ``embeddings.groups[i].table`` (or
         None when the batch touched no row of that block). With a workspace every
         gradient is one of its buffers (valid until the workspace's next step)."""
-        emb_cache, caches = cache
+        dense, grad_input = self.backward_dense(grad_logits, cache, workspace)
+        return dense, self.backward_embedding_blocks(grad_input, cache, workspace)
+
+    def backward_dense(self, grad_logits, cache, workspace=None, on_input_grad=None):
+        """The first half of `backward_blocks`: ``(dense, dL/da_0)``, ``dL/da_0`` [n, d_0]
+        (None without embedding fields). ``on_input_grad(dL/da_0)`` is called as soon as
+        ``dL/da_0`` is known, before the first layer's weight gradient is computed (a
+        training step hands the embedding part to another thread there)."""
         fields = bool(self.embeddings.fields)
-        g, dense = self._backward_layers(grad_logits, caches, penalty=False,
-                                         workspace=workspace, need_input_grad=fields)
+        g, dense = self._backward_layers(grad_logits, cache[1], penalty=False,
+                                         workspace=workspace, need_input_grad=fields,
+                                         on_input_grad=on_input_grad if fields else None)
+        return dense, (g if fields else None)
+
+    def backward_embedding_blocks(self, grad_input, cache, workspace=None):
+        """The second half of `backward_blocks`: the embedding blocks' gradients from
+        ``dL/da_0`` (None: no embedding fields)."""
         blocks = [None] * len(self.embeddings.groups)
-        if fields:
-            g_emb = g[:, self.dense_input.output_dim:]
+        if grad_input is not None:
+            g_emb = grad_input[:, self.dense_input.output_dim:]
             if workspace is None:
                 g_emb = np.ascontiguousarray(g_emb)
-            blocks = self.embeddings.backward_groups(g_emb, emb_cache, penalty=False,
+            blocks = self.embeddings.backward_groups(g_emb, cache[0], penalty=False,
                                                      workspace=workspace)
-        return dense, blocks
+        return blocks
 
     def add_penalty_gradients(self, dense, embedding_blocks, workspace=None):
         """The gradients plus the L2 terms, added once per step: ``dense_l2 W`` on each
@@ -393,10 +415,19 @@ class DeepNetwork:
         ``embedding_blocks`` (the lazy L2 of the rows the step touched). Returns new
         ``(dense, embedding_blocks)``; the inputs are not modified. With a workspace the
         embedding rows' sums are its buffers."""
+        return (self.add_dense_penalty(dense),
+                self.add_embedding_penalty(embedding_blocks, workspace))
+
+    def add_dense_penalty(self, dense):
+        """`add_penalty_gradients` of the dense gradients alone (a new dict)."""
         dense = dict(dense)
         for i, layer in enumerate(self.layers):
             for name, value in layer.penalty_gradients().items():
                 dense[f"layer{i}/{name}"] = dense[f"layer{i}/{name}"] + value
+        return dense
+
+    def add_embedding_penalty(self, embedding_blocks, workspace=None):
+        """`add_penalty_gradients` of the embedding blocks alone (a new list)."""
         blocks = list(embedding_blocks)
         for i, grad in enumerate(blocks):
             if grad is not None:
@@ -406,7 +437,7 @@ class DeepNetwork:
                         grad.values, extra, out=empty(workspace, f"embedding/block{i}/l2",
                                                       grad.values.shape,
                                                       np.result_type(grad.values, extra))))
-        return dense, blocks
+        return blocks
 
     def penalty(self, features=None):
         """Regularization added to the loss: dense L2 plus the batch's lazy embedding L2."""

@@ -120,13 +120,19 @@ class DenseLayer(Layer):
                                                         grad_out.shape[1:], dtype))
         if not need_input_grad:
             return None, grads
+        return self.input_gradient(grad_out, workspace, key), grads
+
+    def input_gradient(self, grad_out, workspace=None, key="dense"):
+        """``dx = grad_out W^T`` [n, in_dim] alone (the first value `backward` returns);
+        with a workspace its buffer ``key + "/dx"``."""
+        W = self.params["W"]
         dx = empty(workspace, key + "/dx", (grad_out.shape[0], W.shape[0]),
                    np.result_type(grad_out, W))
         if W.shape[1] == 1:
             # k = 1: every entry is one product g_i w_j, exact either way; a broadcast
             # multiply is ~5x cheaper than a GEMM with inner dimension 1
-            return np.multiply(grad_out, W[:, 0], out=dx), grads
-        return np.matmul(grad_out, W.T, out=dx), grads
+            return np.multiply(grad_out, W[:, 0], out=dx)
+        return np.matmul(grad_out, W.T, out=dx)
 
     def penalty_gradients(self):
         """Gradient of `penalty`: ``{"W": l2 W}`` ({} without L2)."""

@@ -82,6 +82,9 @@ def serve(config, log_level="info"):
     if not os.path.isdir(config.model_base):
         raise SystemExit(f"{config.model_base}: no such model base folder")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    # uvicorn formats an access-log call per request whenever its logger has a handler,
+    # even when the level then drops it: turned off unless the level shows it
+    access_log = log_level.lower() in ("trace", "debug", "info")
     if config.metrics_dir is not None:
         clear_metrics_dir(config.metrics_dir)
     if config.workers > 1:
@@ -93,14 +96,15 @@ def serve(config, log_level="info"):
         try:
             _run_workers(uvicorn.Config("widedeep.server.app:app_from_environment",
                                         factory=True, host=config.host, port=config.port,
-                                        workers=config.workers, log_level=log_level))
+                                        workers=config.workers, log_level=log_level,
+                                        access_log=access_log))
         finally:
             if temporary is not None:
                 shutil.rmtree(temporary, ignore_errors=True)
     else:
         from .app import create_app
         uvicorn.run(create_app(config), host=config.host, port=config.port,
-                    log_level=log_level)
+                    log_level=log_level, access_log=access_log)
     return 0
 
 

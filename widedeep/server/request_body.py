@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import RequestError
-from .json_columns import check_column_names, columns_from_json
+from .json_columns import (check_column_names, columns_from_json,
+                           query_columns_from_json)
 
 __all__ = ["RankRequest", "parse_json", "parse_rank", "parse_predict"]
 
@@ -61,8 +62,7 @@ def parse_rank(data, kinds, limits):
     query = data["query"]
     if not isinstance(query, Mapping):
         raise RequestError(400, "query: expected an object {column: value}", "query")
-    query_columns, _ = columns_from_json({name: [value] for name, value in query.items()},
-                                         kinds, "query", limits, 1, "one query row")
+    query_columns = query_columns_from_json(query, kinds, "query", limits)
     candidates, n = columns_from_json(data["candidates"], kinds, "candidates", limits,
                                       limits.max_candidates, "max_candidates")
     if n == 0:

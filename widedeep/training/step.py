@@ -33,6 +33,13 @@ arithmetic is the same operations in the same order, so the results are bit-iden
 until that workspace's next step, which is why `compute` called directly allocates fresh
 arrays (its gradients may be kept and summed).
 
+**Overlap** (issue 12, opt-in: ``step.overlap = True``): `train_batch` of a model with
+a deep part runs the sparse updates on a helper thread next to the dense backward
+(`widedeep.training.overlap`): the wide FTRL step as soon as ``dL/df`` is known, the
+embedding rows' gradient sums and AdaGrad step as soon as ``dL/da_0`` is. Same operations
+on the same inputs, written in the same order after the same finiteness check: identical
+parameters. It uses a second core, so pair it with one BLAS thread (``n_threads=None``).
+
 ``wide_mode="online"`` is the documented exception: the wide part steps example by example
 inside the batch (classic online FTRL, a Python loop over examples), so `train_batch` runs
 it and then applies the deep part's batch gradient; `compute` refuses that mode.
@@ -48,6 +55,7 @@ from ..optim.base import NonFiniteUpdateError, PendingUpdate
 from ..storage import in_memory
 from ..workspace import Workspace
 from .gradients import StepGradient, sum_gradients
+from .overlap import train_overlapped
 
 __all__ = ["TrainingStep", "init_deep_optimizer_state"]
 
@@ -84,7 +92,7 @@ class TrainingStep:
     """
 
     def __init__(self, loss, *, wide=None, deep=None, deep_optimizer=None, deep_state=None,
-                 wide_mode="batch"):
+                 wide_mode="batch", overlap=False):
         if wide is None and deep is None:
             raise ValueError("TrainingStep needs a wide part, a deep part or both")
         self.loss = loss
@@ -101,17 +109,21 @@ class TrainingStep:
         self.dtype = (wide.dtype if wide is not None
                       else deep.layers[0].params["W"].dtype)
         self._workspaces = OrderedDict()
+        self.overlap = bool(overlap)
 
     KEPT_WORKSPACES = 2
 
-    def workspace(self, n_examples):
+    def workspace(self, n_examples, role="step"):
         """The step's `Workspace` for batches of ``n_examples`` rows (created on first use;
-        the least recently used is released beyond `KEPT_WORKSPACES` sizes)."""
+        the least recently used is released beyond `KEPT_WORKSPACES` sizes); ``role``
+        "helper": the one the overlapped step's helper thread works in."""
+        if role != "step":
+            n_examples = (n_examples, role)
         workspace = self._workspaces.pop(n_examples, None)
         if workspace is None:
             workspace = Workspace()
         self._workspaces[n_examples] = workspace
-        while len(self._workspaces) > self.KEPT_WORKSPACES:
+        while len(self._workspaces) > self.KEPT_WORKSPACES * (1 + self.overlap):
             self._workspaces.popitem(last=False)
         return workspace
 
@@ -146,10 +158,8 @@ class TrainingStep:
                                                    workspace=workspace, checked=checked)
         wide = None
         if self.wide is not None:
-            link = self.loss.link
             proba_fn = None if deep_logits is None else \
-                (lambda example_indices, wide_logits:
-                 link(wide_logits + deep_logits[example_indices]))
+                _joined_proba_fn(self.loss.link, deep_logits)
             coords, values, bias, p, g = self.wide.compute_gradients(
                 features, y, proba_fn, sample_weight, self.loss, n_total, workspace)
             wide = (coords, values, bias)
@@ -202,8 +212,16 @@ class TrainingStep:
         if not gradient.regularized:
             raise ValueError("apply() takes a combined gradient: step.apply(step.combine("
                              "[step.compute(...)]))")
-        with np.errstate(over="ignore", invalid="ignore"):   # checked below, before writing
-            names, pending = self._prepare(gradient, workspace)
+        self.commit(self._prepare(gradient, workspace), gradient.statistics)
+
+    def commit(self, parts, statistics=None):
+        """Write prepared updates ``parts`` (``[(names, PendingUpdate), ...]`` in write
+        order) if every new value is finite (`NonFiniteUpdateError` otherwise, nothing
+        written), then fold in the batch-normalization ``statistics``."""
+        names, pending = [], PendingUpdate()
+        for part_names, part in parts:
+            names += part_names
+            pending.writes += part.writes
         bad = pending.non_finite()
         if bad is not None:
             raise NonFiniteUpdateError(
@@ -211,35 +229,54 @@ class TrainingStep:
                 f"optimizer accumulators too large); nothing was written — lower the "
                 f"learning rates or use dtype=float64")
         pending.commit()
-        if self.deep is not None and gradient.statistics:
-            self.deep.update_statistics(gradient.statistics)
+        if self.deep is not None and statistics:
+            self.deep.update_statistics(statistics)
 
     def _prepare(self, gradient, workspace=None):
-        """Every optimizer update of the step, computed but not written: ``(names,
-        PendingUpdate)`` with one name per write (for the error message)."""
-        names, pending = [], PendingUpdate()
-
-        def add(name, update):
-            names.extend([name] * len(update.writes))
-            pending.writes.extend(update.writes)
-
+        """Every optimizer update of the step, computed but not written, in write order:
+        ``[(names, PendingUpdate), ...]`` with one name per write (for the error message)."""
+        parts = []
         if self.wide is not None and gradient.wide is not None:
-            add("the wide part", self.wide.prepare_update(*gradient.wide,
-                                                          workspace=workspace))
+            parts.append(self.prepare_wide(gradient.wide, workspace))
         if self.deep is not None:
-            optimizer = self.deep_optimizer
-            for i, grad in enumerate(gradient.embeddings):
+            parts.append(self.prepare_embeddings(gradient.embeddings, workspace))
+            parts.append(self.prepare_dense(gradient.dense, workspace))
+        return parts
+
+    # the three groups of updates, each ``(names, PendingUpdate)``, computed with float
+    # overflow ignored (the caller checks every new value before writing any)
+    def prepare_wide(self, wide_gradient, workspace=None):
+        """The wide part's FTRL step for ``(coords, values, bias)``."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            update = self.wide.prepare_update(*wide_gradient, workspace=workspace)
+        return ["the wide part"] * len(update.writes), update
+
+    def prepare_embeddings(self, blocks, workspace=None):
+        """The row-sparse steps of the embedding blocks (`RowSparseGrad` or None each)."""
+        names, pending = [], PendingUpdate()
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i, grad in enumerate(blocks):
                 if grad is not None and grad.rows.shape[0]:
-                    add(f"embedding block {i}", optimizer.prepare_rows(
+                    update = self.deep_optimizer.prepare_rows(
                         self.deep.embeddings.groups[i].table, grad.rows, grad.values,
                         self.block_states[i], assume_unique=True, check=False,
-                        workspace=workspace, key=f"adagrad/block{i}"))
-            params = self.deep.dense_params()
-            for name, grad in gradient.dense.items():
-                add(f"deep {name}", optimizer.prepare(params[name], grad,
-                                                      self.param_states[name], check=False,
-                                                      workspace=workspace,
-                                                      key=f"adagrad/{name}"))
+                        workspace=workspace, key=f"adagrad/block{i}")
+                    names += [f"embedding block {i}"] * len(update.writes)
+                    pending.writes += update.writes
+        return names, pending
+
+    def prepare_dense(self, dense, workspace=None):
+        """The dense parameters' steps (gradients keyed like ``dense_params``)."""
+        names, pending = [], PendingUpdate()
+        params = self.deep.dense_params()
+        with np.errstate(over="ignore", invalid="ignore"):
+            for name, grad in dense.items():
+                update = self.deep_optimizer.prepare(params[name], grad,
+                                                     self.param_states[name], check=False,
+                                                     workspace=workspace,
+                                                     key=f"adagrad/{name}")
+                names += [f"deep {name}"] * len(update.writes)
+                pending.writes += update.writes
         return names, pending
 
     # ------------------------------------------------------------------ all three
@@ -248,6 +285,8 @@ class TrainingStep:
         ``checked``: as in `compute`."""
         if self.wide is not None and self.wide_mode == "online":
             return self._train_online(features, y, sample_weight, rng)
+        if self.overlap and self.deep is not None and int(np.shape(y)[0]) > 0:
+            return train_overlapped(self, features, y, sample_weight, rng, checked)
         workspace = self.workspace(int(np.shape(y)[0]))
         gradient = self.compute(features, y, sample_weight, rng=rng, workspace=workspace,
                                 checked=checked)
@@ -255,13 +294,11 @@ class TrainingStep:
         return gradient.predictions
 
     def _train_online(self, features, y, sample_weight, rng):
-        deep_logits = cache = proba_fn = None
+        cache = None
+        proba_fn = None  # wide-only: the wide layer applies the link itself
         if self.deep is not None:
             deep_logits, cache = self.deep.forward(features, training=True, rng=rng)
-            link = self.loss.link
-
-            def proba_fn(example_indices, wide_logits):
-                return link(wide_logits + deep_logits[example_indices])
+            proba_fn = _joined_proba_fn(self.loss.link, deep_logits)
         p = self.wide.fit_online(features, y, proba_fn, sample_weight, self.loss)
         if self.deep is not None:
             g = self.loss.gradient(p, y, sample_weight)
@@ -271,3 +308,12 @@ class TrainingStep:
                 n_examples=len(y), loss=0.0, predictions=p, embeddings=blocks, dense=dense,
                 statistics=self.deep.batch_statistics(cache))]))
         return p
+
+
+def _joined_proba_fn(link, deep_logits):
+    """The ``proba_fn`` that joins the two parts at the logit:
+    ``p[i] = link(wide_logit[i] + deep_logit[example_indices[i]])``, with the deep logits
+    of the whole batch (shape ``[n]`` or ``[n, k]``) computed once before the wide pass."""
+    def proba_fn(example_indices, wide_logits):
+        return link(wide_logits + deep_logits[example_indices])
+    return proba_fn
