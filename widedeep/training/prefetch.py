@@ -1,0 +1,105 @@
+"""`Prefetched`: the next item of an iterable read on a background thread while the caller
+works on the current one.
+
+A streamed ``fit(..., prefetch=True)`` reads batch ``s + 1`` (parse CSV, featurize,
+build the `SparseInput`s) while step ``s`` trains. The two overlap only where both run
+outside the GIL (NumPy kernels, the arrow CSV parser) and a second core is free; the
+Python parts of both take turns. Measured on a shared, loaded 2-core machine it was not
+faster (README, "Bounded memory on one machine"), so `fit` leaves it off by default.
+
+Contract:
+
+- the items arrive in the source's order, each exactly once; at most ``depth`` items
+  wait in the queue (plus the one the thread is building), so memory stays bounded;
+- the source is iterated on the thread only (``iter(source)`` is called there too), one
+  item at a time, never concurrently;
+- an exception raised by the source reaches the caller as the same object (type, message,
+  and the source's own traceback frames, which name its file and line), at the position
+  where it happened: every item before it is delivered first;
+- `close` (also on ``with`` exit and on exhaustion) tells the thread to stop, lets it finish
+  the item it is building, closes the source iterator (a reader's file is closed) and joins
+  the thread; no thread outlives the ``with`` block, whatever ends it (the end of the
+  data, early stopping, an exception in the caller's step, ``KeyboardInterrupt``).
+
+>>> with Prefetched(range(4)) as items:
+...     [item * 10 for item in items]
+[0, 10, 20, 30]
+"""
+from __future__ import annotations
+
+import queue
+import threading
+
+__all__ = ["Prefetched"]
+
+_ITEM, _END, _ERROR = "item", "end", "error"
+
+
+class Prefetched:
+    """Iterate ``source`` with up to ``depth`` (>= 1) items read ahead on a daemon thread
+    named ``name``; use it in a ``with`` block (or call `close`)."""
+
+    def __init__(self, source, depth=1, name="widedeep-prefetch"):
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"prefetch depth must be an int >= 1, got {depth!r}")
+        self._queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._read, args=(source,), name=name,
+                                        daemon=True)
+        self._thread.start()
+
+    def _read(self, source):
+        """The thread: put each item, then the end or the source's exception."""
+        iterator = None
+        try:
+            iterator = iter(source)
+            for item in iterator:
+                self._queue.put((_ITEM, item))
+                if self._stop.is_set():
+                    return
+            self._queue.put((_END, None))
+        except BaseException as error:   # handed to the caller, re-raised there unchanged
+            self._queue.put((_ERROR, error))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._done:
+            raise StopIteration
+        kind, value = self._queue.get()
+        if kind == _ITEM:
+            return value
+        self.close()
+        if kind == _END:
+            raise StopIteration
+        raise value
+
+    def close(self):
+        """Stop reading ahead and join the thread (waits for the item being built)."""
+        self._done = True
+        self._stop.set()
+        # empty the queue: a thread blocked on `put` can then put once more, sees the
+        # stop flag and returns; with the queue emptied that put never blocks
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    def __del__(self):   # an instance dropped without close: do not leave its thread
+        if getattr(self, "_thread", None) is not None and self._thread.is_alive():
+            self.close()
