@@ -10,7 +10,9 @@ faster (README, "Bounded memory on one machine"), so `fit` leaves it off by defa
 Contract:
 
 - the items arrive in the source's order, each exactly once; at most ``depth`` items
-  wait in the queue (plus the one the thread is building), so memory stays bounded;
+  are read ahead of the one the caller holds (built or being built: the thread takes a
+  slot before it asks the source, the caller frees it by taking the item), so memory is
+  ``depth + 1`` items;
 - the source is iterated on the thread only (``iter(source)`` is called there too), one
   item at a time, never concurrently;
 - an exception raised by the source reaches the caller as the same object (type, message,
@@ -42,7 +44,8 @@ class Prefetched:
     def __init__(self, source, depth=1, name="widedeep-prefetch"):
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
             raise ValueError(f"prefetch depth must be an int >= 1, got {depth!r}")
-        self._queue = queue.Queue(maxsize=depth)
+        self._queue = queue.SimpleQueue()
+        self._slots = threading.Semaphore(depth)
         self._stop = threading.Event()
         self._done = False
         self._thread = threading.Thread(target=self._read, args=(source,), name=name,
@@ -50,15 +53,20 @@ class Prefetched:
         self._thread.start()
 
     def _read(self, source):
-        """The thread: put each item, then the end or the source's exception."""
+        """The thread: each item once a slot is free, then the end or the source's error."""
         iterator = None
         try:
             iterator = iter(source)
-            for item in iterator:
-                self._queue.put((_ITEM, item))
+            while True:
+                self._slots.acquire()
                 if self._stop.is_set():
                     return
-            self._queue.put((_END, None))
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    self._queue.put((_END, None))
+                    return
+                self._queue.put((_ITEM, item))
         except BaseException as error:   # handed to the caller, re-raised there unchanged
             self._queue.put((_ERROR, error))
         finally:
@@ -74,6 +82,7 @@ class Prefetched:
             raise StopIteration
         kind, value = self._queue.get()
         if kind == _ITEM:
+            self._slots.release()
             return value
         self.close()
         if kind == _END:
@@ -84,13 +93,7 @@ class Prefetched:
         """Stop reading ahead and join the thread (waits for the item being built)."""
         self._done = True
         self._stop.set()
-        # empty the queue: a thread blocked on `put` can then put once more, sees the
-        # stop flag and returns; with the queue emptied that put never blocks
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
+        self._slots.release()   # a thread waiting for a slot wakes up and sees the stop
         self._thread.join()
 
     def __enter__(self):
