@@ -126,3 +126,12 @@ def test_next_after_the_end_or_close_stops():
 def test_depth_must_be_a_positive_int(depth):
     with pytest.raises(ValueError, match="prefetch depth must be an int >= 1"):
         Prefetched([1], depth=depth)
+
+
+def test_an_instance_dropped_without_close_stops_its_thread():
+    import gc
+    prefetched = Prefetched(iter(range(1000)))
+    assert next(prefetched) == 0
+    del prefetched
+    gc.collect()
+    assert prefetch_threads() == []

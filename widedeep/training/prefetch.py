@@ -48,31 +48,11 @@ class Prefetched:
         self._slots = threading.Semaphore(depth)
         self._stop = threading.Event()
         self._done = False
-        self._thread = threading.Thread(target=self._read, args=(source,), name=name,
-                                        daemon=True)
+        # the thread holds the queue, slots and flag, not this object: dropping it without
+        # `close` still reaches `__del__`, which stops the thread
+        self._thread = threading.Thread(target=_read, name=name, daemon=True,
+                                        args=(source, self._queue, self._slots, self._stop))
         self._thread.start()
-
-    def _read(self, source):
-        """The thread: each item once a slot is free, then the end or the source's error."""
-        iterator = None
-        try:
-            iterator = iter(source)
-            while True:
-                self._slots.acquire()
-                if self._stop.is_set():
-                    return
-                try:
-                    item = next(iterator)
-                except StopIteration:
-                    self._queue.put((_END, None))
-                    return
-                self._queue.put((_ITEM, item))
-        except BaseException as error:   # handed to the caller, re-raised there unchanged
-            self._queue.put((_ERROR, error))
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
 
     def __iter__(self):
         return self
@@ -106,3 +86,27 @@ class Prefetched:
     def __del__(self):   # an instance dropped without close: do not leave its thread
         if getattr(self, "_thread", None) is not None and self._thread.is_alive():
             self.close()
+
+
+def _read(source, items, slots, stop):
+    """The thread: each item of ``source`` once a slot is free, then the end or the
+    source's exception, into ``items``."""
+    iterator = None
+    try:
+        iterator = iter(source)
+        while True:
+            slots.acquire()
+            if stop.is_set():
+                return
+            try:
+                item = next(iterator)
+            except StopIteration:
+                items.put((_END, None))
+                return
+            items.put((_ITEM, item))
+    except BaseException as error:   # handed to the caller, re-raised there unchanged
+        items.put((_ERROR, error))
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
