@@ -3,14 +3,20 @@
     python benchmarks/run.py                      # everything (~15 min on 2 vCPUs)
     python benchmarks/run.py --quick              # short windows, 2 adult epochs (~4 min)
     python benchmarks/run.py --configs adult --repeats 3 --no-vocab
+    python benchmarks/run.py --configs criteo adult paper --repeats 3 --pinned --torch-fused \
+        --tf-python /path/to/tf-venv/bin/python --no-vocab --no-serving   # issue 12's table
 
 What it runs, each benchmark in its own process with ``--threads`` BLAS/torch threads:
 
 - the shared Wide & Deep benchmark (``../shared/bench``): for each config (criteo b1024,
-  adult b256 x 10 epochs, paper b256) the PyTorch peer (when torch is importable) and
-  widedeep (`benchmarks/widedeep_bench.py`) **interleaved** on the same generated data, same
-  hyper-parameters and timing protocol, ``--repeats`` times with alternating order; cells
-  are medians over the repeats and ratios compare runs of the same repeat;
+  adult b256 x 10 epochs, paper b256) the PyTorch peer (when torch is importable; also its
+  fused-table layout with ``--torch-fused``), the TensorFlow peer (``--tf-python`` names the
+  python of a venv holding tensorflow-cpu) and widedeep (`benchmarks/widedeep_bench.py`)
+  **interleaved** on the same generated data, same hyper-parameters and timing protocol,
+  ``--repeats`` times with alternating order; cells are medians over the repeats and ratios
+  compare runs of the same repeat. widedeep runs "native" (``OPENBLAS_CORETYPE`` and
+  ``OPENBLAS_L2_SIZE`` removed from its environment) and, with ``--pinned``, also with both
+  pins set as on machines that need them;
 - `benchmarks/vocab_scaling.py`: train-step time vs table size, 10^3..10^7 rows;
 - `benchmarks/serving_latency.py`, if present, with its default arguments.
 
@@ -48,14 +54,25 @@ CONFIGS = {
                 "--infer-batches", "30"]),
     "adult": (["--config", "adult", "--epochs", "10"],
               ["--config", "adult", "--epochs", "2"]),
+    # serving latency by the shared protocol: 500 requests of 100 candidates, p50/p99; the
+    # training window is kept short (its numbers are not reported for this entry)
+    "paper_latency": (["--config", "paper", "--steps", "5", "--warmup", "2", "--repeats", "1",
+                       "--infer-batches", "3", "--latency-modes", "single"],
+                      ["--config", "paper", "--steps", "5", "--warmup", "2", "--repeats", "1",
+                       "--infer-batches", "3", "--latency-modes", "single"]),
     "paper": (["--config", "paper", "--no-latency"],
               ["--config", "paper", "--no-latency", "--steps", "20", "--infer-batches", "50"]),
 }
-IMPL_FILE = {"torch": "torch", "widedeep": "widedeep", "widedeep_avx512": "widedeep"}
-LABEL = {"torch": "torch per-field", "widedeep": "widedeep",
-         "widedeep_avx512": "widedeep, OPENBLAS_CORETYPE=SkylakeX"}
-TARGETS = {  # widedeep / torch train throughput (issue 5; issue 2 asks >= 1.0 on criteo)
-    "criteo": 1.3, "adult": 1.0,
+IMPL_FILE = {"torch": "torch", "torch_fused": "torch", "tf": "tf", "widedeep": "widedeep",
+             "widedeep_avx512": "widedeep", "widedeep_pinned": "widedeep"}
+LABEL = {"torch": "torch per-field", "torch_fused": "torch fused", "tf": "TensorFlow",
+         "widedeep": "widedeep", "widedeep_avx512": "widedeep, OPENBLAS_CORETYPE=SkylakeX",
+         "widedeep_pinned": "widedeep pinned (Haswell, L2 512)"}
+# The OpenBLAS pins some machines set (older OpenBLAS builds need them): "pinned" runs set
+# them, every other run of this script has both removed from its environment ("native").
+PINS = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"}
+TARGETS = {  # widedeep / peer train throughput, (config, peer) -> ratio (issue 12)
+    ("criteo", "tf"): 1.2, ("criteo", "best_torch"): 1.6,
 }
 
 
@@ -119,7 +136,8 @@ class Runner:
         self.out_dir = HERE / "results" / stamp
         self.data = Path(os.environ.get("WD_BENCH_DATA") or HERE / "results" / "data").resolve()
         self.time_v = shutil.which("time") if _gnu_time() else None
-        self.env = dict(os.environ, WD_BENCH_DATA=str(self.data),
+        base = {k: v for k, v in os.environ.items() if k not in PINS}
+        self.env = dict(base, WD_BENCH_DATA=str(self.data),
                         OPENBLAS_NUM_THREADS=str(a.threads), OMP_NUM_THREADS=str(a.threads),
                         MKL_NUM_THREADS=str(a.threads),
                         PYTHONPATH=os.pathsep.join(
@@ -128,6 +146,7 @@ class Runner:
                                else [])))
 
     def ensure_data(self, config):
+        config = config.split("_")[0]
         if not (self.data / f"{config}.npz").exists():
             print(f"generating {config} data into {self.data}", flush=True)
             subprocess.run([sys.executable, str(self.shared / "common.py"), "gen", config],
@@ -138,15 +157,30 @@ class Runner:
         results = self.out_dir / f"r{repeat}"
         (results / "logs").mkdir(parents=True, exist_ok=True)
         args = CONFIGS[config][1 if self.a.quick else 0] + ["--threads", str(self.a.threads)]
-        script = (self.shared / "torch_wd.py") if impl == "torch" \
-            else (HERE / "widedeep_bench.py")
+        python = sys.executable
+        if impl.startswith("torch"):
+            script = self.shared / "torch_wd.py"
+        elif impl == "tf":
+            script, python = self.shared / "tf_wd.py", self.a.tf_python
+        else:
+            script = HERE / "widedeep_bench.py"
         env = dict(self.env, WD_BENCH_RESULTS=str(results))
         name = f"{IMPL_FILE[impl]}__{config}"
+        tag = {"widedeep_avx512": "avx512", "widedeep_pinned": "pinned",
+               "torch_fused": "fused"}.get(impl)
+        if config == "paper_latency":
+            tag = "_".join(x for x in (tag, "latency") if x)
+            name = f"{IMPL_FILE[impl]}__paper"
+        if tag:
+            args += ["--tag", tag]
+            name += f"__{tag}"
+        if impl == "torch_fused":
+            args += ["--emb-layout", "fused"]
         if impl == "widedeep_avx512":
-            args += ["--tag", "avx512"]
-            name += "__avx512"
             env["OPENBLAS_CORETYPE"] = "SkylakeX"
-        cmd = [sys.executable, str(script)] + args
+        if impl == "widedeep_pinned":
+            env.update(PINS)
+        cmd = [python, str(script)] + args
         log = results / "logs" / name
         if self.time_v:
             cmd = [self.time_v, "-v", "-o", f"{log}.time"] + cmd
@@ -229,6 +263,7 @@ def report_peers(runs, configs, impls):
     """runs[config][impl] = list of result dicts (one per repeat, None if failed)."""
     lines = ["| config | implementation | train ex/s | infer ex/s | peak RSS MB | test AUC | "
              "load avg before / after |", "|---|---|---|---|---|---|---|"]
+    configs = [c for c in configs if c != "paper_latency"]
     for c in configs:
         for impl in impls:
             rs = [r for r in runs[c].get(impl, []) if r]
@@ -240,33 +275,76 @@ def report_peers(runs, configs, impls):
                          f"| {_cell([r.get('peak_rss_mb') for r in rs])} "
                          f"| {_cell([r.get('test_auc') for r in rs], '{:.4f}')} "
                          f"| {_loads(rs)} |")
-    if "torch" not in impls:
+    peers = [i for i in impls if i in ("tf", "torch", "torch_fused")]
+    if not peers:
         return "\n".join(lines)
-    lines += ["", "Same-run ratios widedeep / torch (median over repeats of the per-repeat "
-              "ratio; 'best windows' compares each run's fastest timed window / epoch):", "",
-              "| config | widedeep | train | target | train, best windows | infer | "
-              "peak RSS (target <= 1 on criteo) | AUC difference |",
-              "|---|---|---|---|---|---|---|---|"]
-    for c, impl in ((c, i) for c in configs for i in impls if i != "torch"):
-        pairs = [(w, t) for w, t in zip(runs[c].get(impl, []), runs[c].get("torch", []))
-                 if w and t]
-        if not pairs:
-            continue
+    lines += ["", "Same-run ratios, widedeep / peer: the median over repeats of each repeat's "
+              "ratio ('best torch' is the faster torch layout of that repeat; 'best windows' "
+              "compares each run's fastest timed window / epoch):", "",
+              "| config | widedeep | vs | train | target | train, best windows | infer | "
+              "peak RSS | AUC difference |", "|---|---|---|---|---|---|---|---|---|"]
+    torch_layouts = [i for i in ("torch", "torch_fused") if i in impls]
+    for c, impl in ((c, i) for c in configs for i in impls if i.startswith("widedeep")):
+        versus = [(p, LABEL[p], runs[c].get(p, [])) for p in peers if p != "torch_fused"
+                  or "torch" not in impls]
+        if len(torch_layouts) == 2:
+            versus.append(("best_torch", "best torch", [
+                _faster(a, b) for a, b in zip(runs[c]["torch"], runs[c]["torch_fused"])]))
+        for peer, peer_label, peer_runs in versus:
+            pairs = [(w, t) for w, t in zip(runs[c].get(impl, []), peer_runs) if w and t]
+            if not pairs:
+                continue
 
-        def ratio(key):
-            return _median([w[key] / t[key] for w, t in pairs if w.get(key) and t.get(key)])
-        train = ratio("train_ex_per_s")
-        target = TARGETS.get(c)
-        verdict = "" if target is None or train is None else \
-            (f">= {target} met" if train >= target else f">= {target} MISSED")
-        auc = _median([w["test_auc"] - t["test_auc"] for w, t in pairs
-                       if "test_auc" in w and "test_auc" in t])
-        best = _median([_best_train(w) / _best_train(t) for w, t in pairs
-                        if _best_train(w) and _best_train(t)])
-        lines.append(f"| {c} | {LABEL[impl]} | {_fmt(train, '{:.2f}x')} | {verdict} | "
-                     f"{_fmt(best, '{:.2f}x')} | {_fmt(ratio('infer_ex_per_s'), '{:.2f}x')} | "
-                     f"{_fmt(ratio('peak_rss_mb'), '{:.2f}x')} | {_fmt(auc, '{:+.4f}')} |")
+            def ratio(key, pairs=pairs):
+                return _median([w[key] / t[key] for w, t in pairs
+                                if w.get(key) and t.get(key)])
+            train = ratio("train_ex_per_s")
+            target = TARGETS.get((c, peer))
+            verdict = "" if target is None or train is None else \
+                (f">= {target} met" if train >= target else f">= {target} MISSED")
+            auc = _median([w["test_auc"] - t["test_auc"] for w, t in pairs
+                           if "test_auc" in w and "test_auc" in t])
+            best = _median([_best_train(w) / _best_train(t) for w, t in pairs
+                            if _best_train(w) and _best_train(t)])
+            lines.append(f"| {c} | {LABEL[impl]} | {peer_label} | {_fmt(train, '{:.2f}x')} | "
+                         f"{verdict} | {_fmt(best, '{:.2f}x')} | "
+                         f"{_fmt(ratio('infer_ex_per_s'), '{:.2f}x')} | "
+                         f"{_fmt(ratio('peak_rss_mb'), '{:.2f}x')} | {_fmt(auc, '{:+.4f}')} |")
     return "\n".join(lines)
+
+
+def _faster(a, b):
+    """Per metric the better of two torch layouts' results of one repeat (train and infer
+    separately: each ratio then compares with the peer's best layout for that job)."""
+    if not a or not b:
+        return a or b
+    best = dict(a if (a.get("train_ex_per_s") or 0) >= (b.get("train_ex_per_s") or 0) else b)
+    best["infer_ex_per_s"] = max(a.get("infer_ex_per_s") or 0, b.get("infer_ex_per_s") or 0)
+    return best
+
+
+def report_latency(runs, impls):
+    """p50 / p99 of the shared protocol's single-request latency (config paper_latency)."""
+    rows = runs.get("paper_latency")
+    if not rows:
+        return ""
+    lines = ["| implementation | p50 ms | p99 ms | p50 / TensorFlow's |", "|---|---|---|---|"]
+
+    def p(r, key):
+        return (r or {}).get("latency", {}).get("single", {}).get(key)
+    tf = rows.get("tf", [])
+    for impl in impls:
+        rs = rows.get(impl, [])
+        if not any(p(r, "p50_ms") for r in rs):
+            continue
+        vs = _median([p(r, "p50_ms") / p(t, "p50_ms") for r, t in zip(rs, tf)
+                      if p(r, "p50_ms") and p(t, "p50_ms")]) if impl != "tf" else None
+        lines.append(f"| {LABEL[impl]} | {_cell([p(r, 'p50_ms') for r in rs], '{:.2f}')} | "
+                     f"{_cell([p(r, 'p99_ms') for r in rs], '{:.2f}')} | "
+                     f"{_fmt(vs, '{:.2f}x')} |")
+    return ("Serving latency by the shared protocol (paper model, one request = 100 candidate "
+            "rows scored in one `predict` call, 1 intra-op thread, 500 requests after 50 "
+            "warm-up; target <= 0.8x TensorFlow):\n\n" + "\n".join(lines))
 
 
 def report_history(runs, impls):
@@ -296,6 +374,14 @@ def main(argv=None):
     ap.add_argument("--avx512", choices=["no", "also", "only"], default="no",
                     help="also/only run widedeep with OPENBLAS_CORETYPE=SkylakeX (AVX-512 "
                          "kernels; the benchmark machine's environment pins 'Haswell' = AVX2)")
+    ap.add_argument("--pinned", action="store_true",
+                    help="also run widedeep with the OpenBLAS pins set (OPENBLAS_CORETYPE=Haswell "
+                         "OPENBLAS_L2_SIZE=512); every other run has both unset ('native')")
+    ap.add_argument("--torch-fused", action="store_true",
+                    help="also run the PyTorch peer with one fused embedding table")
+    ap.add_argument("--tf-python", default=None,
+                    help="python of a venv with tensorflow-cpu: also run the TensorFlow peer "
+                         "(../shared/bench/README.md; never a dependency of widedeep)")
     ap.add_argument("--no-shared", action="store_true", help="skip the shared W&D benchmark")
     ap.add_argument("--no-vocab", action="store_true", help="skip vocab_scaling.py")
     ap.add_argument("--no-serving", action="store_true", help="skip serving_latency.py")
@@ -308,13 +394,22 @@ def main(argv=None):
     stamp = started.strftime("%Y%m%d-%H%M%S")
     info = machine()
     runner = Runner(a, stamp)
+    if a.tf_python:
+        out = subprocess.run([a.tf_python, "-c", "import tensorflow as tf; print(tf.__version__)"],
+                             capture_output=True, text=True)
+        info["tensorflow"] = out.stdout.strip().splitlines()[-1] if out.returncode == 0 \
+            else "not importable"
     sections = []
 
     have_shared = (Path(a.shared_bench) / "common.py").exists() and not a.no_shared
     impls = {"no": ["widedeep"], "also": ["widedeep", "widedeep_avx512"],
              "only": ["widedeep_avx512"]}[a.avx512]
+    if a.pinned:
+        impls = impls + ["widedeep_pinned"]
     if have_shared and not a.no_peers and "torch" in info:
-        impls = ["torch"] + impls
+        impls = ["torch"] + (["torch_fused"] if a.torch_fused else []) + impls
+    if have_shared and not a.no_peers and a.tf_python:
+        impls = ["tf"] + impls
     elif have_shared and not a.no_peers:
         print("torch is not importable: peers skipped (pip install torch==2.13.0)", flush=True)
     if not have_shared and not a.no_shared:
@@ -332,12 +427,12 @@ def main(argv=None):
         cmds = "\n".join(f"    {c}: --{' --'.join(' '.join(CONFIGS[c][1 if a.quick else 0]).split(' --'))[2:]}"
                          for c in a.configs)
         sections.append(
-            "## Wide & Deep vs PyTorch (shared benchmark, same data, same run)\n\n"
+            "## Wide & Deep vs the peers (shared benchmark, same data, same run)\n\n"
             f"{a.repeats} interleaved repeat(s), {a.threads} threads; cells: median "
             "[min–max] over repeats; each throughput is itself the median of the driver's "
             "timed windows (adult: of the 10 epochs). Driver arguments (both implementations):"
             f"\n\n{cmds}\n\n" + report_peers(runs, a.configs, impls) + "\n\n"
-            + report_history(runs, impls)
+            + report_history(runs, impls) + "\n\n" + report_latency(runs, impls)
             + "\n\nModel difference: the peers' only bias is in the deep output layer "
               "(Adagrad); widedeep's is the wide layer's bias (FTRL, no L1/L2).")
 
@@ -369,7 +464,8 @@ def main(argv=None):
             f"{info.get('scipy', '?')}, BLAS {info['blas']} (kernels chosen at start: "
             f"{info.get('openblas_corename', '?')}; env OPENBLAS_CORETYPE="
             f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')})"
-            + (f", torch {info['torch']}" if "torch" in info else ""),
+            + (f", torch {info['torch']}" if "torch" in info else "")
+            + (f", TensorFlow {info['tensorflow']} (own venv)" if "tensorflow" in info else ""),
             f"- threads: {a.threads} (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / torch)",
             f"- command: `python benchmarks/run.py {' '.join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))}`",
             f"- raw results: `benchmarks/results/{stamp}/`", ""]

@@ -11,13 +11,11 @@ from __future__ import annotations
 import csv
 import os
 
-import numpy as np
-
 from ..readers import CsvReader, LibffmReader, LibsvmReader
 from ..readers._base import open_text
 from .errors import CliError
 
-__all__ = ["detect_format", "DataOptions", "LabelCoding", "peek_rows"]
+__all__ = ["detect_format", "DataOptions", "peek_rows"]
 
 TABLE_FORMATS = ("csv", "tsv")
 SPARSE_FORMATS = ("libsvm", "libffm")

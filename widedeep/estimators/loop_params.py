@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from ..layers.deep_network import check_embedding_init
 from ..optim import FtrlProximal
 from .lr_schedules import PARTS, LearningRateSchedules

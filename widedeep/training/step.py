@@ -158,10 +158,8 @@ class TrainingStep:
                                                    workspace=workspace, checked=checked)
         wide = None
         if self.wide is not None:
-            link = self.loss.link
             proba_fn = None if deep_logits is None else \
-                (lambda example_indices, wide_logits:
-                 link(wide_logits + deep_logits[example_indices]))
+                _joined_proba_fn(self.loss.link, deep_logits)
             coords, values, bias, p, g = self.wide.compute_gradients(
                 features, y, proba_fn, sample_weight, self.loss, n_total, workspace)
             wide = (coords, values, bias)
@@ -296,13 +294,11 @@ class TrainingStep:
         return gradient.predictions
 
     def _train_online(self, features, y, sample_weight, rng):
-        deep_logits = cache = proba_fn = None
+        cache = None
+        proba_fn = None  # wide-only: the wide layer applies the link itself
         if self.deep is not None:
             deep_logits, cache = self.deep.forward(features, training=True, rng=rng)
-            link = self.loss.link
-
-            def proba_fn(example_indices, wide_logits):
-                return link(wide_logits + deep_logits[example_indices])
+            proba_fn = _joined_proba_fn(self.loss.link, deep_logits)
         p = self.wide.fit_online(features, y, proba_fn, sample_weight, self.loss)
         if self.deep is not None:
             g = self.loss.gradient(p, y, sample_weight)
@@ -312,3 +308,12 @@ class TrainingStep:
                 n_examples=len(y), loss=0.0, predictions=p, embeddings=blocks, dense=dense,
                 statistics=self.deep.batch_statistics(cache))]))
         return p
+
+
+def _joined_proba_fn(link, deep_logits):
+    """The ``proba_fn`` that joins the two parts at the logit:
+    ``p[i] = link(wide_logit[i] + deep_logit[example_indices[i]])``, with the deep logits
+    of the whole batch (shape ``[n]`` or ``[n, k]``) computed once before the wide pass."""
+    def proba_fn(example_indices, wide_logits):
+        return link(wide_logits + deep_logits[example_indices])
+    return proba_fn
