@@ -17,6 +17,7 @@ which holds only its rows.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -24,7 +25,6 @@ from ..estimators.batching import concat_labeled, iter_source_epoch
 from ..io.snapshot import estimator_from_snapshot, estimator_snapshot
 from ..streaming_metrics import StreamingBinaryMetrics
 from ..training.deltas import DeltaTracker
-from ..training.prefetch import Prefetched
 from .environment import apply_worker_guards
 
 __all__ = ["Replica", "evaluate_sources"]
@@ -36,52 +36,33 @@ class Replica:
     def __init__(self, snapshot, guards):
         self.environment = apply_worker_guards(**guards)
         self.estimator = estimator_from_snapshot(snapshot)
-        self._batches = None   # `Prefetched` batches of the current pass
-        self._held = None      # the next batch, taken from it by `next_rows`
-        self._error = None     # the pass's read error, raised again by every later call
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="widedeep-prefetch")
+        self._pass = None
+        self._next = None
 
     # ------------------------------------------------------------------ data
     def start(self, sources, epoch, skip=0, first_index=0):
         """Own ``sources`` (partitions ``first_index, first_index + 1, ...``) for pass
         ``epoch``, skip its first ``skip`` global batches (a recomputed step resumes
         mid-pass), prefetch the next; returns its row count (None: sources exhausted)."""
-        if self._batches is not None:   # the previous pass's thread must not interleave
-            self._batches.close()
-        self._held = self._error = None
-        local_pass = _LocalPass(sources, epoch, first_index, self._check_batch)
+        if self._next is not None:   # a prefetch of the previous pass must not interleave
+            self._next.exception()
+        self._pass = _LocalPass(sources, epoch, first_index, self._check_batch)
         for _ in range(int(skip)):
-            local_pass.next_batch(check=False)
-        self._batches = Prefetched(local_pass.batches())
+            self._pass.next_batch(check=False)
+        self._prefetch()
         return self.next_rows()
 
     def _check_batch(self, features, y, sample_weight):
         """What the prefetch thread checks each partition's batch with."""
         return self.estimator.check_batch(features, y, sample_weight)
 
-    def _peek(self):
-        """The next local batch without taking it (None once the pass is exhausted)."""
-        self.next_rows()
-        return None if self._held is _EXHAUSTED else self._held
-
-    def _take(self):
-        """The next local batch (None once the pass is exhausted); the prefetch thread
-        starts reading the one after."""
-        if self._held is None:
-            self.next_rows()
-        batch, self._held = self._held, None
-        return None if batch is _EXHAUSTED else batch
+    def _prefetch(self):
+        self._next = self._executor.submit(self._pass.next_batch)
 
     def next_rows(self):
-        """Rows of the next local batch (None: exhausted), waiting for the thread."""
-        if self._error is not None:
-            raise self._error
-        if self._held is None:
-            try:
-                self._held = next(self._batches, _EXHAUSTED)
-            except BaseException as error:
-                self._error = error
-                raise
-        return None if self._held is _EXHAUSTED else int(np.shape(self._held[1])[0])
+        batch = self._next.result()
+        return None if batch is None else int(np.shape(batch[1])[0])
 
     # ------------------------------------------------------------------ the step
     def compute(self, offset, n_total):
@@ -90,7 +71,8 @@ class Replica:
         the next local batch is read meanwhile. Returns (gradient, dropout state, sum of
         the rows' weights, ms)."""
         start = time.perf_counter()
-        batch = self._take()
+        batch = self._next.result()
+        self._prefetch()
         gradient, dropout_state, weight = self._gradient(batch, offset, n_total)
         return gradient, dropout_state, weight, (time.perf_counter() - start) * 1e3
 
@@ -155,9 +137,11 @@ class Replica:
         rng.bit_generator.state = training["dropout_rng"]
         taken, loss_sum, weight_sum, rows = 0, 0.0, 0.0, 0
         while taken < k:
-            if self.next_rows() is None:
+            batch = self._next.result()
+            if batch is None:
                 break
-            features, y, sample_weight = self._take()
+            self._prefetch()
+            features, y, sample_weight = batch
             # an empty batch is still a step (its L2 decay), as in the estimator's fit
             combined = step.combine([step.compute(features, y, sample_weight, rng=rng)])
             tracker.record(combined)
@@ -234,14 +218,3 @@ class _LocalPass:
             pieces.append((features, y, sample_weight))
         self.step += 1
         return concat_labeled(pieces) if pieces else None
-
-    def batches(self):
-        """The remaining batches of the pass (what the prefetch thread reads)."""
-        while True:
-            batch = self.next_batch()
-            if batch is None:
-                return
-            yield batch
-
-
-_EXHAUSTED = object()   # `Replica._held` once the pass has no more batches

@@ -21,6 +21,7 @@ batch, grown by doubling) plus the replicated dense parts; `sparse_nbytes` repor
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -59,7 +60,9 @@ class ShardReplica(Replica):
         self.estimator.set_training_state(shared["training_state"])
         self._checker_caps = dict(self.caps)
         self._checker = build_window(self.config, self.layout, self._checker_caps)
-        self._batches = self._held = self._error = None   # as in `Replica.__init__`
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="widedeep-prefetch")
+        self._pass = None
+        self._next = None
 
     # ------------------------------------------------------------------ the window
     def _grown(self, caps, needs):
@@ -96,7 +99,7 @@ class ShardReplica(Replica):
 
     # ------------------------------------------------------------------ sharded state
     def request(self, rank, n_shards):
-        batch = self._peek()
+        batch = self._next.result()
         if batch is None:
             return {}
         ids = self.layout.batch_ids(batch[0])
@@ -125,7 +128,8 @@ class ShardReplica(Replica):
     # ------------------------------------------------------------------ the step
     def compute(self, offset, n_total, pulled=None):
         start = time.perf_counter()
-        batch = self._take()
+        batch = self._next.result()
+        self._prefetch()
         positions = None
         if batch is not None:
             features, y, sample_weight = batch
