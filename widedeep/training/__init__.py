@@ -7,7 +7,7 @@
 - `deltas.py`: `DeltaTracker` / `merge_deltas`, what local steps changed and the merge of
   several replicas' changes (sparse summed, dense averaged; Dask's delta_sum mode);
 - `prefetch.py`: `Prefetched`, the next batch read on a background thread (``fit(...,
-  prefetch=True)`` and the Dask replicas).
+  prefetch=True)``).
 
 This stage sits between the layers/optimizers and the estimators: it imports layers,
 optim and losses, and is used by `widedeep.estimators`.
