@@ -125,3 +125,62 @@ def test_random_cells_give_what_the_built_in_parser_gives(tmp_path, seed, dtype,
             assert a["a"].dtype == b["a"].dtype
             np.testing.assert_array_equal(a["a"], b["a"])
             assert a["b"].tolist() == b["b"].tolist()
+
+
+def _small_blocks(monkeypatch, block_bytes=200):
+    """Make the arrow engine read in blocks of ``block_bytes`` (the default is 1 MB), so
+    that a small file spans many blocks and read-ahead steps."""
+    import functools
+
+    import widedeep.readers.csv_reader as csv_reader
+    monkeypatch.setattr(csv_reader, "arrow_batches", functools.partial(
+        csv_reader.arrow_batches, block_bytes=block_bytes))
+
+
+@pytest.mark.parametrize("string_na, strip", [("", False), ("NA", False), (None, False),
+                                              ("", True)])
+def test_many_blocks_of_mixed_text_give_identical_batches(tmp_path, monkeypatch, string_na,
+                                                          strip):
+    _small_blocks(monkeypatch)
+    rng = np.random.default_rng(3)
+    words = ["a", "?", "", " b ", "naïve", "x y", "68fd1e64", '"q,1"', "日本"]
+    rows = [f"{rng.integers(0, 99)},{rng.choice(words)},{rng.choice(words[:4])}\n"
+            for _ in range(300)]
+    path = tmp_path / "m.csv"
+    path.write_text("n,s,t\n" + "".join(rows), encoding="utf-8")
+    batches = _same([path], batch_size=64, dtypes={"n": "int64"}, string_na=string_na,
+                    strip=strip)
+    assert sum(len(b["n"]) for b in batches) == 300
+
+
+@pytest.mark.parametrize("first_bad_cell", [2, 150])   # 150: after batches were yielded
+@pytest.mark.parametrize("skip", [True, False])
+def test_skipped_records_and_bad_cells_over_many_blocks_are_reported_like_the_built_in(
+        tmp_path, monkeypatch, first_bad_cell, skip):
+    _small_blocks(monkeypatch)
+    rng = np.random.default_rng(5)
+    lines, expected_bad = [], []
+    for line in range(2, 400):
+        kind = rng.choice(["good", "good", "good", "fields", "cell"][
+            :4 if line < first_bad_cell else 5])
+        lines.append({"good": f"{line},s{line}\n", "fields": f"{line},s,extra\n",
+                      "cell": f"x{line},s\n"}[kind])
+        if kind != "good":
+            expected_bad.append(line)
+    path = tmp_path / "b.csv"
+    path.write_text("a,b\n" + "".join(lines))
+    reports = []
+    for engine in ("python", "arrow"):
+        reader = CsvReader(path, dtypes={"a": "float64"}, engine=engine, batch_size=50,
+                           skip_bad_lines=skip)
+        if not skip:
+            with pytest.raises(BadLineError) as error:
+                reader.read()
+            reports.append(error.value.bad_line.line)
+            continue
+        values = reader.read()["a"]
+        reports.append((values.tolist(), [b.line for b in reader.bad_lines],
+                        [b.column for b in reader.bad_lines if b.column == "a"]))
+    assert reports[0] == reports[1]
+    assert (reports[1][1] if skip else [reports[1]]) == (expected_bad if skip else
+                                                          expected_bad[:1])

@@ -2,27 +2,36 @@
 converts the text cells.
 
 pyarrow's C++ CSV parser does the splitting (quotes, quoted newlines, blank lines) and
-dictionary-encodes every string column, so each block arrives as the block's *distinct*
-cell texts plus one index per row. The distinct texts go through the same conversion
-functions as the built-in engine (`widedeep.readers._csv_cells`: missing values, strip),
-and the results are gathered by the indices: conversion work is proportional to distinct
-values, not rows. Numeric columns are parsed by pyarrow itself (float64/int64, missing
-tokens as nulls, then narrowed to the column's dtype). Where pyarrow refuses a cell, an
-integer is missing or a number does not fit its dtype, the file is read again with the
-numbers as text, converted by the built-in engine's functions (which name the bad cells),
-skipping the rows already yielded. The batches are those of the built-in engine (tested
-on real files and on random tricky cells).
+hands each block's string columns over as Arrow strings, which
+`widedeep.readers._arrow_strings` turns into the built-in engine's arrays (straight from
+Arrow's buffers for ASCII text; otherwise through the built-in engine's own conversion of
+the block's distinct texts). Numeric columns are parsed by pyarrow itself
+(float64/int64, missing tokens as nulls, then narrowed to the column's dtype). Where
+pyarrow refuses a cell, an integer is missing or a number does not fit its dtype, the
+file is read again with the numbers as text, converted by the built-in engine's
+functions (which name the bad cells), skipping the rows already yielded. The batches are
+those of the built-in engine (tested on real files and on random tricky cells).
 
-Differences, documented in `CsvReader`: a bad line's number is exact for field-count
-errors (reported by pyarrow) but for an unparsable cell it is computed as header lines +
-data rows before it, exact only when every record is one line and there are no blank
-lines; ``max_record_lines`` is not enforced.
+Three threads: pyarrow parses block k + 1 while block k is converted and the caller uses
+block k - 1 (`widedeep.readers._read_ahead`, at most two blocks queued per stage); the
+batches, the bad-line reports and the errors come in the order one thread would give,
+though ``reader.report`` may already hold the bad lines of a block not yet yielded.
+
+Differences, documented in `CsvReader`: line numbers in bad-line reports count records,
+not physical lines (pyarrow numbers the records it skips that way, and an unparsable
+cell's line is header lines + records before it), so they are exact when every record
+is one line and no line is blank; a field-count error does not name the column;
+``max_record_lines`` is not enforced.
 """
 from __future__ import annotations
 
+from contextlib import closing
+
 import numpy as np
 
-from ._csv_cells import parse_numbers, parse_strings
+from ._arrow_strings import arrow_strings
+from ._csv_cells import parse_numbers
+from ._read_ahead import read_ahead
 from .batching import batch_length, slice_batch
 from .report import BadLine, BadLineError
 
@@ -77,38 +86,36 @@ def _skip_rows(batches, n_rows):
 
 def _arrow_pass(reader, report, block_bytes, typed, lines_reported):
     """One read of the file by pyarrow: numeric columns parsed by pyarrow (``typed``,
-    may raise `_NeedsExactPath` or ``ArrowInvalid``) or as text for the exact functions."""
+    may raise `_NeedsExactPath` or ``ArrowInvalid``) or as text for the exact functions.
+
+    pyarrow parses the next block on one background thread while the block before it is
+    converted on another (`read_ahead`), so parsing, conversion and the caller's work
+    overlap; batches, bad-line reports and errors come in file order all the same."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     header_lines = reader.skip_rows + (1 if reader.header else 0)
-    pending = []
+    pending, skipped = [], []   # records with a wrong field count: to raise / skipped
 
-    def invalid_row(row):
-        line = header_lines + row.number if row.number is not None else None
-        bad = BadLine(reader.path, line if line is not None else -1, None,
+    def invalid_row(row):       # called by pyarrow, on the parsing thread
+        # row.number: the record's 1-based number in the file, blank lines not counted
+        # (known because pyarrow parses on one thread, use_threads=False)
+        line = row.number if row.number is not None else -1
+        bad = BadLine(reader.path, line, None,
                       f"expected {row.expected_columns} fields, found {row.actual_columns}")
-        if reader.skip_bad_lines:
-            if line is None or line not in lines_reported:     # not twice across passes
-                lines_reported.add(line)
-                report.add(bad)
-            return "skip"
-        pending.append(bad)
-        return "error"
+        (skipped if reader.skip_bad_lines else pending).append(bad)
+        return "skip" if reader.skip_bad_lines else "error"
 
     read_options = pacsv.ReadOptions(column_names=reader.names, skip_rows=header_lines,
-                                     block_size=block_bytes, use_threads=True,
+                                     block_size=block_bytes, use_threads=False,
                                      encoding=reader.encoding)
     parse_options = pacsv.ParseOptions(delimiter=reader.delimiter,
                                        quote_char=reader.quotechar or False,
                                        newlines_in_values=True, ignore_empty_lines=True,
                                        invalid_row_handler=invalid_row)
-    dictionary = pa.dictionary(pa.int32(), pa.string())
 
     def arrow_type(kind):
-        if kind is str:
-            return dictionary
-        if not typed:
+        if kind is str or not typed:
             return pa.string()
         return pa.float64() if kind.kind == "f" else pa.int64()
 
@@ -117,24 +124,84 @@ def _arrow_pass(reader, report, block_bytes, typed, lines_reported):
         column_types={name: arrow_type(reader._kinds[name]) for name in reader.columns},
         strings_can_be_null=False, quoted_strings_can_be_null=False,
         null_values=list(reader.na_values) if typed else [])
-    rows_done = 0
+    progress = _Progress(header_lines, skipped, lines_reported)
     try:
         stream = pacsv.open_csv(pa.input_stream(reader.path, compression="detect"),
                                 read_options=read_options, parse_options=parse_options,
                                 convert_options=convert_options)
-        for record_batch in stream:
-            n = record_batch.num_rows
-            if n:
-                yield (_convert_typed(reader, record_batch) if typed else
-                       _convert(reader, report, record_batch, rows_done, header_lines))
-            rows_done += n
+        converted = _converted(reader, report, stream, typed, progress)
+        with closing(read_ahead(converted, name="widedeep-csv-convert")) as batches:
+            yield from batches
     except (pa.ArrowInvalid, pa.ArrowKeyError) as error:
         if pending:
             raise BadLineError(pending[0]) from None
         if typed and isinstance(error, pa.ArrowInvalid) and "conversion error" in str(error):
             raise _NeedsExactPath() from None
-        raise BadLineError(BadLine(reader.path, header_lines + rows_done + 1, None,
+        raise BadLineError(BadLine(reader.path, header_lines + progress.rows + 1, None,
                                    f"pyarrow: {error}")) from None
+
+
+class _Progress:
+    """What one pass has converted and reported so far: ``rows`` converted; ``skipped``
+    (records pyarrow skipped, appended on the parsing thread in file order, possibly a
+    block ahead of the conversion) of which the first ``n_flushed`` went to the report;
+    ``lines_reported`` across both passes."""
+
+    def __init__(self, header_lines, skipped, lines_reported):
+        self.header_lines, self.skipped, self.lines_reported = (header_lines, skipped,
+                                                                lines_reported)
+        self.rows, self.n_flushed = 0, 0
+
+    def report(self, reader, report, n_rows, bad_cells, final=False):
+        """Raise or record, in line order, the bad cells (``(row in block, column,
+        reason)``) of a block of ``n_rows`` converted rows and the records skipped
+        before its end (each once across passes; all that are left when ``final``)."""
+        waiting = self.skipped[self.n_flushed:]
+        rows_before = self._rows_before(waiting)
+        n_due = len(waiting) if final else int(np.searchsorted(rows_before,
+                                                               self.rows + n_rows,
+                                                               side="right"))
+        bad_lines = [bad for bad in waiting[:n_due]
+                     if bad.line == -1 or bad.line not in self.lines_reported]
+        self.lines_reported.update(bad.line for bad in bad_lines)
+        if bad_cells:
+            rows = self.rows + np.asarray([row for row, _, _ in bad_cells], dtype=np.int64)
+            # header lines + records before: the converted rows and the skipped records
+            lines = (self.header_lines + rows + 1 + self.n_flushed
+                     + np.searchsorted(rows_before, rows, side="right"))
+            bad_lines += [BadLine(reader.path, int(line), name, reason,
+                                  field=reader._position[name] + 1)
+                          for line, (_, name, reason) in zip(lines, bad_cells)]
+        self.n_flushed += n_due
+        self.rows += n_rows
+        for bad in sorted(bad_lines, key=lambda b: b.line):
+            reader._bad(report, bad)
+
+    def _rows_before(self, waiting):
+        """For each record of ``waiting`` (skipped, not yet reported): the rows converted
+        before it, from its record number (an unknown number counts as 0)."""
+        lines = np.asarray([bad.line for bad in waiting], dtype=np.int64)
+        rows_before = lines - self.header_lines - 1 - (self.n_flushed +
+                                                        np.arange(lines.size))
+        rows_before[lines == -1] = 0
+        return np.maximum.accumulate(rows_before) if rows_before.size else rows_before
+
+
+def _converted(reader, report, stream, typed, progress):
+    """Column batches of the blocks, with their bad lines reported (runs on the
+    conversion thread)."""
+    # pyarrow parses the next block on the parsing thread
+    with closing(read_ahead(stream, name="widedeep-csv-parse")) as blocks:
+        for record_batch in blocks:
+            n = record_batch.num_rows
+            batch, bad_cells = {}, []
+            if n:
+                batch, bad_cells = ((_convert_typed(reader, record_batch), []) if typed else
+                                    _convert(reader, record_batch))
+            progress.report(reader, report, n, bad_cells)
+            if batch and batch_length(batch):
+                yield batch
+    progress.report(reader, report, 0, [], final=True)
 
 
 def _convert_typed(reader, record_batch):
@@ -159,10 +226,8 @@ def _convert_typed(reader, record_batch):
 
 
 def _strings(reader, chunk):
-    """A dictionary-encoded string column: the distinct texts converted, then gathered."""
-    texts = np.asarray(chunk.dictionary.to_numpy(zero_copy_only=False), dtype=str)
-    indices = chunk.indices.to_numpy(zero_copy_only=False)
-    return parse_strings(texts, reader.na_values, reader.string_na, reader.strip)[indices]
+    """A string column as the built-in engine gives it (see `arrow_strings`)."""
+    return arrow_strings(chunk, reader.na_values, reader.string_na, reader.strip)
 
 
 def _narrowed(values, kind):
@@ -180,7 +245,10 @@ def _narrowed(values, kind):
     return values.astype(kind, copy=False)
 
 
-def _convert(reader, report, record_batch, rows_done, header_lines):
+def _convert(reader, record_batch):
+    """``(batch, bad cells as (row, column, reason))``: a block converted with the numbers as text, by pyarrow
+    where it can and else by the built-in engine's exact functions, which name the bad
+    cells; their rows are dropped from the batch."""
     batch, bad_rows = {}, {}
     for name in reader.columns:
         chunk = record_batch.column(name)
@@ -196,14 +264,11 @@ def _convert(reader, report, record_batch, rows_done, header_lines):
                 bad_rows.setdefault(row, (name, reason))
         batch[name] = values
     if not bad_rows:
-        return batch
-    for row in sorted(bad_rows):
-        name, reason = bad_rows[row]
-        reader._bad(report, BadLine(reader.path, header_lines + rows_done + row + 1, name,
-                                    reason, field=reader._position[name] + 1))
+        return batch, []
     keep = np.ones(record_batch.num_rows, dtype=bool)
     keep[list(bad_rows)] = False
-    return {name: column[keep] for name, column in batch.items()}
+    return ({name: column[keep] for name, column in batch.items()},
+            [(row, name, reason) for row, (name, reason) in sorted(bad_rows.items())])
 
 
 def _fast_numbers(chunk, kind, na_values):

@@ -52,10 +52,10 @@ class CsvReader(StreamReader):
         Columns to yield, in this order (default: all, in file order).
     engine : {"python", "arrow"}
         ``"python"`` (default): the built-in parser, exact bad-line reports.
-        ``"arrow"`` (extra ``widedeep[arrow]``): pyarrow splits the file and widedeep
-        converts each block's distinct cells with the same functions, giving the same
-        batches several times faster; an unparsable cell's line number assumes one line
-        per record and no blank lines, and ``max_record_lines`` is not enforced (see
+        ``"arrow"`` (extra ``widedeep[arrow]``): pyarrow splits the file and parses the
+        numbers, on background threads, giving the same batches several times faster;
+        bad-line numbers count records (exact when every record is one line and no
+        line is blank), and ``max_record_lines`` is not enforced (see
         `widedeep.readers._csv_arrow`).
     label : str, optional
         A column to yield separately: batches become ``(columns, labels)`` pairs, the
