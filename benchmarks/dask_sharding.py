@@ -13,9 +13,12 @@ and the sparse part alone (the total minus the dense gradient each replica sends
 dense sum it receives, ``2 x`` the dense parameters' bytes, which is the same for every W).
 
 Replicated sync: a replica sends its gradient and receives the whole sum (every distinct
-id of the global batch). Sharded: it sends the ids it reads, the values of its owned rows
-others read and its gradient, and receives the ids it must serve, the values it reads and
-the owned 1/W of the sum.
+id of the global batch), all through the driver. Sharded: it sends the ids it reads, the
+values of its owned rows others read and the slices of its gradient others own, and
+receives the ids it must serve, the values it reads and the slices of its rows, all
+directly to and from the other workers; only the dense part (dense gradients, bias)
+goes through the driver (column "through the driver, to peers": per worker and step,
+what it exchanges with the driver and what it sends to other workers).
 
 Last column: the bytes of sparse state (wide ``w``/``z``/``n``, embedding tables and their
 accumulators) a worker holds after the pass, the largest worker's: its owned rows and its
@@ -61,7 +64,11 @@ def measure(n_workers, sources, build, shard_state):
             "sparse_mean": float(np.median(per_worker.mean(axis=1) - dense)),
             "sparse_max": float(np.median(per_worker.max(axis=1) - dense)),
             "wall_ms": float(np.median([entry["wall_ms"] for entry in log])),
-            "dense": dense, "held": held_bytes(estimator, trainer)}
+            "dense": dense, "held": held_bytes(estimator, trainer),
+            "driver": float(np.median([(entry["bytes_to_driver"] + entry["bytes_from_driver"])
+                                       / n_workers for entry in log])),
+            "peers": float(np.median([entry.get("bytes_worker_to_worker", 0) / n_workers
+                                      for entry in log]))}
 
 
 def held_bytes(estimator, trainer):
@@ -92,9 +99,9 @@ def main(argv=None):
           f"other jobs, load average {os.getloadavg()[0]:.1f}); command: python "
           f"benchmarks/dask_sharding.py {' '.join(argv or sys.argv[1:])}\n")
     print("| workers | global batch | mode | bytes/step/worker (mean, max) | sparse part "
-          "(mean, max) | wall ms/step | sparse state held per worker: rows, window (of "
-          "full) |")
-    print("|---|---|---|---|---|---|---|")
+          "(mean, max) | through the driver, to peers (per worker) | wall ms/step | sparse "
+          "state held per worker: rows, window (of full) |")
+    print("|---|---|---|---|---|---|---|---|")
     for n_workers in args.workers:
         batch = args.rows_per_worker * n_workers
         sources = make_partitions(ds.train, ds.schema, wide, args.steps, batch, n_workers)
@@ -107,6 +114,7 @@ def main(argv=None):
             print(f"| {n_workers} | {batch} | {'sharded' if shard_state else 'replicated'} | "
                   f"{m['mean'] / 1e6:.2f} MB, {m['max'] / 1e6:.2f} MB | "
                   f"{m['sparse_mean'] / 1e6:.3f} MB, {m['sparse_max'] / 1e6:.3f} MB | "
+                  f"{m['driver'] / 1e6:.3f} MB, {m['peers'] / 1e6:.3f} MB | "
                   f"{m['wall_ms']:.0f} | {m['held'][1] / 1e6:.2f} MB, "
                   f"{m['held'][2] / 1e6:.2f} MB ({m['held'][0] / 1e6:.2f} MB) |", flush=True)
     print(f"\n(dense part per worker and step: {m['dense'] / 1e6:.2f} MB, the same in "

@@ -1,5 +1,9 @@
 """shard_state=True: worker r owns the rows with id % W == r; the trained model equals
 replicated sync mode and the one-process run on the same global batches (float64)."""
+import os
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -8,6 +12,7 @@ pytest.importorskip("distributed")
 from widedeep import WideDeepEstimator  # noqa: E402
 from widedeep.dask import DaskTrainer, ShardLostError, global_batches  # noqa: E402
 from dask_world import DiesWhileReading, max_state_difference, models, partitions  # noqa: E402,E501
+from test_worker_loss import kill_when  # noqa: E402
 
 SIZES = [[17, 9, 30], [], [5, 0, 12, 8], [22], [3, 3]]
 
@@ -46,24 +51,26 @@ def wide_coordinates(batches):
                                      for field, offset in offsets.items()]))
 
 
-def test_bytes_per_worker_count_own_ids_served_rows_and_the_owned_sum(client):
+def test_rows_move_worker_to_worker_and_the_driver_sees_the_dense_part_only(client):
     sources = partitions([[30, 12], [25], [], [40, 7]], seed=10)
     trainer = DaskTrainer(models()["wide"](), client, n_workers=2, shard_state=True)
     trainer.fit(sources, epochs=1)
     for step, log in enumerate(trainer.step_log_):
         shards = [wide_coordinates([s[step] for s in block if len(s) > step])
                   for block in (sources[:2], sources[2:])]
-        total = np.union1d(*shards)
         expected = []
         for rank in range(2):
             own, other = shards[rank], shards[1 - rank]
-            remote = own[own % 2 != rank]                     # pulled: id + float64 value
-            served = np.unique(other[other % 2 == rank])      # asked by the other replica
-            owned_sum = total[total % 2 == rank]              # id + value, plus the bias
-            sent = 8 * remote.size + 8 * served.size + (16 * own.size + 8)
-            received = 8 * served.size + 8 * remote.size + (16 * owned_sum.size + 8)
-            expected.append(sent + received)
+            remote = own[own % 2 != rank]     # pulled: id up, float64 value back
+            served = other[other % 2 == rank]  # asked of it by the other replica
+            # gradient slices: id + value per coordinate, plus a (zero) bias of 8 bytes
+            pushed = 16 * remote.size + 8 if remote.size else 0
+            received = 16 * served.size + 8 if served.size else 0
+            peers = (8 * remote.size + 8 * served.size + pushed) \
+                + (8 * served.size + 8 * remote.size + received)
+            expected.append(8 + 8 + peers)   # the bias up to and back from the driver
         assert log["bytes_per_worker"] == expected
+        assert (log["bytes_to_driver"], log["bytes_from_driver"]) == (16, 16)
 
 
 def large_table_models():
@@ -138,3 +145,44 @@ def test_a_lost_shard_without_a_checkpoint_names_the_worker(client, tmp_path):
     assert caught.value.workers == [victim] and caught.value.ranks == [1]
     assert victim in str(caught.value)
     client.wait_for_workers(3, timeout=60)
+
+
+def test_a_shard_sigkilled_mid_step_restarts_from_the_checkpoint_without_hanging(client,
+                                                                                  tmp_path):
+    sources = partitions([[20] * 8, [15] * 8, [], [9] * 7, [30] * 8, [4] * 8], seed=14)
+    reference = models()["wide_deep"]().fit(global_batches(sources), epochs=2)
+    trainer = DaskTrainer(models()["wide_deep"](), client, n_workers=3, shard_state=True,
+                          poll_seconds=0.1, step_timeout=60)
+    victim = sorted(client.scheduler_info(n_workers=-1)["workers"])[0]
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    done = threading.Event()
+    killer = threading.Thread(target=kill_when, args=(trainer, 11, pid, done), daemon=True)
+    killer.start()   # (at the 11th step's log: inside pass 2, in whichever phase)
+    start = time.monotonic()
+    try:
+        trained = trainer.fit(sources, epochs=2, checkpoint_dir=tmp_path / "ckpt")
+    finally:
+        done.set()
+        killer.join(timeout=10)
+    assert time.monotonic() - start < 60
+    assert [(r["lost"], r["resumed_at_epoch"], r["workers"]) for r in trainer.recoveries_] \
+        == [([victim], 1, 2)]
+    assert trained.steps_trained_ == reference.steps_trained_ == 16
+    assert max_state_difference(trained, reference) < 1e-10
+    client.wait_for_workers(3, timeout=60)
+
+
+@pytest.mark.parametrize("shard_state", [False, True])
+def test_a_fit_is_not_shadowed_by_data_held_under_the_names_of_its_parts(client,
+                                                                        shard_state):
+    # Dask scatters a dict value by value under the dict's keys and keeps the data of a
+    # key already held: the trainer must not hand its replicas such keys
+    held = client.scatter({name: "stale" for name in ("config", "state", "training_state",
+                                                      "layout", "wide", "block0")},
+                          hash=False)
+    sources = partitions([[17, 9], [22]], seed=15)
+    reference = models()["wide_deep"]().fit(global_batches(sources), epochs=1)
+    trained = DaskTrainer(models()["wide_deep"](), client, n_workers=2,
+                          shard_state=shard_state).fit(sources, epochs=1)
+    assert max_state_difference(trained, reference) < 1e-10
+    del held

@@ -1,11 +1,10 @@
-"""Row ownership (widedeep.training.sharding) and the driver's routing of pulls
-(widedeep.dask.sharded.route_pulls), checked against direct indexing."""
+"""Row ownership (widedeep.training.sharding), checked against direct indexing."""
 import numpy as np
 
 from widedeep import SparseInput, WideDeepEstimator
 from widedeep.layers.base import RowSparseGrad
 from widedeep.training import StepGradient
-from widedeep.training.sharding import (batch_ids, gather, owned_rows, restrict_gradient,
+from widedeep.training.sharding import (batch_ids, owned_rows, restrict_gradient,
                                         sparse_state, write_owned_rows)
 
 
@@ -52,20 +51,3 @@ def test_owned_rows_put_back_together_give_the_whole_state():
     for name, arrays in sparse_state(source.step_).items():
         for key, array in arrays.items():
             np.testing.assert_array_equal(sparse_state(target.step_)[name][key], array)
-
-
-def test_routed_pulls_give_each_replica_its_rows_values():
-    import pytest
-    pytest.importorskip("distributed")
-    from widedeep.dask.sharded import route_pulls
-    owner_model = model()
-    state = sparse_state(owner_model.step_)
-    state["block0"]["table"][...] = np.arange(18.0).reshape(9, 2)
-    requests = [{"block0": np.array([1, 2, 8])}, {"block0": np.array([2, 3])}, {}]
-    asks, answer_of = route_pulls(requests, 3)
-    assert [a["block0"].tolist() for a in asks] == [[3], [1], [2, 8]]
-    answers = [gather(owner_model.step_, ask) for ask in asks]
-    routed = answer_of(answers)
-    np.testing.assert_array_equal(routed[0]["block0"], state["block0"]["table"][[1, 2, 8]])
-    np.testing.assert_array_equal(routed[1]["block0"], state["block0"]["table"][[2, 3]])
-    assert routed[2] == {}

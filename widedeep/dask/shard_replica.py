@@ -27,12 +27,15 @@ import numpy as np
 
 from ..layers.base import RowSparseGrad
 from ..training import sharding
-from ..training.gradients import StepGradient
+from ..training import sum_gradients
+from ..training.gradients import StepGradient, gradient_nbytes
 from .environment import apply_worker_guards
 from .replica import Replica
 from .shard_window import build_window, replicated_keys
 
 __all__ = ["ShardReplica"]
+
+_PEER_POLL_SECONDS = 0.05   # how often a wait on peers checks for `abort`
 
 class ShardReplica(Replica):
     """One row shard and the replicated parts (created by `DaskTrainer` as an actor).
@@ -63,6 +66,9 @@ class ShardReplica(Replica):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="widedeep-prefetch")
         self._pass = None
         self._next = None
+        self._peers, self._peer_timeout = None, float(shared["peer_timeout"])
+        self._inbox, self._traffic = {}, {"served": 0, "received": 0}
+        self._aborted = False
 
     # ------------------------------------------------------------------ the window
     def _grown(self, caps, needs):
@@ -97,19 +103,48 @@ class ShardReplica(Replica):
                 build_window(self.config, self.layout, caps), caps
         return self._checker.check_batch(renumbered, y, sample_weight)
 
-    # ------------------------------------------------------------------ sharded state
-    def request(self, rank, n_shards):
-        batch = self._next.result()
-        if batch is None:
-            return {}
-        ids = self.layout.batch_ids(batch[0])
-        others = {name: rows[~sharding.owner_mask(rows, self.rank, self.n_shards)]
-                  for name, rows in ids.items()}
-        return {name: rows for name, rows in others.items() if rows.shape[0]}
+    # ------------------------------------------------------------------ peers
+    def connect(self, replicas):
+        """Keep the actor handles of every replica (``replicas[rank]``)."""
+        self._peers = list(replicas)
+        return True
 
-    def pull(self, ids):
-        return {name: self.store[name][sharding.read_key(name)][rows // self.n_shards]
-                for name, rows in ids.items()}
+    async def serve(self, ids):
+        """The values of owned ``ids`` (``{name: ids}``) a peer's forward pass reads (on
+        the event loop: served while this replica's own compute runs)."""
+        values = {name: self.store[name][sharding.read_key(name)][rows // self.n_shards]
+                  for name, rows in ids.items()}
+        self._traffic["received"] += _nbytes(ids)
+        self._traffic["served"] += _nbytes(values)
+        return values
+
+    async def receive(self, rank, part):
+        """Keep peer ``rank``'s gradient slice of this replica's rows for `apply`."""
+        self._inbox[int(rank)] = part
+        self._traffic["received"] += gradient_nbytes(part)
+        return True
+
+    async def abort(self):
+        """Make a step waiting on a (dead) peer give up now (on the event loop, so it
+        runs while this actor's thread is blocked), freeing the worker's actor thread."""
+        self._aborted = True
+        return True
+
+    def _wait(self, futures):
+        """The peers' answers; ``RuntimeError`` once `abort` was called or after
+        ``peer_timeout`` seconds."""
+        deadline = time.monotonic() + self._peer_timeout
+        answers = {}
+        for key, future in futures.items():
+            while key not in answers:
+                if self._aborted or time.monotonic() > deadline:
+                    raise RuntimeError(f"shard {self.rank}: no answer from shard {key} "
+                                       f"({'aborted' if self._aborted else 'timeout'})")
+                try:
+                    answers[key] = future.result(timeout=_PEER_POLL_SECONDS)
+                except TimeoutError:
+                    continue
+        return answers
 
     def owned_rows(self, rank, n_shards):
         return self.store
@@ -126,10 +161,15 @@ class ShardReplica(Replica):
                 "window": {name: window[name] + checker[name] for name in window}}
 
     # ------------------------------------------------------------------ the step
-    def compute(self, offset, n_total, pulled=None):
+    def compute(self, offset, n_total):
+        """Pull the rows the batch reads from their owners, compute in the window, push
+        each owner its slice of the sparse gradient; returns (the dense part: dense
+        gradients, wide bias, loss, statistics; dropout state; weight sum; ms; bytes
+        ``{"sent", "received"}`` to and from peers)."""
         start = time.perf_counter()
         batch = self._next.result()
         self._prefetch()
+        traffic = {"sent": 0, "received": 0}
         positions = None
         if batch is not None:
             features, y, sample_weight = batch
@@ -137,25 +177,67 @@ class ShardReplica(Replica):
             self._ensure_window({name: u.shape[0] for name, u in uniques.items()})
             ids = self.layout.batch_ids(features)
             positions = self.layout.window_positions(self.estimator, ids, uniques)
-            self._fill(ids, positions, pulled)
+            self._fill(ids, positions, traffic)
             batch = (window_features, y, sample_weight)
         gradient, dropout_state, weight = self._gradient(batch, offset, n_total)
         if positions is not None:
             gradient = _renamed(gradient, positions, ids)
-        return gradient, dropout_state, weight, (time.perf_counter() - start) * 1e3
+        traffic["sent"] += self._push(gradient)
+        return (_dense_part(gradient), dropout_state, weight,
+                (time.perf_counter() - start) * 1e3, traffic)
 
-    def _fill(self, ids, positions, pulled):
+    def _fill(self, ids, positions, traffic):
         """Write the values the forward pass reads at the window ``positions`` of ``ids``:
-        owned ones from the store, the others from ``pulled`` (``(request, values)``)."""
+        owned ones from the store, the others pulled from their owners."""
+        owners = {}
+        for name, rows in ids.items():
+            owner_of = rows % self.n_shards
+            for owner in np.unique(owner_of):
+                if owner != self.rank:
+                    owners.setdefault(int(owner), {})[name] = rows[owner_of == owner]
+        futures = {owner: self._peers[owner].serve(asked) for owner, asked in owners.items()}
+        answers = self._wait(futures)
         arrays = sharding.sparse_state(self.estimator.step_)
-        requested, values = pulled if pulled is not None else ({}, {})
         for name, rows in ids.items():
             key = sharding.read_key(name)
             target = arrays[name][key]
-            mine = sharding.owner_mask(rows, self.rank, self.n_shards)
+            owner_of = rows % self.n_shards
+            mine = owner_of == self.rank
             target[positions[name][mine]] = self.store[name][key][rows[mine] // self.n_shards]
-            if name in requested:   # the request's ids are exactly rows[~mine], in order
-                target[positions[name][~mine]] = values[name]
+            for owner, asked in owners.items():
+                if name in asked:
+                    target[positions[name][owner_of == owner]] = answers[owner][name]
+        for owner, asked in owners.items():
+            traffic["sent"] += _nbytes(asked)
+            traffic["received"] += _nbytes(answers[owner])
+
+    def _push(self, gradient):
+        """Send every owner (this replica included) its slice of the sparse gradient;
+        returns the bytes sent to peers."""
+        sent, futures = 0, {}
+        for owner in range(self.n_shards):
+            part = _sparse_part(sharding.restrict_gradient(gradient, owner, self.n_shards))
+            if part is None:
+                continue
+            if owner == self.rank:
+                self._inbox[owner] = part
+            else:
+                futures[owner] = self._peers[owner].receive(self.rank, part)
+                sent += gradient_nbytes(part)
+        self._wait(futures)
+        return sent
+
+    def apply(self, dense_sum, dropout_state):
+        """Sum the slices received (rank order) into ``dense_sum`` (the driver's sum of the
+        dense parts) and apply; returns (rows of the next local batch, ms, bytes served to
+        and received from peers during the step)."""
+        start = time.perf_counter()
+        parts = [self._inbox[rank] for rank in sorted(self._inbox)]
+        self._inbox = {}
+        self._apply(_with_sparse(dense_sum, sum_gradients(parts) if parts else None),
+                    dropout_state)
+        traffic, self._traffic = self._traffic, {"served": 0, "received": 0}
+        return self.next_rows(), (time.perf_counter() - start) * 1e3, traffic
 
     def _apply(self, summed, dropout_state):
         ids = {}
@@ -210,3 +292,46 @@ def _renamed(gradient, source, target):
                         predictions=gradient.predictions, wide=wide, embeddings=blocks,
                         dense=gradient.dense, regularized=gradient.regularized,
                         statistics=gradient.statistics)
+
+
+def _nbytes(mapping):
+    return int(sum(np.asarray(value).nbytes for value in mapping.values()))
+
+
+def _sparse_part(gradient):
+    """The wide coordinates and embedding rows of ``gradient`` alone (None if empty)."""
+    wide = gradient.wide
+    has_wide = wide is not None and wide[0].shape[0] > 0
+    if not has_wide and all(block is None or not block.rows.shape[0]
+                            for block in gradient.embeddings):
+        return None
+    if wide is not None:
+        wide = (wide[0], wide[1], np.zeros_like(wide[2]))
+    return StepGradient(n_examples=0, loss=0.0, predictions=gradient.predictions[:0],
+                        wide=wide, embeddings=list(gradient.embeddings), dense={},
+                        statistics={})
+
+
+def _dense_part(gradient):
+    """``gradient`` without its wide coordinates and embedding rows (what the driver sums)."""
+    wide = gradient.wide
+    if wide is not None:
+        wide = (wide[0][:0], wide[1][:0], wide[2])
+    return StepGradient(n_examples=gradient.n_examples, loss=gradient.loss,
+                        predictions=gradient.predictions, wide=wide,
+                        embeddings=[None] * len(gradient.embeddings), dense=gradient.dense,
+                        statistics=gradient.statistics)
+
+
+def _with_sparse(dense_sum, sparse_sum):
+    """The owner's gradient: ``dense_sum``'s dense part, bias, loss and statistics with the
+    summed slices' coordinates and rows (none when ``sparse_sum`` is None)."""
+    wide, blocks = dense_sum.wide, [None] * len(dense_sum.embeddings)
+    if sparse_sum is not None:
+        if wide is not None:
+            wide = (sparse_sum.wide[0], sparse_sum.wide[1], wide[2])
+        blocks = sparse_sum.embeddings
+    return StepGradient(n_examples=dense_sum.n_examples, loss=dense_sum.loss,
+                        predictions=dense_sum.predictions, wide=wide, embeddings=blocks,
+                        dense=dense_sum.dense, regularized=dense_sum.regularized,
+                        statistics=dense_sum.statistics)

@@ -40,7 +40,7 @@ from ..training.gradients import gradient_nbytes
 from .delta_sum import run_delta_sum_epoch
 from .environment import DEFAULT_MALLOC_TRIM_THRESHOLD
 from .replica import Replica, evaluate_sources
-from .sharded import assemble_shards, sharded_step, start_shards
+from .sharded import assemble_shards, connect_shards, sharded_step, start_shards
 from .sources import assign_sources, partition_sources
 
 __all__ = ["DaskTrainer", "WorkerLostError", "ShardLostError"]
@@ -228,7 +228,7 @@ class DaskTrainer:
                         sources, eval_set, checkpoint, first_epoch + epochs, steps_trained,
                         addresses, replicas)
                 except ShardLostError as lost:   # from the last checkpoint, if any
-                    addresses, replicas = self._restart_shards(lost, addresses)
+                    addresses, replicas = self._restart_shards(lost, addresses, replicas)
         finally:
             self._actor_futures = None   # releases the actors
 
@@ -399,13 +399,16 @@ class DaskTrainer:
         if self.shard_state:   # each worker gets only its own rows
             futures = start_shards(self, addresses, guards)
         else:   # the model travels once per worker as data, not inside the task graph
-            model = self.client.scatter(snapshot, workers=addresses, broadcast=True,
-                                        hash=False)
+            # (in a list: see `start_shards`; a dict's values would get fixed keys)
+            model = self.client.scatter([snapshot], workers=addresses, broadcast=True,
+                                        hash=False)[0]
             futures = [self.client.submit(Replica, model, guards, workers=[address],
                                           allow_other_workers=False, actor=True, pure=False)
                        for address in addresses]
         replicas = [future.result(timeout=self.step_timeout) for future in futures]
         self._actor_futures = futures
+        if self.shard_state:
+            connect_shards(self, addresses, replicas)
         self.worker_environment_ = self._call(addresses,
                                               [r.worker_environment for r in replicas],
                                               [()] * len(replicas), phase="start")
@@ -437,10 +440,17 @@ class DaskTrainer:
                                  "resumed_at_step": redo, "workers": len(survivors)})
         return ([addresses[r] for r in survivors], [replicas[r] for r in survivors], redo)
 
-    def _restart_shards(self, lost, addresses):
+    def _restart_shards(self, lost, addresses, replicas):
         """After a lost shard: the estimator back at the last checkpoint of this fit and
         new shards on the surviving workers (the sync result does not depend on W), or
-        ``lost`` raised when there is no checkpoint."""
+        ``lost`` raised when there is no checkpoint. The old shards on the survivors are
+        told to stop waiting for the dead one first (their workers' actor thread)."""
+        for rank, replica in enumerate(replicas):
+            if rank not in lost.ranks:
+                try:
+                    replica.abort().result(timeout=self.step_timeout)
+                except Exception:   # noqa: BLE001 - best effort: it may be gone too
+                    logger.warning("widedeep.dask: could not stop shard %d", rank)
         if not self.checkpoints_:
             raise lost
         estimator = self.estimator
@@ -484,7 +494,9 @@ class DaskTrainer:
                 except (TimeoutError, OSError) as error:   # (TimeoutError is an OSError)
                     alive = set(self.client.nthreads())
                     gone = {r for r, a in enumerate(addresses) if a not in alive}
-                    if rank in gone:
+                    # sharded replicas call each other: one waiting on a dead peer
+                    # cannot answer, and the survivors are restarted anyway
+                    if rank in gone or (gone and self.shard_state):
                         lost |= gone
                         break
                     if not isinstance(error, TimeoutError):

@@ -28,6 +28,7 @@ import inspect
 import itertools
 import os
 from collections.abc import Iterator
+from contextlib import closing, nullcontext
 from types import SimpleNamespace
 
 import numpy as np
@@ -36,6 +37,7 @@ from ..defaults import PROGRESS_SECONDS
 from ..losses import get_loss
 from ..storage import allocator
 from ..training import TrainingStep
+from ..training.prefetch import Prefetched
 from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
                        iter_source_epoch, n_examples, slice_rows, take_rows)
@@ -350,7 +352,7 @@ class BaseEstimator:
 
     @with_blas_limit
     def fit(self, X, y=None, sample_weight=None, *, eval_set=None, epochs=None,
-            callbacks=None):
+            callbacks=None, prefetch=False):
         """Train for at most ``epochs`` (default ``self.epochs``) passes over the data.
 
         ``X`` is an in-memory feature dict (with ``y`` and optional ``sample_weight``),
@@ -361,7 +363,13 @@ class BaseEstimator:
         ``{name: set}`` (see `widedeep.estimators.eval_sets`), scored after every epoch into
         ``history_``. ``callbacks``: `Callback` objects (see
         `widedeep.estimators.callbacks`). Starts from fresh parameters unless ``warm_start``
-        is set and the model is fitted.
+        is set and the model is fitted. ``prefetch=True``: with a batch source, read and
+        featurize batch ``s + 1`` on a background thread while step ``s`` trains
+        (`widedeep.training.prefetch.Prefetched`; same batches in the same order, so the
+        same parameters; the source's errors are re-raised unchanged); in-memory data is
+        sliced in the loop either way. Off by default: it pays only with a free core, and
+        the Python parts of reading and of the step share the GIL (README, "Bounded
+        memory on one machine").
 
         Early stopping (``early_stopping``): stops after ``n_iter_no_change`` epochs without
         improvement of ``eval_metric`` on the watched set and restores the best epoch
@@ -374,6 +382,9 @@ class BaseEstimator:
         """
         # every check comes before the first change to the model (see the module doc)
         plan = self._plan_fit(X, y, sample_weight, eval_set, epochs, callbacks)
+        if not isinstance(prefetch, bool):
+            raise ValueError(f"prefetch must be True or False, got {prefetch!r}")
+        plan.prefetch = prefetch and not plan.in_memory
         model = self._model_for_fit(plan.y)
         if plan.in_memory:
             model._check_batch(X, plan.y, plan.sample_weight)     # the whole input
@@ -511,34 +522,38 @@ class BaseEstimator:
                                            rows=plan.train_rows, first_batch=skip)
             else:   # pass ``epoch - 1`` of a reader (`iter_epoch`): its shuffle follows the
                 batches = itertools.islice(iter_source_epoch(X, epoch - 1), skip, None)
-            for batch_number, (features, yb, swb) in enumerate(batches, start=skip + 1):
-                if call_hooks(callbacks, "on_batch_begin", self, {
-                        "epoch": epoch, "batch": batch_number, "rows": len(yb)}):
-                    stop = stop_now = True
-                yb, swb = (self._check_batch(features, yb, swb) if plan.in_memory else
-                           self._check_stream_batch(features, yb, swb, batch_number,
-                                                    progress.rows))
-                if plan.class_weights is not None and not plan.in_memory:
-                    swb = apply_class_weight(plan.class_weights, yb, swb, self._dtype)
-                p = self._train_batch(features, yb, swb)
-                self.steps_trained_ += 1
-                batch_weight = float(yb.shape[0] if swb is None else swb.sum())
-                batch_loss = float("nan")
-                if batch_weight > 0:   # weighted mean over the epoch; all-zero batches add 0
-                    metric_sum = plan.loss.train_metric_sum(p, yb, swb)
-                    batch_loss = metric_sum / batch_weight
-                    loss_sum += metric_sum
-                    weight_sum += batch_weight
-                progress.batch_done(yb.shape[0])
-                self.epoch_progress_ = {"epoch": epoch, "batches": batch_number,
-                                        "rows": progress.rows, "loss_sum": loss_sum,
-                                        "weight_sum": weight_sum}
-                if callbacks and call_hooks(callbacks, "on_batch_end", self, {
-                        "epoch": epoch, "batch": batch_number, "rows": int(yb.shape[0]),
-                        "loss": batch_loss, "rows_done": progress.rows}):
-                    stop = stop_now = True
-                if stop_now:
-                    break
+                if plan.prefetch:
+                    batches = Prefetched(batches)
+            # the prefetch thread ends with the loop, however the loop ends
+            with closing(batches) if plan.prefetch else nullcontext():
+                for batch_number, (features, yb, swb) in enumerate(batches, start=skip + 1):
+                    if call_hooks(callbacks, "on_batch_begin", self, {
+                            "epoch": epoch, "batch": batch_number, "rows": len(yb)}):
+                        stop = stop_now = True
+                    yb, swb = (self._check_batch(features, yb, swb) if plan.in_memory else
+                               self._check_stream_batch(features, yb, swb, batch_number,
+                                                        progress.rows))
+                    if plan.class_weights is not None and not plan.in_memory:
+                        swb = apply_class_weight(plan.class_weights, yb, swb, self._dtype)
+                    p = self._train_batch(features, yb, swb)
+                    self.steps_trained_ += 1
+                    batch_weight = float(yb.shape[0] if swb is None else swb.sum())
+                    batch_loss = float("nan")
+                    if batch_weight > 0:   # weighted mean over the epoch; all-zero batches: 0
+                        metric_sum = plan.loss.train_metric_sum(p, yb, swb)
+                        batch_loss = metric_sum / batch_weight
+                        loss_sum += metric_sum
+                        weight_sum += batch_weight
+                    progress.batch_done(yb.shape[0])
+                    self.epoch_progress_ = {"epoch": epoch, "batches": batch_number,
+                                            "rows": progress.rows, "loss_sum": loss_sum,
+                                            "weight_sum": weight_sum}
+                    if callbacks and call_hooks(callbacks, "on_batch_end", self, {
+                            "epoch": epoch, "batch": batch_number, "rows": int(yb.shape[0]),
+                            "loss": batch_loss, "rows_done": progress.rows}):
+                        stop = stop_now = True
+                    if stop_now:
+                        break
             seconds = progress.clock() - progress.start
             previous_rows = progress.rows
             self.epoch_progress_ = None

@@ -9,18 +9,18 @@ Everything else (dense layers, their optimizer state, the wide bias, batch-norm
 statistics) is replicated.
 
 A step of `widedeep.dask.DaskTrainer(shard_state=True)` in these terms: each worker asks
-for the ids its next batch reads (`batch_ids`), the owners answer with the values the
-forward pass reads (`gather`: ``w`` of wide coordinates, embedding rows) which the worker
-writes into its own arrays (`scatter`); after the gradients are summed, each owner applies
-the part it owns (`restrict_gradient`). The final model is put together from every
-owner's rows (`owned_rows` / `write_owned_rows`).
+the owners for the ids its next batch reads (`batch_ids`), they answer with the values
+the forward pass reads (`read_key`: ``w`` of wide coordinates, embedding rows); each
+worker sends every owner the part of its gradient that owner owns (`restrict_gradient`).
+A worker starts with its owned rows (`owned_rows`) and the final model is put together
+from every owner's rows (`write_owned_rows`).
 """
 from __future__ import annotations
 
 from ..layers.base import RowSparseGrad
 from .gradients import StepGradient
 
-__all__ = ["sparse_state", "batch_ids", "gather", "scatter", "restrict_gradient",
+__all__ = ["sparse_state", "batch_ids", "restrict_gradient",
            "owned_rows", "write_owned_rows", "owner_mask", "read_key"]
 
 
@@ -66,19 +66,6 @@ _READ = {"wide": "w"}
 def read_key(name):
     """The array of sparse state ``name`` a forward pass reads (``w`` or ``table``)."""
     return _READ.get(name, "table")
-
-
-def gather(step, ids):
-    """``{name: values}`` the forward pass reads at ``ids`` (``{name: ids}``)."""
-    arrays = sparse_state(step)
-    return {name: arrays[name][read_key(name)][rows] for name, rows in ids.items()}
-
-
-def scatter(step, ids, values):
-    """Write pulled ``values`` (from `gather` on the owners) at ``ids`` into this model."""
-    arrays = sparse_state(step)
-    for name, rows in ids.items():
-        arrays[name][read_key(name)][rows] = values[name]
 
 
 def restrict_gradient(gradient, rank, n_shards):
