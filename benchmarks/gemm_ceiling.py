@@ -104,6 +104,9 @@ def main(argv=None):
         hp["batch"] = a.batch
         ds = common.load("criteo")
         est, wide = wb.build_estimator(ds.schema, hp, 0, ds.train.wide[:4096])
+        # the step on the same BLAS threads as the chain (the estimator's default n_threads
+        # would limit it to one inside partial_fit)
+        est.set_params(n_threads=int(os.environ.get("OPENBLAS_NUM_THREADS", "2")))
         batches = [ds.train.batch(k * a.batch, (k + 1) * a.batch) for k in range(8)]
         prepared = [(wb.batch_features(b, ds.schema, wide), b.label) for b in batches]
         for x, y in prepared:

@@ -6,16 +6,21 @@
 Two views of the same steps (warm-up excluded):
 
 1. a phase breakdown: the real phases of the step, called one by one on the estimator's
-   own `TrainingStep` (``est.step_``): batch validation (``_check_batch``), ``compute``
-   (forward, loss, backward), ``combine`` (sum + regularizers) and ``apply`` (FTRL and
-   AdaGrad) -- median ms per step; ``train_batch`` is exactly these three calls;
+   own `TrainingStep` (``est.step_``) in its workspace, with its row threads
+   (`widedeep.row_threads`): batch validation, deep forward, wide forward + loss
+   gradient, the dense backward, the embedding rows' backward, regularizers, the FTRL,
+   row-AdaGrad and dense-AdaGrad preparations and the checked write -- median ms per
+   step (a model with a wide and a deep part; Wide & Deep as the shared benchmark's);
 2. cProfile of `partial_fit` itself (top functions by total/internal time), which shows
    the layers and optimizers inside each phase.
 
-On a shared, loaded machine wall-clock medians mostly measure the other processes; with
-``OPENBLAS_NUM_THREADS=1`` the default clock is the process CPU time (``--clock cpu``),
-which counts only this process's own work (with 2 BLAS threads it would add both threads'
-time, so the default there is wall time).
+The estimator trains with ``n_threads = OPENBLAS_NUM_THREADS`` (BLAS threads, and the
+row threads unless ``--row-threads`` says otherwise). On a shared, loaded machine
+wall-clock medians mostly measure the other processes; with ``OPENBLAS_NUM_THREADS=1``
+the default clock is the process CPU time (``--clock cpu``), which counts only this
+process's own work (with 2 BLAS threads it would add both threads' time, so the default
+there is wall time); ``--clock thread`` is the calling thread's own CPU time (what
+stays on the critical path when the other work goes to a helper).
 
 The phases are the library's own calls (nothing is replayed), so the "sum of phases" line
 matches the "partial_fit" line up to the step counter and timer overhead.
@@ -43,6 +48,8 @@ import numpy as np  # noqa: E402
 
 import widedeep_bench as wb  # noqa: E402  (puts the repo and ../shared/bench on sys.path)
 import common  # noqa: E402
+from widedeep.threads import limit_blas_threads  # noqa: E402
+from widedeep.training.step import _joined_proba_fn  # noqa: E402
 
 
 CLOCK = time.perf_counter
@@ -75,20 +82,40 @@ class _Phase:
 
 
 def timed_step(est, features, y, ph):
-    """One `partial_fit` step, its real phases timed one by one."""
+    """One `partial_fit` step, its real phases timed one by one: the library calls
+    `TrainingStep.train_batch` makes (compute = deep forward, wide forward + loss
+    gradient, dense backward, embedding backward; then regularizers, the three
+    optimizer preparations and the checked write), in the step's own workspace with its
+    row threads, as the overlapped step (`widedeep.training.overlap`) calls them."""
     with ph("validate batch (_check_batch)"):
         y, sw = est._check_batch(features, y, None)
     step = est.step_
-    # exactly what `train_batch` does: the step's workspace of this batch size, features
-    # validated above (so forward does not validate them again)
+    deep = step.deep
     workspace = step.workspace(y.shape[0])
-    with ph("compute (forward, loss, backward)"):
-        gradient = step.compute(features, y, sw, rng=est._dropout_rng, workspace=workspace,
-                                checked=True)
-    with ph("combine (sum + regularizers)"):
-        combined = step.combine([gradient], workspace)
-    with ph("apply (FTRL + AdaGrad)"):
-        step.apply(combined, workspace)
+    with ph("deep forward (embedding gather, 4 dense layers, ReLU)"):
+        deep_logits, cache = deep.forward(features, training=True, rng=est._dropout_rng,
+                                          workspace=workspace, checked=True)
+    with ph("wide forward + loss gradient + wide coordinate sums"):
+        coords, values, bias, p, g = step.wide.compute_gradients(
+            features, y, _joined_proba_fn(step.loss.link, deep_logits), sw, step.loss,
+            y.shape[0], workspace)
+    with ph("deep backward, dense layers (8 GEMMs, ReLU masks, bias sums)"):
+        dense, grad_input = deep.backward_dense(g.astype(step.dtype, copy=False), cache,
+                                                workspace)
+    with ph("deep backward, embedding rows (sort + segment sums)"):
+        blocks = deep.backward_embedding_blocks(grad_input, cache, workspace)
+    with ph("regularizers (combine)"):
+        dense = deep.add_dense_penalty(dense)
+        blocks = deep.add_embedding_penalty(blocks, workspace)
+    with ph("prepare FTRL (wide coordinates)"):
+        wide_part = step.prepare_wide((coords, values, bias), workspace)
+    with ph("prepare AdaGrad rows (embeddings)"):
+        embedding_part = step.prepare_embeddings(blocks, workspace)
+    with ph("prepare AdaGrad dense"):
+        dense_part = step.prepare_dense(dense, workspace)
+    with ph("finiteness check + write (commit)"):
+        step.commit([wide_part, embedding_part, dense_part], deep.batch_statistics(cache),
+                    workspace.threads)
     est.steps_trained_ += 1
     ph.end_step()
 
@@ -100,11 +127,14 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--cprofile", type=int, default=30, help="top-N cProfile rows (0: skip)")
-    ap.add_argument("--clock", choices=["wall", "cpu"],
+    ap.add_argument("--row-threads", type=int, help="step_.threads (default: the library's, "
+                    "which follows n_threads = OPENBLAS_NUM_THREADS)")
+    ap.add_argument("--clock", choices=["wall", "cpu", "thread"],
                     default="cpu" if os.environ.get("OPENBLAS_NUM_THREADS") == "1" else "wall")
     a = ap.parse_args(argv)
     global CLOCK
-    CLOCK = time.process_time if a.clock == "cpu" else time.perf_counter
+    CLOCK = {"cpu": time.process_time, "thread": time.thread_time,
+             "wall": time.perf_counter}[a.clock]
     hp = common.hparams(a.config)
     if a.batch:
         hp["batch"] = a.batch
@@ -112,6 +142,9 @@ def main(argv=None):
     ds = common.load(a.config)
     sample = ds.train.wide[:4096] if isinstance(ds.train.wide, np.ndarray) else ds.train.wide
     est, wide = wb.build_estimator(ds.schema, hp, 0, sample)
+    # train on the BLAS threads the process was started with (the estimator's default
+    # n_threads would limit partial_fit to one)
+    est.set_params(n_threads=int(os.environ["OPENBLAS_NUM_THREADS"]))
     nb = ds.train.n // batch
 
     def raw(k):
@@ -125,6 +158,8 @@ def main(argv=None):
         prep.append(CLOCK() - t0)
         if k < a.warmup:
             est.partial_fit(x, b.label)
+            if a.row_threads is not None:
+                est.step_.threads = a.row_threads
     prep = prep[a.warmup:]
 
     # 1) whole partial_fit
@@ -137,15 +172,18 @@ def main(argv=None):
         whole.append(CLOCK() - t0)
     # 2) the real phases, timed one by one, on the following batches
     ph = Phases()
-    for k in range(a.warmup + a.steps, a.warmup + 2 * a.steps):
-        b = raw(k)
-        timed_step(est, wb.batch_features(b, ds.schema, wide), b.label, ph)
+    with limit_blas_threads(est.n_threads):    # as partial_fit does
+        for k in range(a.warmup + a.steps, a.warmup + 2 * a.steps):
+            b = raw(k)
+            timed_step(est, wb.batch_features(b, ds.schema, wide), b.label, ph)
     med = {k: float(np.median(v)) * 1e3 for k, v in ph.times.items()}
     total = sum(med.values())
     step_ms = float(np.median(whole)) * 1e3
     prep_ms = float(np.median(prep)) * 1e3
     print(f"config={a.config} batch={batch} steps={a.steps} "
-          f"threads={os.environ.get('OPENBLAS_NUM_THREADS')} clock={a.clock} "
+          f"threads={os.environ.get('OPENBLAS_NUM_THREADS')} "
+          f"row threads={est.step_.threads if est.step_.threads is not None else 'default'} "
+          f"clock={a.clock} load(1 min)={os.getloadavg()[0]:.2f} "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(auto)')}")
     print(f"prepare (numpy batch -> feature dict): {prep_ms:7.2f} ms")
     print(f"partial_fit (median):                  {step_ms:7.2f} ms  "

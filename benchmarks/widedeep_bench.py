@@ -16,6 +16,10 @@ step and the embedding updates on a helper thread next to the dense backward), f
 second step on; meant with one BLAS thread (``--threads 1``), the helper taking the second
 core. Compare it with ``--threads 1`` and ``--threads 2`` without it, interleaved.
 
+``WD_ROW_THREADS=k``: the step's elementwise phases split over ``k`` threads between the
+GEMMs (`widedeep.row_threads`; ``step_.threads``); unset, the library's default (as many
+as ``n_threads``). ``WD_ROW_THREADS=1`` is the one-thread step, for A/B runs.
+
 The model, mapped from the data's schema and ``common.HPARAMS``:
 
 - deep: one embedding table per vocabulary of the schema (fields naming the same vocabulary
@@ -222,6 +226,10 @@ class WidedeepAdapter(common.Adapter):
         choice = os.environ.get("WD_N_THREADS", str(a.threads))
         self.model.set_params(n_threads=None if choice == "default" else int(choice))
         self.overlap = os.environ.get("WD_OVERLAP", "0") == "1"
+        # WD_ROW_THREADS=k: the step's elementwise phases on k threads (`step_.threads`;
+        # unset: the library's default, which follows n_threads)
+        row = os.environ.get("WD_ROW_THREADS")
+        self.row_threads = None if row in (None, "", "default") else int(row)
 
     def prepare(self, b):
         return batch_features(b, self.schema, self.wide), b.label
@@ -231,6 +239,8 @@ class WidedeepAdapter(common.Adapter):
         self.model.partial_fit(features, label)
         if self.overlap and not self.model.step_.overlap:   # the step exists from now on
             self.model.step_.overlap = True
+        if self.row_threads is not None:
+            self.model.step_.threads = self.row_threads
 
     def predict(self, x):
         return self.model.predict_proba(x[0])
@@ -241,6 +251,7 @@ class WidedeepAdapter(common.Adapter):
                     n_threads=str(self.model.n_threads),
                     openblas_corename=openblas_corename(),
                     wide_fields=len(self.wide.names), overlap=str(self.overlap),
+                    row_threads=os.environ.get("WD_ROW_THREADS", "default"),
                     note="bias = wide bias (FTRL); peers: deep output bias (Adagrad)")
 
 

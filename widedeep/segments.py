@@ -12,7 +12,8 @@ so the result does not depend on how the grouping was found:
 
 Then one ``np.take`` of the rows in that order and one ``np.add.reduceat``. Both paths
 give bit-identical results (tests/test_segments.py). With a workspace
-(`widedeep.workspace.Workspace`) every array is one of its buffers.
+(`widedeep.workspace.Workspace`) every array is one of its buffers, and the gather and
+the group sums are split over its row threads (rows, then whole groups).
 
 >>> import numpy as np
 >>> ids, sums = sum_duplicates(np.array([5, 2, 5]), np.array([[1.0], [2.0], [3.0]]))
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .workspace import empty
+from .workspace import empty, run_rows
 
 __all__ = ["sum_duplicates", "COUNTING_MAX_IDS"]
 
@@ -44,14 +45,24 @@ def sum_duplicates(ids, values, n_ids=None, workspace=None, key="sum_duplicates"
         order, unique_ids, starts = _group_by_counting(ids, n_ids, workspace, key)
     else:
         order, unique_ids, starts = _group_by_sorting(ids, n_ids, workspace, key)
-    ordered = np.take(values, order, axis=0, mode="clip",
-                      out=empty(workspace, key + "/ordered", values.shape, values.dtype))
-    if unique_ids.shape[0] == m:
+    ordered = empty(workspace, key + "/ordered", values.shape, values.dtype)
+    row_size = values[:1].size
+    # the gather and the group sums treat each row / each group on its own: split over
+    # the workspace's threads (each group summed whole, in order, by one thread)
+    run_rows(workspace, lambda start, stop: np.take(
+        values, order[start:stop], axis=0, mode="clip", out=ordered[start:stop]),
+        m, row_size)
+    k = unique_ids.shape[0]
+    if k == m:
         return unique_ids, ordered
-    summed = np.add.reduceat(ordered, starts, axis=0,
-                             out=empty(workspace, key + "/summed",
-                                       (unique_ids.shape[0],) + values.shape[1:],
-                                       values.dtype))
+    summed = empty(workspace, key + "/summed", (k,) + values.shape[1:], values.dtype)
+
+    def group_sums(first, last):
+        if first < last:
+            end = m if last == k else int(starts[last])
+            np.add.reduceat(ordered[:end], starts[first:last], axis=0,
+                            out=summed[first:last])
+    run_rows(workspace, group_sums, k, m * row_size // k)
     return unique_ids, summed
 
 

@@ -34,7 +34,7 @@ import threading
 from contextlib import contextmanager
 
 __all__ = ["DEFAULT_N_THREADS", "resolve_n_threads", "limit_blas_threads", "blas_threads",
-           "with_blas_limit"]
+           "with_blas_limit", "active_thread_limit"]
 
 DEFAULT_N_THREADS = 1
 logger = logging.getLogger("widedeep")
@@ -42,6 +42,7 @@ logger = logging.getLogger("widedeep")
 _lock = threading.Lock()
 _depth = 0            # blocks currently inside a limit (all threads)
 _active_limit = None  # the threadpoolctl limiter object of the outermost block
+_active_n = 0         # the thread count the outermost block asked for
 _controller = None
 _warned = False
 
@@ -100,13 +101,14 @@ def blas_threads():
 def limit_blas_threads(n_threads=None):
     """Run the ``with`` block with the BLAS pool limited to ``n_threads`` (see module
     docstring for the values); the previous size is restored on exit, also on error."""
-    global _depth, _active_limit
+    global _depth, _active_limit, _active_n
     n = resolve_n_threads(n_threads)
     if n == 0:
         yield
         return
     with _lock:
         if _depth == 0:
+            _active_n = n
             controller = _get_controller()
             # a pool already of that size needs no limit and no restore: two ctypes calls
             # instead of threadpoolctl's limiter (~20 us), which a small predict call feels
@@ -118,9 +120,19 @@ def limit_blas_threads(n_threads=None):
     finally:
         with _lock:
             _depth -= 1
-            if _depth == 0 and _active_limit is not None:
-                _active_limit.restore_original_limits()
-                _active_limit = None
+            if _depth == 0:
+                _active_n = 0
+                if _active_limit is not None:
+                    _active_limit.restore_original_limits()
+                    _active_limit = None
+
+
+def active_thread_limit():
+    """The thread count of the `limit_blas_threads` block in force (its ``n_threads``
+    resolved), or 1 outside any block (or in ``n_threads=0`` blocks): how many threads
+    widedeep's own row-split work (`widedeep.row_threads`) may use without adding to the
+    cores the caller allowed."""
+    return _active_n or 1
 
 
 def _pools_have(controller, n):

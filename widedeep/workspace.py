@@ -15,6 +15,10 @@ role; two arrays alive at the same time need two keys. ``empty(workspace, ...)``
 same call that falls back to ``np.empty`` without a workspace, so the layers run unchanged
 when no caller gives one.
 
+``threads``: the `widedeep.row_threads.RowThreads` the step that owns the workspace lets
+its elementwise phases use (None: the caller's thread alone, e.g. every predict call's
+workspace); `run_rows` reads it.
+
 ``max_bytes`` bounds what a workspace keeps: a request that would pass it gets a plain
 ``np.empty`` (not kept), so one huge predict batch does not pin its memory to a thread.
 """
@@ -24,7 +28,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["Workspace", "empty", "thread_workspace", "THREAD_WORKSPACE_BYTES"]
+__all__ = ["Workspace", "empty", "run_rows", "thread_workspace", "THREAD_WORKSPACE_BYTES"]
 
 THREAD_WORKSPACE_BYTES = 64 * 2 ** 20   # what a predicting thread may keep between calls
 
@@ -34,6 +38,7 @@ class Workspace:
 
     def __init__(self, max_bytes=None):
         self.max_bytes = max_bytes
+        self.threads = None
         self._buffers = {}
         self._last = {}   # key -> (shape, dtype, view): a repeated request costs a lookup
 
@@ -92,6 +97,18 @@ def empty(workspace, key, shape, dtype):
     if workspace is None:
         return np.empty(shape, dtype=dtype)
     return workspace.array(key, shape, dtype)
+
+
+def run_rows(workspace, job, n_rows, row_size=1, passes=1):
+    """``job(start, stop)`` over ``range(n_rows)``: split across the workspace's row threads
+    when it has some and the job is large enough (`RowThreads.run_rows`), else one call
+    ``job(0, n_rows)``. ``job`` must give each row the same bits whichever range it is
+    computed in (elementwise or row-wise work, see `widedeep.row_threads`)."""
+    threads = None if workspace is None else workspace.threads
+    if threads is None:
+        job(0, int(n_rows))
+    else:
+        threads.run_rows(job, n_rows, row_size, passes)
 
 
 _local = threading.local()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses import sigmoid
-from ..workspace import empty
+from ..workspace import empty, run_rows
 from .base import Layer
 
 __all__ = ["ReLU", "Sigmoid", "Tanh", "ACTIVATIONS"]
@@ -24,16 +24,30 @@ class ReLU(Layer):
         super().__init__()
         self.inplace = bool(inplace)
 
-    def forward(self, x, training=False, rng=None):
+    def forward(self, x, training=False, rng=None, workspace=None):
+        """With a workspace (and ``inplace``) the rows are split over its threads."""
+        if self.inplace and workspace is not None and x.ndim == 2:
+            run_rows(workspace, lambda start, stop: np.maximum(
+                x[start:stop], 0, out=x[start:stop]), x.shape[0], x.shape[1])
+            return x, x
         out = np.maximum(x, 0, out=x if self.inplace else None)
         return out, out
 
     def backward(self, grad_out, cache, workspace=None, key="relu"):
-        """With a workspace (and ``inplace``) the mask ``x > 0`` is its buffer ``key``."""
+        """With a workspace (and ``inplace``) the mask ``x > 0`` is its buffer ``key`` and
+        the rows are split over its threads."""
         if self.inplace:
-            positive = np.greater(cache, 0, out=empty(workspace, key + "/positive",
-                                                      cache.shape, bool))
-            return np.multiply(grad_out, positive, out=grad_out), {}
+            positive = empty(workspace, key + "/positive", cache.shape, bool)
+
+            def rows(start, stop):
+                np.greater(cache[start:stop], 0, out=positive[start:stop])
+                np.multiply(grad_out[start:stop], positive[start:stop],
+                            out=grad_out[start:stop])
+            if cache.ndim == 2 and grad_out.shape == cache.shape:
+                run_rows(workspace, rows, cache.shape[0], cache.shape[1])
+            else:
+                rows(None, None)
+            return grad_out, {}
         return grad_out * (cache > 0), {}
 
 

@@ -311,6 +311,8 @@ class DeepNetwork:
             elif workspace is not None and isinstance(layer, (DenseLayer, Dropout)):
                 a, cache = layer.forward(a, training=training, rng=rng, workspace=workspace,
                                          key=f"layer{i}")
+            elif workspace is not None and isinstance(layer, ReLU):
+                a, cache = layer.forward(a, training=training, workspace=workspace)
             else:
                 a, cache = layer.forward(a, training=training, rng=rng)
             caches.append(cache)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..workspace import empty
+from ..workspace import empty, run_rows
 from .base import Layer
 
 __all__ = ["DenseLayer", "glorot_uniform"]
@@ -70,7 +70,11 @@ class DenseLayer(Layer):
         W = self.params["W"]
         out = workspace.array(key + "/out", (x.shape[0], W.shape[1]),
                               np.result_type(x, W))
-        return self.add_bias(np.matmul(x, W, out=out)), x
+        np.matmul(x, W, out=out)
+        # the bias add is elementwise: split over rows on the workspace's threads
+        run_rows(workspace, lambda start, stop: self.add_bias(out[start:stop]),
+                 out.shape[0], out.shape[1])
+        return out, x
 
     def product(self, x, columns=None, block_rows=None):
         """``x @ W[columns]``: the layer's product for some of its input columns.

@@ -25,7 +25,7 @@ from ..input_checks import all_one_hot, is_one_hot, validate_fields
 from ..inputs import SparseInput
 from ..segments import sum_duplicates
 from ..storage import in_memory
-from ..workspace import empty
+from ..workspace import empty, run_rows
 from .base import Layer, RowSparseGrad
 from .embedding import EmbeddingLayer
 
@@ -277,7 +277,11 @@ class EmbeddingCombineLayer(Layer):
         entries = [([], []) for _ in self.groups]
         if not grad_out.flags.c_contiguous:   # e.g. the embedding columns of dL/da_0
             contiguous = empty(workspace, "embedding/grad_out", grad_out.shape, grad_out.dtype)
-            contiguous[...] = grad_out
+            source = grad_out
+
+            def copy(start, stop):
+                contiguous[start:stop] = source[start:stop]
+            run_rows(workspace, copy, grad_out.shape[0], grad_out[:1].size)
             grad_out = contiguous
         if cache[0] == "gather":
             _, rows, coefs = cache

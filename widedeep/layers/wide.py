@@ -25,7 +25,7 @@ import numpy as np
 from ..input_checks import all_one_hot, validate_fields
 from ..inputs import SparseInput
 from ..losses import BinaryLogistic
-from ..optim.base import PendingUpdate
+from ..optim.base import PendingUpdate, prepare_in_row_ranges
 from ..segments import sum_duplicates
 from ..storage import in_memory
 from .wide_gather import entry_gradients, fixed_widths, fused_logits
@@ -289,9 +289,16 @@ class WideLayer(Layer):
         if self._weights is None:
             raise RuntimeError("this WideLayer is bound to read-only arrays (a served "
                                "model); load the model without memory mapping to train it")
-        pending = self.ftrl.prepare_rows(self._weights, coords, values, self._state,
-                                         assume_unique=True, check=False,
-                                         workspace=workspace, key="wide/ftrl")
+        # FTRL treats each coordinate on its own: its rows may be prepared in ranges on the
+        # workspace's threads (bit-identical to one call)
+        threads = None if workspace is None or self.ftrl.counters else workspace.threads
+        row_size = int(np.prod(values.shape[1:], dtype=np.int64))
+        [pending] = prepare_in_row_ranges(threads, [(
+            coords.shape[0], row_size,
+            lambda start, stop, part: self.ftrl.prepare_rows(
+                self._weights, coords[start:stop], values[start:stop], self._state,
+                assume_unique=True, check=False, workspace=workspace,
+                key="wide/ftrl" if part == 0 else f"wide/ftrl/{part}"))])
         if self.fit_intercept:
             bias = self.params["bias"]
             pending.writes += self.bias_ftrl.prepare(

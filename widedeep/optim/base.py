@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..row_threads import split_rows
 from ..segments import sum_duplicates
 from ..storage import in_memory
 from ..workspace import empty
 
-__all__ = ["Optimizer", "PendingUpdate", "NonFiniteUpdateError"]
+__all__ = ["Optimizer", "PendingUpdate", "NonFiniteUpdateError", "prepare_in_row_ranges"]
 
 
 class NonFiniteUpdateError(FloatingPointError, ValueError):
@@ -46,19 +47,81 @@ class PendingUpdate:
     def __init__(self, writes=()):
         self.writes = list(writes)
 
-    def non_finite(self):
-        """Index (into ``writes``) of the first write holding a non-finite value, or None."""
-        for k, (_, _, values) in enumerate(self.writes):
-            if not all_finite(values):
-                return k
-        return None
+    def non_finite(self, threads=None):
+        """Index (into ``writes``) of the first write holding a non-finite value, or None.
+        ``threads`` (a `widedeep.row_threads.RowThreads`): check groups of writes at once."""
+        finite = [True] * len(self.writes)
 
-    def commit(self):
-        for target, rows, values in self.writes:
-            if rows is None:
-                target[...] = values
-            else:
-                target[rows] = values
+        def check(indices):
+            for k in indices:
+                finite[k] = all_finite(self.writes[k][2])
+        self._run_in_groups(check, threads)
+        return next((k for k, ok in enumerate(finite) if not ok), None)
+
+    def commit(self, threads=None):
+        """Write every new value (``threads``: groups of writes at once; the writes of one
+        step never overlap, so the order does not matter)."""
+        def write(indices):
+            for k in indices:
+                target, rows, values = self.writes[k]
+                if rows is None:
+                    target[...] = values
+                else:
+                    target[rows] = values
+        self._run_in_groups(write, threads)
+
+    def _run_in_groups(self, job, threads):
+        """``job(indices)`` on contiguous groups of ``writes`` of about equal sizes, one
+        group per thread (one group without threads or for small steps)."""
+        sizes = [values.size for _, _, values in self.writes]
+        total = sum(sizes)
+        parts = 1 if threads is None else min(threads.parts(total), len(sizes))
+        if parts <= 1:
+            job(range(len(sizes)))
+            return
+        groups, start, done = [], 0, 0
+        for k, size in enumerate(sizes):
+            done += size
+            if done * parts >= total * (len(groups) + 1) and len(groups) < parts - 1:
+                groups.append(range(start, k + 1))
+                start = k + 1
+        groups.append(range(start, len(sizes)))
+        threads.run([_bind(job, group) for group in groups if len(group)])
+
+
+def _bind(job, argument):
+    return lambda: job(argument)
+
+
+def prepare_in_row_ranges(threads, jobs):
+    """Optimizer steps prepared in row ranges on ``threads`` (a
+    `widedeep.row_threads.RowThreads`, or None: each job whole on the caller).
+
+    ``jobs``: ``[(n_rows, row_size, prepare)]`` where ``prepare(start, stop, part)``
+    returns the `PendingUpdate` of rows ``[start, stop)`` of one parameter (``part``
+    numbers the range, for distinct workspace keys). Thread ``p`` prepares range ``p`` of
+    every job large enough to split. Valid for rules that treat each row on its own (no
+    ``counters``): the new values are then bit-identical to one whole call. Returns one
+    `PendingUpdate` per job, its ranges' writes in row order. Float overflow is ignored
+    here (the caller checks every new value before writing)."""
+    # an optimizer rule is ~10 array operations per entry (gathers, the rule, new values)
+    plans = [split_rows(n_rows, 1 if threads is None else
+                        threads.parts(n_rows, row_size, passes=10))
+             for n_rows, row_size, _ in jobs]
+    results = [[] for _ in jobs]
+
+    def run_part(part):
+        with np.errstate(over="ignore", invalid="ignore"):
+            for bounds, (_, _, prepare), out in zip(plans, jobs, results):
+                if part < len(bounds) - 1:
+                    out.append((part, prepare(bounds[part], bounds[part + 1], part)))
+    used = max([len(bounds) - 1 for bounds in plans], default=1)
+    if used <= 1:
+        run_part(0)
+    else:
+        threads.run([_bind(run_part, part) for part in range(used)])
+    return [PendingUpdate([write for _, update in sorted(out, key=lambda item: item[0])
+                           for write in update.writes]) for out in results]
 
 
 def all_finite(values):

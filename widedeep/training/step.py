@@ -46,12 +46,15 @@ it and then applies the deep part's batch gradient; `compute` refuses that mode.
 """
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 
 import numpy as np
 
 from ..layers.wide import check_finite_gradient
-from ..optim.base import NonFiniteUpdateError, PendingUpdate
+from ..optim.base import NonFiniteUpdateError, PendingUpdate, prepare_in_row_ranges
+from ..row_threads import row_threads
+from ..threads import active_thread_limit
 from ..storage import in_memory
 from ..workspace import Workspace
 from .gradients import StepGradient, sum_gradients
@@ -92,7 +95,7 @@ class TrainingStep:
     """
 
     def __init__(self, loss, *, wide=None, deep=None, deep_optimizer=None, deep_state=None,
-                 wide_mode="batch", overlap=False):
+                 wide_mode="batch", overlap=False, threads=None):
         if wide is None and deep is None:
             raise ValueError("TrainingStep needs a wide part, a deep part or both")
         self.loss = loss
@@ -110,19 +113,27 @@ class TrainingStep:
                       else deep.layers[0].params["W"].dtype)
         self._workspaces = OrderedDict()
         self.overlap = bool(overlap)
+        self.threads = threads
 
     KEPT_WORKSPACES = 2
+
+    def row_thread_count(self):
+        """Threads the step's elementwise phases may use: ``threads``, or when it is None
+        the thread limit of the caller's `widedeep.threads.limit_blas_threads` block (the
+        estimators' ``n_threads``; 1 outside a block)."""
+        return active_thread_limit() if self.threads is None else max(1, int(self.threads))
 
     def workspace(self, n_examples, role="step"):
         """The step's `Workspace` for batches of ``n_examples`` rows (created on first use;
         the least recently used is released beyond `KEPT_WORKSPACES` sizes); ``role``
         "helper": the one the overlapped step's helper thread works in."""
-        if role != "step":
-            n_examples = (n_examples, role)
-        workspace = self._workspaces.pop(n_examples, None)
+        key = n_examples if role == "step" else (n_examples, role)
+        workspace = self._workspaces.pop(key, None)
         if workspace is None:
             workspace = Workspace()
-        self._workspaces[n_examples] = workspace
+        self._workspaces[key] = workspace
+        workspace.threads = None if role != "step" or self.overlap else \
+            row_threads(self.row_thread_count())
         while len(self._workspaces) > self.KEPT_WORKSPACES * (1 + self.overlap):
             self._workspaces.popitem(last=False)
         return workspace
@@ -212,17 +223,19 @@ class TrainingStep:
         if not gradient.regularized:
             raise ValueError("apply() takes a combined gradient: step.apply(step.combine("
                              "[step.compute(...)]))")
-        self.commit(self._prepare(gradient, workspace), gradient.statistics)
+        self.commit(self._prepare(gradient, workspace), gradient.statistics,
+                    None if workspace is None else workspace.threads)
 
-    def commit(self, parts, statistics=None):
+    def commit(self, parts, statistics=None, threads=None):
         """Write prepared updates ``parts`` (``[(names, PendingUpdate), ...]`` in write
         order) if every new value is finite (`NonFiniteUpdateError` otherwise, nothing
-        written), then fold in the batch-normalization ``statistics``."""
+        written), then fold in the batch-normalization ``statistics``. ``threads`` (a
+        `widedeep.row_threads.RowThreads`): check and write groups of writes at once."""
         names, pending = [], PendingUpdate()
         for part_names, part in parts:
             names += part_names
             pending.writes += part.writes
-        bad = pending.non_finite()
+        bad = pending.non_finite(threads)
         if bad is not None:
             raise NonFiniteUpdateError(
                 f"the step would make {names[bad]} non-finite (float overflow: gradients or "
@@ -253,31 +266,62 @@ class TrainingStep:
 
     def prepare_embeddings(self, blocks, workspace=None):
         """The row-sparse steps of the embedding blocks (`RowSparseGrad` or None each)."""
-        names, pending = [], PendingUpdate()
-        with np.errstate(over="ignore", invalid="ignore"):
-            for i, grad in enumerate(blocks):
-                if grad is not None and grad.rows.shape[0]:
-                    update = self.deep_optimizer.prepare_rows(
-                        self.deep.embeddings.groups[i].table, grad.rows, grad.values,
-                        self.block_states[i], assume_unique=True, check=False,
-                        workspace=workspace, key=f"adagrad/block{i}")
-                    names += [f"embedding block {i}"] * len(update.writes)
-                    pending.writes += update.writes
+        names, pending, jobs = [], PendingUpdate(), []
+        for i, grad in enumerate(blocks):
+            if grad is not None and grad.rows.shape[0]:
+                table = self.deep.embeddings.groups[i].table
+                jobs.append((grad.rows.shape[0], int(np.prod(table.shape[1:])),
+                             functools.partial(self._prepare_block_rows, i, grad, workspace)))
+                names.append(f"embedding block {i}")
+        updates = prepare_in_row_ranges(self._optimizer_threads(workspace), jobs)
+        names = [name for name, update in zip(names, updates) for _ in update.writes]
+        for update in updates:
+            pending.writes += update.writes
         return names, pending
+
+    def _prepare_block_rows(self, i, grad, workspace, start, stop, part):
+        """AdaGrad on rows ``[start, stop)`` of embedding block ``i``'s gradient."""
+        return self.deep_optimizer.prepare_rows(
+            self.deep.embeddings.groups[i].table, grad.rows[start:stop],
+            grad.values[start:stop], self.block_states[i], assume_unique=True, check=False,
+            workspace=workspace, key=f"adagrad/block{i}" + (f"/{part}" if part else ""))
+
+    def _optimizer_threads(self, workspace):
+        """The workspace's row threads when the deep optimizer's rule is row by row (no
+        per-parameter counters such as Adam's step), else None."""
+        if workspace is None or self.deep_optimizer.counters:
+            return None
+        return workspace.threads
 
     def prepare_dense(self, dense, workspace=None):
         """The dense parameters' steps (gradients keyed like ``dense_params``)."""
-        names, pending = [], PendingUpdate()
+        names, pending, jobs = [], PendingUpdate(), []
         params = self.deep.dense_params()
-        with np.errstate(over="ignore", invalid="ignore"):
-            for name, grad in dense.items():
-                update = self.deep_optimizer.prepare(params[name], grad,
-                                                     self.param_states[name], check=False,
-                                                     workspace=workspace,
-                                                     key=f"adagrad/{name}")
-                names += [f"deep {name}"] * len(update.writes)
-                pending.writes += update.writes
+        for name, grad in dense.items():
+            param = params[name]
+            n_rows = param.shape[0] if param.ndim else 1
+            jobs.append((n_rows, param.size // max(1, n_rows),
+                         functools.partial(self._prepare_dense_rows, name, param, grad,
+                                           workspace)))
+        updates = prepare_in_row_ranges(self._optimizer_threads(workspace), jobs)
+        for name, update in zip(dense, updates):
+            names += [f"deep {name}"] * len(update.writes)
+            pending.writes += update.writes
         return names, pending
+
+    def _prepare_dense_rows(self, name, param, grad, workspace, start, stop, part):
+        """AdaGrad on rows ``[start, stop)`` of dense parameter ``name`` (all of a 0-d
+        one)."""
+        state = self.param_states[name]
+        key = f"adagrad/{name}" + (f"/{part}" if part else "")
+        if param.ndim == 0 or (start == 0 and stop == param.shape[0]):
+            return self.deep_optimizer.prepare(param, grad, state, check=False,
+                                               workspace=workspace, key=key)
+        rows = slice(start, stop)
+        return self.deep_optimizer.prepare(
+            param[rows], grad[rows],
+            {k: v if k in self.deep_optimizer.counters else v[rows] for k, v in state.items()},
+            check=False, workspace=workspace, key=key)
 
     # ------------------------------------------------------------------ all three
     def train_batch(self, features, y, sample_weight=None, rng=None, checked=False):

@@ -1,0 +1,118 @@
+"""A step whose elementwise phases run in row ranges on two threads (`widedeep.row_threads`)
+leaves exactly the parameters of the one-thread step: the same operations on the same
+elements, each row written by one thread."""
+import numpy as np
+import pytest
+
+from widedeep import DeepEstimator, SparseInput, WideDeepEstimator
+from widedeep.estimators.batching import take_rows
+from widedeep.optim.adam import Adam
+from widedeep.optim.base import NonFiniteUpdateError
+from widedeep.row_threads import RowThreads, row_threads
+
+
+def data(n=300, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    X = {"user": SparseInput.from_ids(rng.integers(0, 40, n), field="user"),
+         "item": SparseInput.from_ids(rng.integers(0, 25, n), field="item"),
+         "tags": SparseInput.from_lists([list(rng.integers(0, 30, rng.integers(0, 4)))
+                                         for _ in range(n)], field="tags"),
+         "dense": rng.normal(size=(n, 3)).astype(dtype)}
+    y = rng.integers(0, 2, n).astype(float)
+    weights = rng.uniform(0.2, 2.0, n)
+    return X, y, weights
+
+
+def wide_deep(**options):
+    return WideDeepEstimator(
+        {"user": 40, "item": 25, "tags": 30}, vocabularies={"u": (40, 4), "i": (25, 4),
+                                                            "t": (30, 4)},
+        embedding_fields={"user": "u", "item": "i", "tags": "t"}, combiners="mean",
+        dense_fields={"dense": 3}, hidden_units=(8, 4), batch_size=64, epochs=2,
+        random_state=0, **options)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """The process's 2-thread pool splits every job (tiny models included), and counts
+    the jobs it ran on both threads."""
+    pool = row_threads(2)
+    monkeypatch.setattr(pool, "min_elements", 1)
+    calls = []
+    run = RowThreads.run
+
+    def counting_run(self, tasks):
+        tasks = list(tasks)
+        calls.append(len(tasks))
+        return run(self, tasks)
+    monkeypatch.setattr(RowThreads, "run", counting_run)
+    return calls
+
+
+def train(model, X, y, threads, weights=None):
+    def batch(rows):
+        return take_rows(X, rows), y[rows], None if weights is None else weights[rows]
+    model.partial_fit(*batch(np.arange(64)))   # builds the step
+    model.step_.threads = threads
+    for start in range(64, len(y), 64):
+        model.partial_fit(*batch(np.arange(start, min(start + 64, len(y)))))
+    return model
+
+
+def assert_same_state(a, b):
+    a, b = a.get_state(), b.get_state()
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [
+    {}, {"dropout": 0.3, "embedding_l2": 1e-3, "dense_l2": 1e-3}, {"batch_norm": True}])
+def test_two_row_threads_leave_the_parameters_of_one(split_everything, dtype, options):
+    X, y, weights = data(dtype=dtype)
+    one = train(wide_deep(dtype=dtype, **options), X, y, threads=1, weights=weights)
+    assert split_everything == []
+    two = train(wide_deep(dtype=dtype, **options), X, y, threads=2, weights=weights)
+    assert split_everything and max(split_everything) == 2   # the ranges really ran apart
+    assert_same_state(one, two)
+    np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+
+
+def test_row_threads_follow_the_estimators_n_threads(split_everything):
+    X, y, _ = data(seed=3)
+    one = train(wide_deep(n_threads=1), X, y, threads=None)
+    assert split_everything == []
+    two = train(wide_deep(n_threads=2), X, y, threads=None)
+    assert max(split_everything) == 2
+    assert_same_state(one, two)
+
+
+def test_an_optimizer_with_a_step_counter_is_not_split(split_everything):
+    """Adam's step counter belongs to the whole parameter: its updates are not split."""
+    X, y, _ = data(seed=1)
+    X = {k: X[k] for k in ("user", "item", "dense")}
+
+    def deep():
+        return DeepEstimator(vocabularies={"u": (40, 4), "i": (25, 4)},
+                             embedding_fields={"user": "u", "item": "i"},
+                             dense_fields={"dense": 3}, hidden_units=(8,), random_state=2,
+                             deep_optimizer=Adam(lr=0.01))
+    one = train(deep(), X, y, threads=1)
+    two = train(deep(), X, y, threads=2)
+    assert_same_state(one, two)
+
+
+def test_a_split_step_that_would_overflow_writes_nothing(split_everything):
+    X, y, _ = data(n=128)
+    model = train(wide_deep(objective="regression"), X, y, threads=2)
+    before = model.get_state(copy=True)
+    huge = np.full(128, 3e38)     # squared gradients overflow float32 accumulators
+    with pytest.raises(NonFiniteUpdateError, match="non-finite"):
+        model.partial_fit(X, huge)
+    assert_same_state_dicts(before, model.get_state())
+
+
+def assert_same_state_dicts(a, b):
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
