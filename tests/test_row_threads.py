@@ -79,7 +79,7 @@ def test_run_rows_without_threads_is_one_call():
 def test_sum_duplicates_split_over_threads_gives_the_same_bits(n_ids, dtype):
     rng = np.random.default_rng(4)
     ids = rng.integers(0, n_ids, 5000)
-    values = rng.normal(size=(5000, 3)).astype(dtype) * 10 ** rng.uniform(-6, 6, (5000, 1))
+    values = (rng.normal(size=(5000, 3)) * 10 ** rng.uniform(-6, 6, (5000, 1))).astype(dtype)
     whole_ids, whole = sum_duplicates(ids, values, n_ids=n_ids, workspace=Workspace())
     workspace = Workspace()
     workspace.threads = RowThreads(2, min_elements=1)
