@@ -66,11 +66,12 @@ def _faults_per_call(fn, calls):
     return (_minor_faults() - before) / calls
 
 
-def _trimmed_faults(configs, steps, warmup):
+def _trimmed_faults(configs, steps, warmup, n_threads=None):
     """Faults per call in a child process with ``MALLOC_TRIM_THRESHOLD_=65536``."""
     env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="65536")
+    threads = [] if n_threads is None else ["--n-threads", str(n_threads)]
     out = subprocess.run([sys.executable, __file__, "--faults-only", "--steps", str(steps),
-                          "--warmup", str(warmup), "--config", *configs],
+                          "--warmup", str(warmup), "--config", *configs, *threads],
                          env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -88,12 +89,13 @@ def _large_sites(fn, top):
     return [(str(s.traceback[0]), s.size, s.count) for s in stats[:top]]
 
 
-def measure(config, batch, steps, warmup, sites, faults_only=False):
+def measure(config, batch, steps, warmup, sites, faults_only=False, n_threads=None):
     hp = common.hparams(config)
     hp["batch"] = batch
     ds = common.load(config)
     sample = ds.train.wide[:4096] if isinstance(ds.train.wide, np.ndarray) else ds.train.wide
     est, wide = wb.build_estimator(ds.schema, hp, 0, sample)
+    est.set_params(n_threads=n_threads)   # >= 2: the step's row threads too
     b = ds.train.batch(0, batch)
     x = wb.batch_features(b, ds.schema, wide)
     y = b.label
@@ -140,22 +142,27 @@ def main(argv=None):
     ap.add_argument("--sites", type=int, default=0,
                     help="list the top-N allocation sites of buffers >= 64 KiB held after "
                          "the compute phase")
+    ap.add_argument("--n-threads", type=int, default=None,
+                    help="the estimator's n_threads (BLAS threads and, from 2, the step's "
+                         "row threads; default: the library's)")
     ap.add_argument("--faults-only", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     batches = {"criteo": 1024, "adult": 256, "paper": 256}
     if a.faults_only:
-        print(json.dumps({c: measure(c, batches[c], a.steps, a.warmup, 0, True)
-                          for c in a.config}))
+        print(json.dumps({c: measure(c, batches[c], a.steps, a.warmup, 0, True,
+                                     a.n_threads) for c in a.config}))
         return None
-    trimmed = _trimmed_faults(a.config, a.steps, a.warmup)
-    print(f"threads={os.environ.get('OPENBLAS_NUM_THREADS')} steps={a.steps} "
+    trimmed = _trimmed_faults(a.config, a.steps, a.warmup, a.n_threads)
+    print(f"threads={os.environ.get('OPENBLAS_NUM_THREADS')} n_threads={a.n_threads} "
+          f"steps={a.steps} "
           f"warmup={a.warmup} (same batch every step)\n")
     print("| config | call | peak temporary bytes | retained bytes | minor faults | "
           "minor faults, MALLOC_TRIM_THRESHOLD_=65536 |")
     print("|---|---|---|---|---|---|")
     results = {}
     for config in a.config:
-        r = measure(config, batches[config], a.steps, a.warmup, a.sites)
+        r = measure(config, batches[config], a.steps, a.warmup, a.sites,
+                    n_threads=a.n_threads)
         results[config] = r
         for name in ("train step", "predict call"):
             m = r[name]

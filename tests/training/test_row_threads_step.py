@@ -116,3 +116,38 @@ def test_a_split_step_that_would_overflow_writes_nothing(split_everything):
 def assert_same_state_dicts(a, b):
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_a_split_step_allocates_no_more_than_the_one_thread_step(split_everything):
+    """After the first steps of a size, the split phases write into the step's workspace
+    (one buffer per range): the peak of temporary memory of a split step stays that of
+    the one-thread step (within a few small Python objects), far below one activation,
+    and the workspace stops growing."""
+    import tracemalloc
+    n = 512
+    X, y, _ = data(n=n, seed=5)
+    model = WideDeepEstimator(
+        {"user": 40, "item": 25, "tags": 30}, vocabularies={"u": (40, 8), "i": (25, 8),
+                                                            "t": (30, 8)},
+        embedding_fields={"user": "u", "item": "i", "tags": "t"}, combiners="mean",
+        dense_fields={"dense": 3}, hidden_units=(256, 128), random_state=0)
+    model.partial_fit(X, y)
+    for threads in (1, 2, 2):
+        model.step_.threads = threads
+        model.partial_fit(X, y)
+    held = model.step_.workspace(n).nbytes
+    peaks = {1: [], 2: []}
+    tracemalloc.start()
+    try:
+        for threads in (1, 2, 1, 2):
+            model.step_.threads = threads
+            tracemalloc.reset_peak()
+            start = tracemalloc.get_traced_memory()[0]
+            model.partial_fit(X, y)
+            peaks[threads].append(tracemalloc.get_traced_memory()[1] - start)
+    finally:
+        tracemalloc.stop()
+    activation = n * 256 * 4
+    assert max(peaks[2]) < min(peaks[1]) + activation / 16, peaks
+    assert model.step_.workspace(n).nbytes == held
+    assert max(split_everything) == 2

@@ -33,6 +33,17 @@ arithmetic is the same operations in the same order, so the results are bit-iden
 until that workspace's next step, which is why `compute` called directly allocates fresh
 arrays (its gradients may be kept and summed).
 
+**Row threads** (issue 12): the step's elementwise and row-wise phases -- bias adds and
+ReLUs, the gradient rows' gather and group sums, the FTRL, row-AdaGrad and dense-AdaGrad
+rules, the finiteness check and the write -- are split in row ranges over
+``row_thread_count()`` threads (`widedeep.row_threads`): ``threads`` when set, else the
+thread limit of the caller's `widedeep.threads.limit_blas_threads` block, i.e. the
+estimators' ``n_threads``. They run between the GEMMs, never beside one, so BLAS threads
+and row threads never exceed that count. Each row is computed by the same operations in
+one range, so the parameters are bit-identical to the one-thread step's (float32 and
+float64, tests/training/test_row_threads_step.py); an optimizer with a per-parameter
+counter (Adam's step) is not split.
+
 **Overlap** (issue 12, opt-in: ``step.overlap = True``): `train_batch` of a model with
 a deep part runs the sparse updates on a helper thread next to the dense backward
 (`widedeep.training.overlap`): the wide FTRL step as soon as ``dL/df`` is known, the
@@ -88,7 +99,9 @@ def init_deep_optimizer_state(network, optimizer, allocate=in_memory):
 
 class TrainingStep:
     """The three phases of a step for ``wide`` (a `WideLayer`), ``deep`` (a `DeepNetwork`)
-    or both, with ``loss`` (a `widedeep.losses.Loss`).
+    or both, with ``loss`` (a `widedeep.losses.Loss`). ``threads``: row threads (see the
+    module doc; None follows the caller's thread limit, 1 keeps every phase on the
+    calling thread).
 
     ``deep_optimizer`` and ``deep_state`` (from `init_deep_optimizer_state`) are needed
     with a deep part; the wide layer carries its FTRL optimizer and state.
