@@ -64,10 +64,12 @@ CONFIGS = {
               ["--config", "paper", "--no-latency", "--steps", "20", "--infer-batches", "50"]),
 }
 IMPL_FILE = {"torch": "torch", "torch_fused": "torch", "tf": "tf", "widedeep": "widedeep",
-             "widedeep_avx512": "widedeep", "widedeep_pinned": "widedeep"}
+             "widedeep_avx512": "widedeep", "widedeep_pinned": "widedeep",
+             "widedeep_rows": "widedeep"}
 LABEL = {"torch": "torch per-field", "torch_fused": "torch fused", "tf": "TensorFlow",
          "widedeep": "widedeep", "widedeep_avx512": "widedeep, OPENBLAS_CORETYPE=SkylakeX",
-         "widedeep_pinned": "widedeep pinned (Haswell, L2 512)"}
+         "widedeep_pinned": "widedeep pinned (Haswell, L2 512)",
+         "widedeep_rows": "widedeep, row threads (WD_ROW_THREADS=auto)"}
 # The OpenBLAS pins some machines set (older OpenBLAS builds need them): "pinned" runs set
 # them, every other run of this script has both removed from its environment ("native").
 PINS = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"}
@@ -167,7 +169,7 @@ class Runner:
         env = dict(self.env, WD_BENCH_RESULTS=str(results))
         name = f"{IMPL_FILE[impl]}__{config}"
         tag = {"widedeep_avx512": "avx512", "widedeep_pinned": "pinned",
-               "torch_fused": "fused"}.get(impl)
+               "torch_fused": "fused", "widedeep_rows": "rows"}.get(impl)
         if config == "paper_latency":
             tag = "_".join(x for x in (tag, "latency") if x)
             name = f"{IMPL_FILE[impl]}__paper"
@@ -180,6 +182,8 @@ class Runner:
             env["OPENBLAS_CORETYPE"] = "SkylakeX"
         if impl == "widedeep_pinned":
             env.update(PINS)
+        if impl == "widedeep_rows":
+            env["WD_ROW_THREADS"] = "auto"
         cmd = [python, str(script)] + args
         log = results / "logs" / name
         if self.time_v:
@@ -377,6 +381,8 @@ def main(argv=None):
     ap.add_argument("--pinned", action="store_true",
                     help="also run widedeep with the OpenBLAS pins set (OPENBLAS_CORETYPE=Haswell "
                          "OPENBLAS_L2_SIZE=512); every other run has both unset ('native')")
+    ap.add_argument("--row-threads", action="store_true",
+                    help="also run widedeep with the step's row threads on (WD_ROW_THREADS=auto)")
     ap.add_argument("--torch-fused", action="store_true",
                     help="also run the PyTorch peer with one fused embedding table")
     ap.add_argument("--tf-python", default=None,
@@ -406,6 +412,8 @@ def main(argv=None):
              "only": ["widedeep_avx512"]}[a.avx512]
     if a.pinned:
         impls = impls + ["widedeep_pinned"]
+    if a.row_threads:
+        impls = impls + ["widedeep_rows"]
     if have_shared and not a.no_peers and "torch" in info:
         impls = ["torch"] + (["torch_fused"] if a.torch_fused else []) + impls
     if have_shared and not a.no_peers and a.tf_python:

@@ -17,8 +17,9 @@ second step on; meant with one BLAS thread (``--threads 1``), the helper taking 
 core. Compare it with ``--threads 1`` and ``--threads 2`` without it, interleaved.
 
 ``WD_ROW_THREADS=k``: the step's elementwise phases split over ``k`` threads between the
-GEMMs (`widedeep.row_threads`; ``step_.threads``); unset, the library's default (as many
-as ``n_threads``). ``WD_ROW_THREADS=1`` is the one-thread step, for A/B runs.
+GEMMs (`widedeep.row_threads`; ``step_.threads``), ``auto``: as many as ``n_threads``;
+unset, the library's default (1, opt-in). Compare ``WD_ROW_THREADS=2`` with ``=1`` at
+``--threads 2``, interleaved (or ``benchmarks/row_threads_ab.py``, one process).
 
 The model, mapped from the data's schema and ``common.HPARAMS``:
 
@@ -226,10 +227,11 @@ class WidedeepAdapter(common.Adapter):
         choice = os.environ.get("WD_N_THREADS", str(a.threads))
         self.model.set_params(n_threads=None if choice == "default" else int(choice))
         self.overlap = os.environ.get("WD_OVERLAP", "0") == "1"
-        # WD_ROW_THREADS=k: the step's elementwise phases on k threads (`step_.threads`;
-        # unset: the library's default, which follows n_threads)
-        row = os.environ.get("WD_ROW_THREADS")
-        self.row_threads = None if row in (None, "", "default") else int(row)
+        # WD_ROW_THREADS=k: the step's elementwise phases on k threads (`step_.threads`),
+        # "auto": as many as n_threads; unset: the library's default
+        row = os.environ.get("WD_ROW_THREADS", "default")
+        self.set_row_threads = row not in ("", "default")
+        self.row_threads = None if row in ("auto", "", "default") else int(row)
 
     def prepare(self, b):
         return batch_features(b, self.schema, self.wide), b.label
@@ -239,7 +241,7 @@ class WidedeepAdapter(common.Adapter):
         self.model.partial_fit(features, label)
         if self.overlap and not self.model.step_.overlap:   # the step exists from now on
             self.model.step_.overlap = True
-        if self.row_threads is not None:
+        if self.set_row_threads:
             self.model.step_.threads = self.row_threads
 
     def predict(self, x):

@@ -36,10 +36,12 @@ arrays (its gradients may be kept and summed).
 **Row threads** (issue 12): the step's elementwise and row-wise phases -- bias adds and
 ReLUs, the gradient rows' gather and group sums, the FTRL, row-AdaGrad and dense-AdaGrad
 rules, the finiteness check and the write -- are split in row ranges over
-``row_thread_count()`` threads (`widedeep.row_threads`): ``threads`` when set, else the
-thread limit of the caller's `widedeep.threads.limit_blas_threads` block, i.e. the
-estimators' ``n_threads``. They run between the GEMMs, never beside one, so BLAS threads
-and row threads never exceed that count. Each row is computed by the same operations in
+``row_thread_count()`` threads (`widedeep.row_threads`), opt-in (``step.threads``:
+default 1; None means the thread limit of the caller's
+`widedeep.threads.limit_blas_threads` block, i.e. the estimators' ``n_threads``; it stays
+opt-in until a quiet interleaved run shows it faster, see the README's Speed section).
+They run between the GEMMs, never beside one, so BLAS threads and row threads never
+exceed that count. Each row is computed by the same operations in
 one range, so the parameters are bit-identical to the one-thread step's (float32 and
 float64, tests/training/test_row_threads_step.py); an optimizer with a per-parameter
 counter (Adam's step) is not split.
@@ -100,15 +102,15 @@ def init_deep_optimizer_state(network, optimizer, allocate=in_memory):
 class TrainingStep:
     """The three phases of a step for ``wide`` (a `WideLayer`), ``deep`` (a `DeepNetwork`)
     or both, with ``loss`` (a `widedeep.losses.Loss`). ``threads``: row threads (see the
-    module doc; None follows the caller's thread limit, 1 keeps every phase on the
-    calling thread).
+    module doc): 1 (the default) keeps every phase on the calling thread, None uses the
+    caller's thread limit (the estimators' ``n_threads``), k uses k.
 
     ``deep_optimizer`` and ``deep_state`` (from `init_deep_optimizer_state`) are needed
     with a deep part; the wide layer carries its FTRL optimizer and state.
     """
 
     def __init__(self, loss, *, wide=None, deep=None, deep_optimizer=None, deep_state=None,
-                 wide_mode="batch", overlap=False, threads=None):
+                 wide_mode="batch", overlap=False, threads=1):
         if wide is None and deep is None:
             raise ValueError("TrainingStep needs a wide part, a deep part or both")
         self.loss = loss
