@@ -79,6 +79,24 @@ def test_two_row_threads_leave_the_parameters_of_one(split_everything, dtype, op
     np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_hot_fields_gathered_in_ranges_leave_the_same_parameters(split_everything,
+                                                                     dtype):
+    """Single-valued fields of one table take the one-gather path (split by examples)."""
+    X, y, weights = data(seed=2, dtype=dtype)
+    X = {k: X[k] for k in ("user", "item", "dense")}
+
+    def model():
+        return WideDeepEstimator({"user": 40, "item": 25}, vocabularies={"ids": (65, 4)},
+                                 embedding_fields={"user": "ids", "item": "ids"},
+                                 dense_fields={"dense": 3}, hidden_units=(8,), dropout=0.2,
+                                 dtype=dtype, random_state=1)
+    one = train(model(), X, y, threads=1, weights=weights)
+    two = train(model(), X, y, threads=2, weights=weights)
+    assert max(split_everything) == 2
+    assert_same_state(one, two)
+
+
 def test_row_threads_follow_the_estimators_n_threads(split_everything):
     X, y, _ = data(seed=3)
     one = train(wide_deep(n_threads=1), X, y, threads=None)

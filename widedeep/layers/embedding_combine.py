@@ -257,14 +257,17 @@ class EmbeddingCombineLayer(Layer):
                 coefs[:, j] = self.fields[field]._coefficients(x)
         # ids were validated in range: mode="clip" changes nothing and lets np.take write
         # straight into ``gathered`` (mode="raise" would gather into a buffer first)
-        gathered = block.take(rows, axis=0, mode="clip", out=empty(
-            workspace, "embedding/gathered", (n, n_fields, block.shape[1]), block.dtype))
-        if not unit:
-            gathered *= coefs[:, :, None]
-        pooled = gathered.reshape(n, -1)
-        if out is not None:
-            out[...] = pooled
-            pooled = out
+        gathered = empty(workspace, "embedding/gathered", (n, n_fields, block.shape[1]),
+                         block.dtype)
+
+        def gather(start, stop):   # examples [start, stop): split over the row threads
+            block.take(rows[start:stop], axis=0, mode="clip", out=gathered[start:stop])
+            if not unit:
+                gathered[start:stop] *= coefs[start:stop, :, None]
+            if out is not None:
+                out[start:stop] = gathered[start:stop].reshape(stop - start, -1)
+        run_rows(workspace, gather, n, n_fields * block.shape[1], passes=2)
+        pooled = gathered.reshape(n, -1) if out is None else out
         return pooled, ("gather", rows, None if unit else coefs)
 
     # ------------------------------------------------------------------ backward
