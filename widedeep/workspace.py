@@ -88,6 +88,13 @@ class Workspace:
         self._buffers.clear()
         self._last.clear()
 
+    def __getstate__(self):
+        # the row threads belong to the process (their queues and threads cannot be
+        # copied); the step that owns the workspace sets them again on its next use
+        state = dict(self.__dict__)
+        state["threads"] = None
+        return state
+
     def __repr__(self):
         return f"Workspace({len(self._buffers)} buffers, {self.nbytes:,} bytes)"
 

@@ -169,3 +169,16 @@ def test_a_split_step_allocates_no_more_than_the_one_thread_step(split_everythin
     assert max(peaks[2]) < min(peaks[1]) + activation / 16, peaks
     assert model.step_.workspace(n).nbytes == held
     assert max(split_everything) == 2
+
+
+def test_a_model_trained_on_row_threads_can_be_copied_and_train_on():
+    import copy
+    import pickle
+    X, y, _ = data(n=128)
+    model = train(wide_deep(), X, y, threads=2)
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        clone.partial_fit(X, y)
+        model_copy = copy.deepcopy(model)
+        model_copy.step_.threads = 1
+        model_copy.partial_fit(X, y)
+        assert_same_state(clone, model_copy)
