@@ -111,8 +111,11 @@ class WideSegments:
             single = [s for s, cols in enumerate(self.columns) if cols.shape[0] == 1]
             if single:
                 cols = [int(self.columns[s][0]) for s in single]
-                out.update(SparseInput.from_id_columns(
-                    wide[:, cols] - self.offsets[single], [self.names[s] for s in single]))
+                picked = wide.T if cols == list(range(wide.shape[1])) else wide[:, cols].T
+                # local ids computed field-major ([F, n], the layout from_id_columns keeps)
+                local = picked - self.offsets[single][:, None]
+                out.update(SparseInput.from_id_columns(local.T,
+                                                       [self.names[s] for s in single]))
             for name, cols, off in zip(self.names, self.columns, self.offsets):
                 k = cols.shape[0]
                 if k == 1:
