@@ -61,6 +61,23 @@ def test_wrong_arguments_exit_1_with_a_message(tmp_path, arguments, expected):
     assert done.returncode == 1 and expected in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize("content, expected", [
+    (b"a,a,y\n1,x,1\n2,y,0\n",
+     "line 1, field 2: the first line looks like a header, but the column name 'a' appears"),
+    (b"a,b,y\n1,x,1\n2,\xff\xfe,0\n", "line 3: cannot decode the bytes as utf-8"),
+    (b"a,b,y\n1,x,nan\n2,y,1\n3,z,0\n", "a label is nan; class labels must be finite"),
+])
+def test_hostile_files_end_in_one_line_naming_the_file(tmp_path, content, expected):
+    data = tmp_path / "hostile.csv"
+    data.write_bytes(content)
+    done = run_cli("train", "--data", data, "--label", "y", "--model", tmp_path / "m",
+                   "--quiet", check=False)
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert str(data) in last and expected in last, done.stderr
+    assert not (tmp_path / "m").exists()
+
+
 def test_missing_file_and_not_a_model(tmp_path):
     done = run_cli("evaluate", tmp_path, "--data", tmp_path / "x.csv", check=False)
     assert done.returncode == 1 and "not a model directory" in done.stderr
