@@ -37,7 +37,7 @@ from ..defaults import PROGRESS_SECONDS
 from ..losses import get_loss
 from ..storage import allocator
 from ..training import TrainingStep
-from ..training.prefetch import Prefetched
+from ..read_ahead import ReadAhead
 from ..threads import with_blas_limit
 from .batching import (check_labels, check_sample_weight, iter_batch_source, iter_minibatches,
                        iter_source_epoch, n_examples, slice_rows, take_rows)
@@ -365,7 +365,7 @@ class BaseEstimator:
         `widedeep.estimators.callbacks`). Starts from fresh parameters unless ``warm_start``
         is set and the model is fitted. ``prefetch=True``: with a batch source, read and
         featurize batch ``s + 1`` on a background thread while step ``s`` trains
-        (`widedeep.training.prefetch.Prefetched`; same batches in the same order, so the
+        (`widedeep.read_ahead.ReadAhead`; same batches in the same order, so the
         same parameters; the source's errors are re-raised unchanged); in-memory data is
         sliced in the loop either way. Off by default: it pays only with a free core, and
         the Python parts of reading and of the step share the GIL (README, "Bounded
@@ -523,7 +523,7 @@ class BaseEstimator:
             else:   # pass ``epoch - 1`` of a reader (`iter_epoch`): its shuffle follows the
                 batches = itertools.islice(iter_source_epoch(X, epoch - 1), skip, None)
                 if plan.prefetch:
-                    batches = Prefetched(batches)
+                    batches = ReadAhead(batches, name="widedeep-prefetch")
             # the prefetch thread ends with the loop, however the loop ends
             with closing(batches) if plan.prefetch else nullcontext():
                 for batch_number, (features, yb, swb) in enumerate(batches, start=skip + 1):

@@ -13,7 +13,7 @@ functions (which name the bad cells), skipping the rows already yielded. The bat
 those of the built-in engine (tested on real files and on random tricky cells).
 
 Three threads: pyarrow parses block k + 1 while block k is converted and the caller uses
-block k - 1 (`widedeep.readers._read_ahead`, at most two blocks queued per stage); the
+block k - 1 (`widedeep.read_ahead.ReadAhead`, at most two blocks ahead per stage); the
 batches, the bad-line reports and the errors come in the order one thread would give,
 though ``reader.report`` may already hold the bad lines of a block not yet yielded.
 
@@ -25,13 +25,11 @@ is one line and no line is blank; a field-count error does not name the column;
 """
 from __future__ import annotations
 
-from contextlib import closing
-
 import numpy as np
 
+from ..read_ahead import ReadAhead
 from ._arrow_strings import arrow_strings
 from ._csv_cells import parse_numbers
-from ._read_ahead import read_ahead
 from .batching import batch_length, slice_batch
 from .report import BadLine, BadLineError
 
@@ -89,7 +87,7 @@ def _arrow_pass(reader, report, block_bytes, typed, lines_reported):
     may raise `_NeedsExactPath` or ``ArrowInvalid``) or as text for the exact functions.
 
     pyarrow parses the next block on one background thread while the block before it is
-    converted on another (`read_ahead`), so parsing, conversion and the caller's work
+    converted on another (`ReadAhead`), so parsing, conversion and the caller's work
     overlap; batches, bad-line reports and errors come in file order all the same."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -130,7 +128,7 @@ def _arrow_pass(reader, report, block_bytes, typed, lines_reported):
                                 read_options=read_options, parse_options=parse_options,
                                 convert_options=convert_options)
         converted = _converted(reader, report, stream, typed, progress)
-        with closing(read_ahead(converted, name="widedeep-csv-convert")) as batches:
+        with ReadAhead(converted, depth=2, name="widedeep-csv-convert") as batches:
             yield from batches
     except (pa.ArrowInvalid, pa.ArrowKeyError) as error:
         if pending:
@@ -191,7 +189,7 @@ def _converted(reader, report, stream, typed, progress):
     """Column batches of the blocks, with their bad lines reported (runs on the
     conversion thread)."""
     # pyarrow parses the next block on the parsing thread
-    with closing(read_ahead(stream, name="widedeep-csv-parse")) as blocks:
+    with ReadAhead(stream, depth=2, name="widedeep-csv-parse") as blocks:
         for record_batch in blocks:
             n = record_batch.num_rows
             batch, bad_cells = {}, []

@@ -1,16 +1,17 @@
-"""`Prefetched`: the next item of an iterable read on a background thread while the caller
-works on the current one.
+"""`ReadAhead`: iterate a source on a background thread, a bounded number of items ahead
+of the caller.
 
-A streamed ``fit(..., prefetch=True)`` reads batch ``s + 1`` (parse CSV, featurize,
-build the `SparseInput`s) while step ``s`` trains. The two overlap only where both run
-outside the GIL (NumPy kernels, the arrow CSV parser) and a second core is free; the
-Python parts of both take turns. Measured on a shared, loaded 2-core machine it was not
-faster (README, "Bounded memory on one machine"), so `fit` leaves it off by default.
+The one implementation of "make the next item while the caller uses this one", used by
+the readers (the arrow CSV engine: pyarrow parses block k + 1 on one `ReadAhead` while
+block k is converted on another) and by training (``fit(..., prefetch=True)`` reads and
+featurizes batch s + 1 while step s trains). It sits below both stages and imports
+neither. The work overlaps only where both sides run outside the GIL (pyarrow's parser,
+NumPy kernels) and a core is free; Python code on both sides takes turns.
 
 Contract:
 
 - the items arrive in the source's order, each exactly once; at most ``depth`` items
-  are read ahead of the one the caller holds (built or being built: the thread takes a
+  are made ahead of the one the caller holds (made or being made: the thread takes a
   slot before it asks the source, the caller frees it by taking the item), so memory is
   ``depth + 1`` items;
 - the source is iterated on the thread only (``iter(source)`` is called there too), one
@@ -18,12 +19,13 @@ Contract:
 - an exception raised by the source reaches the caller as the same object (type, message,
   and the source's own traceback frames, which name its file and line), at the position
   where it happened: every item before it is delivered first;
-- `close` (also on ``with`` exit and on exhaustion) tells the thread to stop, lets it finish
-  the item it is building, closes the source iterator (a reader's file is closed) and joins
-  the thread; no thread outlives the ``with`` block, whatever ends it (the end of the
-  data, early stopping, an exception in the caller's step, ``KeyboardInterrupt``).
+- `close` (also on ``with`` exit, on exhaustion, on the source's error, and when an
+  instance is dropped) tells the thread to stop, lets it finish the item it is making,
+  closes the source iterator (a reader's file is closed) on the thread and joins the
+  thread; no thread outlives the ``with`` block, whatever ends it (the end of the data,
+  the caller stopping early, an exception in the caller, ``KeyboardInterrupt``).
 
->>> with Prefetched(range(4)) as items:
+>>> with ReadAhead(range(4)) as items:
 ...     [item * 10 for item in items]
 [0, 10, 20, 30]
 """
@@ -32,25 +34,25 @@ from __future__ import annotations
 import queue
 import threading
 
-__all__ = ["Prefetched"]
+__all__ = ["ReadAhead"]
 
 _ITEM, _END, _ERROR = "item", "end", "error"
 
 
-class Prefetched:
-    """Iterate ``source`` with up to ``depth`` (>= 1) items read ahead on a daemon thread
-    named ``name``; use it in a ``with`` block (or call `close`)."""
+class ReadAhead:
+    """Iterate ``source`` with up to ``depth`` (an int >= 1) items made ahead on a daemon
+    thread named ``name``; use it in a ``with`` block (or call `close`)."""
 
-    def __init__(self, source, depth=1, name="widedeep-prefetch"):
+    def __init__(self, source, depth=1, name="widedeep-read-ahead"):
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-            raise ValueError(f"prefetch depth must be an int >= 1, got {depth!r}")
+            raise ValueError(f"read-ahead depth must be an int >= 1, got {depth!r}")
         self._queue = queue.SimpleQueue()
         self._slots = threading.Semaphore(depth)
         self._stop = threading.Event()
         self._done = False
         # the thread holds the queue, slots and flag, not this object: dropping it without
         # `close` still reaches `__del__`, which stops the thread
-        self._thread = threading.Thread(target=_read, name=name, daemon=True,
+        self._thread = threading.Thread(target=_make_items, name=name, daemon=True,
                                         args=(source, self._queue, self._slots, self._stop))
         self._thread.start()
 
@@ -70,11 +72,12 @@ class Prefetched:
         raise value
 
     def close(self):
-        """Stop reading ahead and join the thread (waits for the item being built)."""
+        """Stop reading ahead and join the thread (waits for the item being made)."""
         self._done = True
         self._stop.set()
         self._slots.release()   # a thread waiting for a slot wakes up and sees the stop
-        self._thread.join()
+        if threading.current_thread() is not self._thread:   # (a collection run there)
+            self._thread.join()
 
     def __enter__(self):
         return self
@@ -88,9 +91,9 @@ class Prefetched:
             self.close()
 
 
-def _read(source, items, slots, stop):
+def _make_items(source, items, slots, stop):
     """The thread: each item of ``source`` once a slot is free, then the end or the
-    source's exception, into ``items``."""
+    source's exception, into ``items``; the source iterator is closed here."""
     iterator = None
     try:
         iterator = iter(source)
