@@ -31,21 +31,28 @@ Protocol:
 3. the server (``python -m widedeep.server``, a subprocess, ``--max-concurrent 8``, one
    BLAS thread) with 1 and then 2 worker processes, driven over loopback by an asyncio
    httpx client keeping ``c`` requests in flight (c = 1, 8, 32), ``--requests`` per level
-   (pre-encoded JSON bodies). Halfway through the c = ``--swap-concurrency`` level (32) a
-   new version is dropped into the base path; the server gates and swaps it while the load
-   goes on. Every non-200 answer or transport error counts as failed;
-4. memory: RSS, PSS (shared pages split between the processes that map them) and USS
+   (pre-encoded JSON bodies). Every non-200 answer or transport error counts as failed;
+4. the swap under load, after the levels: with ``--swap-concurrency`` (8) requests in
+   flight, a new version is dropped into the base path at the first request; the server
+   gates and swaps it while the load goes on, which goes on until the new version has
+   answered ``--swap-new-answers`` (50) requests (at most 20 x ``--requests``): failed
+   requests, answers by each version, seconds until the new version's first answer;
+5. memory: RSS, PSS (shared pages split between the processes that map them) and USS
    (private) of every server process with 1 and 4 workers, the tables memory-mapped.
 
 Targets (issue 13): p50 at c = 1 within 2 ms of the in-process Ranker (step 0), 0 failed
-requests through the swap (step 3), throughput at c = 8 at least 0.8x the in-process
+requests through the swap (step 4), throughput at c = 8 at least 0.8x the in-process
 Ranker's on 8 threads (step 2).
 
-Until 2026-12-02 the swap happened during the c = 8 level and the c = 8 throughput was
-compared with an in-process run minutes earlier: saving the new version (in this process,
-the client's) and gating it (in the server) ran during the server's c = 8 level only, and
-the two sides saw different background load. The swap now happens at c = 32, which has no
-throughput target, and the c = 8 target is measured interleaved (step 2).
+Until 2026-12-02 the swap happened halfway through the c = 8 level and the c = 8 throughput
+was compared with an in-process run minutes earlier: saving the new version (in this
+process, the client's) and gating it (in the server) ran during the server's c = 8 level
+only, the two sides saw different background load, and whether the new version answered
+any request under load depended on how fast the gate was (in the quiet run of 02:04 UTC
+every c = 8 request was answered by version 1 and every c = 32 one by version 2: the swap
+may have completed between the levels). Now the levels have no swap, the c = 8 target is
+measured interleaved (step 2) and the swap has its own phase that runs until the new
+version answers (step 4).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/serve_load.py            # ~3 min on 2 vCPUs
     OPENBLAS_NUM_THREADS=1 python benchmarks/serve_load.py --requests 60 --quick
@@ -187,27 +194,33 @@ def start_server_command(command, workers=1):
     raise SystemExit("server did not become ready")
 
 
-async def drive(url, payloads, concurrency, on_half=None):
-    """Keep ``concurrency`` requests in flight until every payload is sent."""
-    latencies, versions, failed = [], [], []
-    next_index, half_done = 0, False
+async def drive(url, payloads, concurrency, on_start=None, until=None, max_requests=None):
+    """Keep ``concurrency`` requests in flight until every payload is sent; with ``until``
+    (a test of the list of answering versions so far) until it holds, cycling through the
+    payloads, at most ``max_requests``. ``on_start`` runs in a thread at the first
+    request."""
+    latencies, versions, failed, first_answer = [], [], [], {}
+    next_index = 0
+    total = len(payloads) if until is None else max_requests
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    if on_start is not None:
+        threading.Thread(target=on_start).start()
+    started = time.perf_counter()
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         async def worker():
-            nonlocal next_index, half_done
-            while next_index < len(payloads):
-                payload = payloads[next_index]
+            nonlocal next_index
+            while next_index < total and not (until is not None and until(versions)):
+                payload = payloads[next_index % len(payloads)]
                 next_index += 1
-                if on_half is not None and not half_done and next_index >= len(payloads) // 2:
-                    half_done = True
-                    threading.Thread(target=on_half).start()
                 start = time.perf_counter()
                 try:
                     answer = await client.post(f"{url}/v1/models/{NAME}:rank", content=payload,
                                                headers={"content-type": "application/json"})
                     if answer.status_code == 200:
                         latencies.append(time.perf_counter() - start)
-                        versions.append(answer.json()["model_version"])
+                        version = answer.json()["model_version"]
+                        versions.append(version)
+                        first_answer.setdefault(str(version), time.perf_counter() - started)
                     else:
                         failed.append(answer.status_code)
                 except httpx.HTTPError as error:
@@ -216,21 +229,11 @@ async def drive(url, payloads, concurrency, on_half=None):
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
-    summary = _summary(latencies, len(payloads), len(failed), elapsed)
+    summary = _summary(latencies, next_index, len(failed), elapsed)
     summary["versions"] = {str(v): versions.count(v) for v in sorted(set(versions))}
+    summary["first_answer_seconds"] = first_answer
     summary["failures"] = [str(f) for f in failed[:5]]
     return summary
-
-
-def wait_for_version(url, version, timeout=300):
-    """Seconds until the status says ``version`` is AVAILABLE (NaN: never)."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        status = httpx.get(f"{url}/v1/models/{NAME}").json()["model_version_status"]
-        if any(s["version"] == str(version) and s["state"] == "AVAILABLE" for s in status):
-            return time.monotonic() - start
-        time.sleep(0.5)
-    return float("nan")
 
 
 class KeepAliveClient:
@@ -434,8 +437,10 @@ def main(argv=None):
     parser.add_argument("--max-concurrent", type=int, default=8)
     parser.add_argument("--c8-rounds", type=int, default=4,
                         help="rounds of the interleaved concurrency-8 comparison (0: skip)")
-    parser.add_argument("--swap-concurrency", type=int, default=32,
-                        help="the level during which the new version is swapped in")
+    parser.add_argument("--swap-concurrency", type=int, default=8,
+                        help="requests in flight while the new version is swapped in")
+    parser.add_argument("--swap-new-answers", type=int, default=50,
+                        help="the swap phase lasts until the new version answered this many")
     parser.add_argument("--quick", action="store_true", help="small model, few requests")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
@@ -472,16 +477,17 @@ def main(argv=None):
                             url, spec, model, bodies, payloads, server, 8, args.c8_rounds)
                         print(f"interleaved c=8: {results['interleaved_c8']}",
                               file=sys.stderr)
-                swap_level = args.swap_concurrency if args.swap_concurrency in \
-                    args.concurrency else args.concurrency[-1]
                 for concurrency in args.concurrency:
-                    swap = (lambda base=base: save_version(base, 2, *second, bodies[:8])) \
-                        if concurrency == swap_level else None
-                    level[str(concurrency)] = asyncio.run(
-                        drive(url, payloads, concurrency, on_half=swap))
+                    level[str(concurrency)] = asyncio.run(drive(url, payloads, concurrency))
                     print(f"server workers={workers} c={concurrency}: {level[str(concurrency)]}",
                           file=sys.stderr)
-                level["swap_seconds"] = wait_for_version(url, 2)   # swapped at swap_level
+                level["swap"] = asyncio.run(drive(
+                    url, payloads, args.swap_concurrency,
+                    on_start=lambda base=base: save_version(base, 2, *second, bodies[:8]),
+                    until=lambda versions: versions.count(2) >= args.swap_new_answers,
+                    max_requests=20 * args.requests))
+                level["swap"]["concurrency"] = args.swap_concurrency
+                print(f"server workers={workers} swap: {level['swap']}", file=sys.stderr)
                 level["memory"] = memory(server)
                 level["status"] = httpx.get(f"{url}/v1/models/{NAME}").json()
             finally:
@@ -522,6 +528,14 @@ def print_tables(results, args):
             versions = ", ".join(f"v{v}: {n}" for v, n in r["versions"].items())
             print(f"| HTTP server | {workers} | {concurrency} | {r['p50_ms']:.1f} | "
                   f"{r['p99_ms']:.1f} | {r['throughput']:.1f} | {r['failed']} | {versions} |")
+        if "swap" in levels:
+            r = levels["swap"]
+            versions = ", ".join(f"v{v}: {n}" for v, n in r["versions"].items())
+            first = r["first_answer_seconds"].get("2")
+            print(f"| HTTP server, swap to v2 under load ({r['requests']} requests; v2 first "
+                  f"answered after {first if first is None else round(first, 1)} s) | "
+                  f"{workers} | {r['concurrency']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                  f"{r['throughput']:.1f} | {r['failed']} | {versions} |")
     if "interleaved_c1" in results:
         r = results["interleaved_c1"]
         print(f"\nconcurrency 1, interleaved request by request ({r['requests']} requests, "
