@@ -28,7 +28,7 @@ import numpy as np
 from ._csv_cells import parse_strings
 from ._csv_split import MAX_FIXED_WIDTH_BYTES
 
-__all__ = ["arrow_strings", "check_text", "InvalidText"]
+__all__ = ["arrow_strings", "block_strings", "check_text", "InvalidText"]
 
 
 class InvalidText(ValueError):
@@ -39,15 +39,32 @@ def arrow_strings(chunk, na_values, string_na, strip):
     """``chunk`` (a pyarrow ``string`` array without nulls, [rows], UTF-8 not yet
     checked) converted as ``parse_strings(cells, na_values, string_na, strip)`` converts
     the same cells; `InvalidText` if a cell is not UTF-8."""
-    text = _text_bytes(chunk)
-    ascii_text = text.size == 0 or int(text.max()) < 0x80
-    if not ascii_text:
-        check_text(chunk, ascii_text=False)
-    elif not strip and string_na is not None and len(chunk):
-        cells = _ascii_cells(chunk)
-        if cells is not None:
-            return _with_missing_replaced(chunk, text, cells, na_values, string_na)
-    return _distinct_strings(chunk, na_values, string_na, strip)
+    return block_strings([chunk], na_values, string_na, strip)[0]
+
+
+def block_strings(chunks, na_values, string_na, strip):
+    """`arrow_strings` of each of ``chunks`` (the string columns of one block). The ``U``
+    arrays made from ASCII cells are consecutive pieces of one allocation: one large
+    allocation is reused by the allocator (or mapped in huge pages) where a dozen
+    medium-sized fresh ones cost a page fault per 4 KB written; the columns of a block
+    are freed together."""
+    values, ascii_columns = [None] * len(chunks), []
+    for k, chunk in enumerate(chunks):
+        text = _text_bytes(chunk)
+        ascii_text = text.size == 0 or int(text.max()) < 0x80
+        if not ascii_text:
+            check_text(chunk, ascii_text=False)
+        elif not strip and string_na is not None and len(chunk):
+            cells = _ascii_cells(chunk)
+            if cells is not None:
+                ascii_columns.append((k, cells, _missing(chunk, text, cells, na_values,
+                                                         string_na)))
+                continue
+        values[k] = _distinct_strings(chunk, na_values, string_na, strip)
+    code_points = _widened([cells for _, cells, _ in ascii_columns])
+    for (k, _, missing), points in zip(ascii_columns, code_points):
+        values[k] = _with_missing_replaced(points, missing, string_na)
+    return values
 
 
 def check_text(chunk, ascii_text=None):
@@ -94,19 +111,35 @@ def _ascii_cells(chunk):
                          offset=int(_offsets(padded)[0]))
 
 
-def _with_missing_replaced(chunk, text, cells, na_values, string_na):
-    """``U`` array of the ASCII ``cells`` (``S``, the padded form of ``chunk``, whose
-    bytes are ``text``) with the cells equal to a token of ``na_values`` replaced by
-    ``string_na`` (see module)."""
-    n_rows, width = cells.shape[0], cells.dtype.itemsize
+def _missing(chunk, text, cells, na_values, string_na):
+    """bool [rows]: the ASCII cells (``S``, the padded form of ``chunk``, whose bytes are
+    ``text``) equal to a token of ``na_values`` that must be replaced (see module)."""
     # an empty cell already is "": with string_na == "" only the other tokens are replaced
     tokens = [token for token in na_values if token or string_na]
     if any("\x00" in token for token in tokens) or (text.size and int(text.min()) == 0):
-        missing = _missing_by_comparison(cells, tokens)
-    else:
-        missing = _missing_by_length(chunk, text, tokens)
-    code_points = cells.view(np.uint8).reshape(n_rows, width).astype(np.uint32)
-    values = code_points.view(f"U{width}").reshape(n_rows)
+        return _missing_by_comparison(cells, tokens)
+    return _missing_by_length(chunk, text, tokens)
+
+
+def _widened(cells_list):
+    """For each ``S{width}`` array of ASCII cells [rows]: uint32 code points [rows,
+    width], all pieces of one buffer."""
+    shapes = [(cells.shape[0], cells.dtype.itemsize) for cells in cells_list]
+    buffer = np.empty(sum(rows * width for rows, width in shapes), dtype=np.uint32)
+    pieces, start = [], 0
+    for cells, (rows, width) in zip(cells_list, shapes):
+        piece = buffer[start:start + rows * width].reshape(rows, width)
+        np.copyto(piece, cells.view(np.uint8).reshape(rows, width), casting="unsafe")
+        pieces.append(piece)
+        start += rows * width
+    return pieces
+
+
+def _with_missing_replaced(code_points, missing, string_na):
+    """``U`` array of the ``code_points`` [rows, width] (ours to change) with the
+    ``missing`` rows replaced by ``string_na``."""
+    rows, width = code_points.shape
+    values = code_points.view(f"U{width}").reshape(rows)
     if not missing.any():
         return values
     if string_na == "":

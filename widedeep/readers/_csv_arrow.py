@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..read_ahead import ReadAhead
-from ._arrow_strings import InvalidText, arrow_strings, check_text
+from ._arrow_strings import InvalidText, block_strings, check_text
 from ._base import open_text, read_errors
 from ._csv_cells import parse_numbers
 from .batching import batch_length, rebatch, slice_batch
@@ -229,12 +229,11 @@ def _convert_typed(reader, record_batch):
     """A batch whose numeric columns pyarrow parsed: strings as in `_convert`, numbers
     narrowed to their dtype (missing -> NaN in floats); `_NeedsExactPath` for a missing
     integer or a number outside its dtype's range."""
-    batch = {}
+    batch = _strings(reader, record_batch)
     for name in reader.columns:
         chunk = record_batch.column(name)
         kind = reader._kinds[name]
         if kind is str:
-            batch[name] = _strings(reader, chunk)
             continue
         if kind.kind != "f" and chunk.null_count:
             raise _NeedsExactPath()
@@ -243,12 +242,16 @@ def _convert_typed(reader, record_batch):
         if narrowed is None:
             raise _NeedsExactPath()
         batch[name] = narrowed
-    return batch
+    return {name: batch[name] for name in reader.columns}
 
 
-def _strings(reader, chunk):
-    """A string column as the built-in engine gives it (see `arrow_strings`)."""
-    return arrow_strings(chunk, reader.na_values, reader.string_na, reader.strip)
+def _strings(reader, record_batch):
+    """The block's string columns as the built-in engine gives them (see
+    `block_strings`)."""
+    names = [name for name in reader.columns if reader._kinds[name] is str]
+    return dict(zip(names, block_strings([record_batch.column(name) for name in names],
+                                         reader.na_values, reader.string_na,
+                                         reader.strip)))
 
 
 def _narrowed(values, kind):
@@ -270,12 +273,11 @@ def _convert(reader, record_batch):
     """``(batch, bad cells as (row, column, reason))``: a block converted with the numbers as text, by pyarrow
     where it can and else by the built-in engine's exact functions, which name the bad
     cells; their rows are dropped from the batch."""
-    batch, bad_rows = {}, {}
+    batch, bad_rows = _strings(reader, record_batch), {}
     for name in reader.columns:
         chunk = record_batch.column(name)
         kind = reader._kinds[name]
         if kind is str:
-            batch[name] = _strings(reader, chunk)
             continue
         check_text(chunk)
         values = _fast_numbers(chunk, kind, reader.na_values)
@@ -285,6 +287,7 @@ def _convert(reader, record_batch):
             for row, reason in bad_cells:
                 bad_rows.setdefault(row, (name, reason))
         batch[name] = values
+    batch = {name: batch[name] for name in reader.columns}
     if not bad_rows:
         return batch, []
     keep = np.ones(record_batch.num_rows, dtype=bool)
