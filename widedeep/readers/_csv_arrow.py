@@ -14,7 +14,7 @@ those of the built-in engine (tested on real files and on random tricky cells).
 
 Three threads: pyarrow parses block k + 1 while block k is converted and cut into the
 reader's ``batch_size`` batches and the caller uses the batches before them
-(`widedeep.read_ahead.ReadAhead`, at most two items ahead per stage); the batches, the
+(`widedeep.read_ahead.ReadAhead`, at most three items ahead per stage); the batches, the
 bad-line reports and the errors come in the order one thread would give, though
 ``reader.report`` may already hold the bad lines of a block not yet yielded.
 
@@ -138,7 +138,7 @@ def _arrow_pass(reader, report, block_bytes, typed, lines_reported):
         # `rebatch` then passes them through
         converted = rebatch(_converted(reader, report, stream, typed, progress),
                             reader.batch_size)
-        with ReadAhead(converted, depth=2, name="widedeep-csv-convert") as batches:
+        with ReadAhead(converted, depth=3, name="widedeep-csv-convert") as batches:
             yield from batches
     except InvalidText:
         _raise_decode_error(reader)
@@ -212,7 +212,7 @@ def _converted(reader, report, stream, typed, progress):
     """Column batches of the blocks, with their bad lines reported (runs on the
     conversion thread)."""
     # pyarrow parses the next block on the parsing thread
-    with ReadAhead(stream, depth=2, name="widedeep-csv-parse") as blocks:
+    with ReadAhead(stream, depth=3, name="widedeep-csv-parse") as blocks:
         for record_batch in blocks:
             n = record_batch.num_rows
             batch, bad_cells = {}, []
