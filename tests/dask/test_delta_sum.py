@@ -115,20 +115,3 @@ def test_merge_every_is_validated():
         DaskTrainer(models()["wide"](), client=None, mode="delta_sum", merge_every=0)
     with pytest.raises(ValueError, match="mode='delta_sum' only"):
         DaskTrainer(models()["wide"](), client=None, merge_every=4)
-
-
-def test_a_lost_worker_in_delta_sum_raises_and_leaves_the_model_as_it_was(client, tmp_path):
-    from test_worker_loss import DiesWhileReading
-    sources = partitions([[20] * 6, [15] * 6, [9] * 6], seed=7)
-    model = DaskTrainer(models()["wide_deep"](), client, n_workers=3).fit(sources, epochs=1)
-    before = {key: value.copy() for key, value in model.get_state().items()}
-    sources[2] = DiesWhileReading(sources[2], at=3, marker=str(tmp_path / "died"))
-    trainer = DaskTrainer(model.set_params(warm_start=True), client, n_workers=3,
-                          mode="delta_sum", merge_every=2, poll_seconds=0.1,
-                          step_timeout=60)
-    with pytest.raises(RuntimeError, match="does not recover from a lost worker"):
-        trainer.fit(sources, epochs=1)
-    for key, value in model.get_state().items():
-        np.testing.assert_array_equal(value, before[key])
-    assert model.steps_trained_ == 6 and model.epochs_trained_ == 1
-    client.wait_for_workers(3, timeout=60)

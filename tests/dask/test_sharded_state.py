@@ -186,3 +186,17 @@ def test_a_fit_is_not_shadowed_by_data_held_under_the_names_of_its_parts(client,
                           shard_state=shard_state).fit(sources, epochs=1)
     assert max_state_difference(trained, reference) < 1e-10
     del held
+
+
+def test_sharded_state_refuses_adam_saying_what_to_use_and_leaves_the_model(client):
+    from widedeep.optim import Adam
+    model = DaskTrainer(models(deep_optimizer=Adam())["deep"](), client, n_workers=2).fit(
+        partitions(SIZES, seed=16), epochs=1)   # replicated sync mode takes Adam
+    before = {key: value.copy() for key, value in model.get_state().items()}
+    trainer = DaskTrainer(model.set_params(warm_start=True), client, n_workers=2,
+                          shard_state=True)
+    with pytest.raises(ValueError, match=r"shard_state=True needs optimizer state with "
+                                         r"one row per parameter row.*use Adagrad"):
+        trainer.fit(partitions(SIZES, seed=16), epochs=1)
+    for key, value in model.get_state().items():
+        np.testing.assert_array_equal(value, before[key])

@@ -81,3 +81,29 @@ def test_tracker_refuses_a_step_counting_optimizer():
     model.initialize()
     with pytest.raises(ValueError, match="use AdaGrad"):
         DeltaTracker(model.step_)
+
+
+def test_rollback_puts_every_array_back_at_the_round_start_exactly():
+    model = tiny_model()
+    model.partial_fit(*batch([1, 2, 3], [1, 0, 1]))       # a state that is not the init
+    tracker = DeltaTracker(model.step_)
+    start = model.get_state(copy=True)
+    for ids, labels in (([0, 2, 2], [1, 0, 1]), ([2, 5], [0, 1])):
+        features, y = batch(ids, labels)
+        combined = model.step_.combine([model.step_.compute(features, y)])
+        tracker.record(combined)
+        model.step_.apply(combined)
+    moved = model.get_state(copy=True)
+    assert np.any(moved["wide/a/w"] != start["wide/a/w"])
+    assert np.any(moved["deep/layer0/W"] != start["deep/layer0/W"])
+    tracker.rollback()
+    state = model.get_state()
+    assert state.keys() == start.keys()
+    for key, value in start.items():                     # bit for bit, w included
+        np.testing.assert_array_equal(state[key], value, err_msg=key)
+    # and the tracker starts a new round there: a further step's delta is relative to it
+    features, y = batch([4], [1])
+    combined = model.step_.combine([model.step_.compute(features, y)])
+    tracker.record(combined)
+    model.step_.apply(combined)
+    assert tracker.delta().wide[0].tolist() == [4]

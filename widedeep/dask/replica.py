@@ -11,8 +11,10 @@ generator) changes only in `apply`, so after a failure a step can be recomputed 
 surviving replica's state.
 
 In delta_sum mode it takes local steps (`local_steps`) and replaces them by the merged
-changes (`merge`). With sharded state the actor is `widedeep.dask.shard_replica.ShardReplica`,
-which holds only its rows.
+changes (`merge`); a round abandoned after a lost worker is rolled back
+(`snapshot_at_last_merge`), so the lost ranks restart from the last merged state. With
+sharded state the actor is `widedeep.dask.shard_replica.ShardReplica`, which holds only
+its rows.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ class Replica:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="widedeep-prefetch")
         self._pass = None
         self._next = None
+        self._tracker = None   # delta_sum with W > 1 only
 
     # ------------------------------------------------------------------ data
     def start(self, sources, epoch, skip=0, first_index=0):
@@ -111,27 +114,27 @@ class Replica:
         estimator.set_training_state(training)
 
     # ------------------------------------------------------------------ delta_sum
-    def start_local_rounds(self, rank):
-        """Local training (``mode="delta_sum"``): a delta tracker on the model, and for
-        rank > 0 a dropout stream of its own, ``default_rng([seed, 2, rank, steps])``
-        (rank 0 continues the model's, so one replica trains as one process)."""
-        self._tracker = DeltaTracker(self.estimator.step_)
-        if rank > 0:
-            training = self.estimator.get_training_state()
-            rng = np.random.default_rng([training["seed"], 2, int(rank),
-                                         training["steps_trained"]])
-            training["dropout_rng"] = rng.bit_generator.state
-            self.estimator.set_training_state(training)
+    def start_local_rounds(self, cursor, track):
+        """Local training (``mode="delta_sum"``) from ``cursor`` = ``{"dropout_rng": bit
+        generator state, "steps_trained": int}``, this rank's own (`delta_sum.first_cursors`);
+        with ``track`` (W > 1) a delta tracker on the model (one replica has nothing to
+        merge and keeps none)."""
+        training = self.estimator.get_training_state()
+        training.update(dropout_rng=cursor["dropout_rng"],
+                        steps_trained=cursor["steps_trained"])
+        self.estimator.set_training_state(training)
+        self._tracker = DeltaTracker(self.estimator.step_) if track else None
         return True
 
     def local_steps(self, k):
         """Up to ``k`` steps on this replica's next local batches (each with its own
-        ``n``, dropout from this replica's stream); returns (`StateDelta` of the round,
-        steps taken, sum of loss x rows, sum of weights, rows, ms, rows of the next local
-        batch or None)."""
+        ``n``, dropout from this replica's stream). Returns a dict: ``delta`` (the round's
+        `StateDelta`, None without a tracker), ``steps`` taken, ``loss_sum`` (loss x rows),
+        ``weight_sum``, ``rows``, ``ms``, ``next_rows`` (of the next local batch, None at
+        the end of the pass) and ``cursor`` (dropout state and step count after the
+        round)."""
         start = time.perf_counter()
         estimator, step, tracker = self.estimator, self.estimator.step_, self._tracker
-        tracker.begin()
         training = estimator.get_training_state()
         rng = np.random.default_rng()
         rng.bit_generator.state = training["dropout_rng"]
@@ -144,25 +147,36 @@ class Replica:
             features, y, sample_weight = batch
             # an empty batch is still a step (its L2 decay), as in the estimator's fit
             combined = step.combine([step.compute(features, y, sample_weight, rng=rng)])
-            tracker.record(combined)
+            if tracker is not None:
+                tracker.record(combined)
             step.apply(combined)
             loss_sum += combined.loss * combined.n_examples
             weight_sum += float(np.shape(y)[0] if sample_weight is None
                                 else np.sum(sample_weight))
             rows += combined.n_examples
             taken += 1
-        training.update(dropout_rng=rng.bit_generator.state,
-                        steps_trained=training["steps_trained"] + taken)
+        cursor = {"dropout_rng": rng.bit_generator.state,
+                  "steps_trained": training["steps_trained"] + taken}
+        training.update(cursor)
         estimator.set_training_state(training)
-        milliseconds = (time.perf_counter() - start) * 1e3
-        return (tracker.delta(), taken, loss_sum, weight_sum, rows, milliseconds,
-                self.next_rows())
+        return {"delta": None if tracker is None else tracker.delta(), "steps": taken,
+                "loss_sum": loss_sum, "weight_sum": weight_sum, "rows": rows,
+                "ms": (time.perf_counter() - start) * 1e3, "next_rows": self.next_rows(),
+                "cursor": cursor}
 
     def merge(self, merged):
         """Replace this round's local changes by the merged ones (`DeltaTracker`)."""
         start = time.perf_counter()
         self._tracker.apply_merged(merged)
         return (time.perf_counter() - start) * 1e3
+
+    def snapshot_at_last_merge(self):
+        """The model as every replica holds it after the last merge: local steps not yet
+        merged are rolled back first (`DeltaTracker.rollback`). What the lost ranks of a
+        delta_sum run are restarted from."""
+        if self._tracker is not None:
+            self._tracker.rollback()
+        return self.snapshot()
 
     def evaluate(self, sources):
         """Binary metrics of the current model on ``sources`` (pass 0 of each), in

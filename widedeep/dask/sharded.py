@@ -52,14 +52,14 @@ def sharded_step(trainer, epoch, step, rows, addresses, replicas):
     counts = [n or 0 for n in rows]
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int).tolist()
     n_total = int(sum(counts))
-    results = trainer._call(addresses, [r.compute for r in replicas],
+    results = trainer._call(addresses, replicas, "compute",
                             [(o, n_total) for o in offsets], phase="compute")
     combine_start = time.perf_counter()
     parts = [gradient for gradient, _, _, _, _ in results]
     combined = sum_gradients(parts)   # dense, bias, loss, statistics (rank order)
     dropout_state = results[0][1]
     combine_ms = (time.perf_counter() - combine_start) * 1e3
-    applied = trainer._call(addresses, [r.apply for r in replicas],
+    applied = trainer._call(addresses, replicas, "apply",
                             [(combined, dropout_state)] * n_shards, phase="apply",
                             committing=True)
     wall_ms = (time.perf_counter() - wall) * 1e3
@@ -118,7 +118,7 @@ def start_shards(trainer, addresses, guards):
 
 def connect_shards(trainer, addresses, replicas):
     """Give every replica the others' actor handles (for its pulls and pushes)."""
-    trainer._call(addresses, [r.connect for r in replicas], [(replicas,)] * len(replicas),
+    trainer._call(addresses, replicas, "connect", [(replicas,)] * len(replicas),
                   phase="start")
 
 
@@ -130,7 +130,7 @@ def assemble_shards(trainer, addresses, replicas, replicated_state):
     for key, value in replicated_state.items():
         state[key][...] = value
     n_shards = len(replicas)
-    rows = trainer._call(addresses, [r.owned_rows for r in replicas],
+    rows = trainer._call(addresses, replicas, "owned_rows",
                          [(rank, n_shards) for rank in range(n_shards)], phase="gather")
     for rank in range(n_shards):
         write_owned_rows(estimator.step_, rank, n_shards, rows[rank])

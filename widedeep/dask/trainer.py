@@ -22,7 +22,11 @@ With float64 the result equals the one-process run to rounding (tested to 1e-10)
 Faults: every wait polls the scheduler for the replicas' workers; a lost worker is
 detected within ``poll_seconds`` (never a hang), the survivors finish the phase in flight,
 and training continues on the survivors from their (identical) state, redoing the step
-that was being computed, so the final model equals an uninterrupted run's.
+that was being computed, so the final model equals an uninterrupted run's. In
+``mode="delta_sum"``, whose result depends on W, the W ranks are re-placed on the
+surviving workers from the last merged state and the round is redone
+(`widedeep.dask.delta_sum`); with ``shard_state=True`` training restarts from the last
+checkpoint (`widedeep.dask.sharded`).
 """
 from __future__ import annotations
 
@@ -37,8 +41,10 @@ from ..io.saving import load_model, save_model
 from ..io.snapshot import estimator_snapshot
 from ..training import sum_gradients
 from ..training.gradients import gradient_nbytes
-from .delta_sum import run_delta_sum_epoch
+from .delta_sum import (first_cursors, replace_lost_ranks, run_delta_sum_epoch,
+                        start_local_rounds)
 from .environment import DEFAULT_MALLOC_TRIM_THRESHOLD
+from .errors import ShardLostError, WorkerLostError
 from .replica import Replica, evaluate_sources
 from .sharded import assemble_shards, connect_shards, sharded_step, start_shards
 from .sources import assign_sources, partition_sources
@@ -47,29 +53,6 @@ __all__ = ["DaskTrainer", "WorkerLostError", "ShardLostError"]
 
 logger = logging.getLogger("widedeep")
 MODES = ("sync", "delta_sum")
-
-
-class WorkerLostError(RuntimeError):
-    """A worker holding a replica died (or became unreachable) during a step."""
-
-    def __init__(self, ranks):
-        super().__init__(f"lost the worker(s) of replica rank(s) {sorted(ranks)}")
-        self.ranks = sorted(ranks)
-
-
-class ShardLostError(RuntimeError):
-    """A worker of ``DaskTrainer(shard_state=True)`` died: its rows are gone with it.
-    ``workers`` are the lost addresses, ``ranks`` their shards; the message says which
-    checkpoint to resume from."""
-
-    def __init__(self, lost, workers, epoch, step, hint):
-        where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
-        super().__init__(f"widedeep.dask: lost worker(s) {workers} (shard(s) {lost.ranks}) "
-                         f"during the {lost.phase} phase ({where}) of shard_state=True "
-                         f"training; their rows exist nowhere else, so training stops; "
-                         f"{hint}")
-        self.workers, self.ranks, self.phase = workers, lost.ranks, lost.phase
-        self.epoch, self.step = epoch, step
 
 
 class DaskTrainer:
@@ -89,7 +72,9 @@ class DaskTrainer:
         "sync" (default): exact synchronous data parallelism. "delta_sum" (opt-in): each
         replica takes ``merge_every`` local steps on its own rows, then the sparse state
         changes are summed and the dense ones averaged (`widedeep.dask.delta_sum`);
-        deterministic for a fixed W and ``merge_every``, not equal to sync training.
+        deterministic for a fixed W and ``merge_every``, not equal to sync training. A
+        lost worker's ranks move to surviving workers (W stays), so the model equals an
+        uninterrupted run's. Needs per-entry optimizer state (AdaGrad; Adam is refused).
     merge_every : int
         Local steps between merges in "delta_sum" mode (default 1).
     shard_state : bool
@@ -110,12 +95,14 @@ class DaskTrainer:
     poll_seconds : float
         How often a wait checks that the replicas' workers are alive.
 
-    Attributes after `fit`: ``step_log_`` (per step: epoch, step, rows, workers,
-    compute/combine/apply/communication ms, bytes sent), ``worker_environment_`` (what the
-    guards did on each worker), ``recoveries_`` (lost workers and the step redone); with
-    ``shard_state=True`` also ``worker_sparse_bytes_`` (per rank, after the last epoch: the
-    bytes of sparse rows the worker holds, ``{"store": {name: bytes}, "window": {name:
-    bytes}}``; `widedeep.dask.shard_replica.ShardReplica.sparse_nbytes`).
+    Attributes after `fit`: ``step_log_`` (per step -- per merge round in delta_sum
+    mode: epoch, step or round, rows, workers, compute/combine/apply/communication ms,
+    bytes to and from the driver and per worker), ``worker_environment_`` (what the
+    guards did on each worker), ``recoveries_`` (lost workers, the phase, the step or
+    round redone; delta_sum: where the ranks were placed); with ``shard_state=True``
+    also ``worker_sparse_bytes_`` (per rank, after the last epoch: the bytes of sparse
+    rows the worker holds, ``{"store": {name: bytes}, "window": {name: bytes}}``;
+    `widedeep.dask.shard_replica.ShardReplica.sparse_nbytes`).
     """
 
     def __init__(self, estimator, client, n_workers=None, mode="sync", *, merge_every=1,
@@ -218,9 +205,13 @@ class DaskTrainer:
             addresses, None if self.shard_state else estimator_snapshot(estimator))
         first_epoch = estimator.epochs_trained_
         steps_trained = estimator.steps_trained_
-        if self.mode == "delta_sum":
-            self._call(addresses, [r.start_local_rounds for r in replicas],
-                       [(rank,) for rank in range(len(replicas))], phase="start")
+        if self.mode == "delta_sum":   # each rank's dropout stream, kept by the driver
+            self._rank_cursors = first_cursors(estimator, len(replicas))
+            try:
+                start_local_rounds(self, addresses, replicas)
+            except WorkerLostError as lost:
+                addresses, replicas = replace_lost_ranks(self, lost, first_epoch, None,
+                                                         addresses, replicas)
         try:
             while estimator.epochs_trained_ < first_epoch + epochs:
                 try:
@@ -251,18 +242,15 @@ class DaskTrainer:
         estimator = self.estimator
         epoch = estimator.epochs_trained_
         if self.mode == "delta_sum":
-            try:
-                record, steps = run_delta_sum_epoch(self, sources, epoch, addresses,
-                                                    replicas, self.merge_every)
-            except WorkerLostError as lost:
-                self._recover(lost, sources, epoch, None, addresses, replicas)
+            record, steps, addresses, replicas = run_delta_sum_epoch(
+                self, sources, epoch, addresses, replicas, self.merge_every)
             steps_trained += steps
         else:
             record, addresses, replicas = self._run_epoch(sources, epoch, addresses,
                                                           replicas)
         while True:   # the model of one replica (all are equal)
             try:
-                snapshot = self._call(addresses[:1], [replicas[0].snapshot], [()],
+                snapshot = self._call(addresses[:1], replicas[:1], "snapshot", [()],
                                       phase="snapshot")[0]
                 break
             except WorkerLostError as lost:
@@ -271,7 +259,7 @@ class DaskTrainer:
         if self.shard_state:
             assemble_shards(self, addresses, replicas, snapshot["state"])
             self.worker_sparse_bytes_ = self._call(
-                addresses, [r.sparse_nbytes for r in replicas],
+                addresses, replicas, "sparse_nbytes",
                 [()] * len(replicas), phase="gather")
         else:
             estimator.set_state(snapshot["state"])
@@ -328,14 +316,14 @@ class DaskTrainer:
         counts = [n or 0 for n in rows]
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int).tolist()
         n_total = int(sum(counts))
-        results = self._call(addresses, [r.compute for r in replicas],
+        results = self._call(addresses, replicas, "compute",
                              [(o, n_total) for o in offsets], phase="compute")
         combine_start = time.perf_counter()
         parts = [gradient for gradient, _, _, _ in results]
         combined = sum_gradients(parts)
         dropout_state = results[0][1]   # every replica drew the same global masks
         combine_ms = (time.perf_counter() - combine_start) * 1e3
-        applied = self._call(addresses, [r.apply for r in replicas],
+        applied = self._call(addresses, replicas, "apply",
                              [(combined, dropout_state)] * len(replicas), phase="apply",
                              committing=True)
         wall_ms = (time.perf_counter() - wall) * 1e3
@@ -361,7 +349,7 @@ class DaskTrainer:
             result.pop("examples")
             return result
         blocks = assign_sources(len(eval_set), len(replicas))
-        parts = self._call(addresses, [r.evaluate for r in replicas],
+        parts = self._call(addresses, replicas, "evaluate",
                            [([eval_set[i] for i in block],) for block in blocks],
                            phase="evaluate")
         merged = parts[0]
@@ -400,23 +388,23 @@ class DaskTrainer:
             futures = start_shards(self, addresses, guards)
         else:   # the model travels once per worker as data, not inside the task graph
             # (in a list: see `start_shards`; a dict's values would get fixed keys)
-            model = self.client.scatter([snapshot], workers=addresses, broadcast=True,
-                                        hash=False)[0]
+            model = self.client.scatter([snapshot], workers=list(dict.fromkeys(addresses)),
+                                        broadcast=True, hash=False)[0]
             futures = [self.client.submit(Replica, model, guards, workers=[address],
                                           allow_other_workers=False, actor=True, pure=False)
                        for address in addresses]
-        replicas = [future.result(timeout=self.step_timeout) for future in futures]
+        replicas = self._wait(addresses, futures, phase="start")
         self._actor_futures = futures
         if self.shard_state:
             connect_shards(self, addresses, replicas)
-        self.worker_environment_ = self._call(addresses,
-                                              [r.worker_environment for r in replicas],
+        self.worker_environment_ = self._call(addresses, replicas,
+                                              "worker_environment",
                                               [()] * len(replicas), phase="start")
         return replicas
 
     def _assign(self, sources, epoch, skip, addresses, replicas):
         blocks = assign_sources(len(sources), len(replicas))
-        return self._call(addresses, [r.start for r in replicas],
+        return self._call(addresses, replicas, "start",
                           [([sources[i] for i in block], epoch, skip, block.start)
                            for block in blocks], phase="read")
 
@@ -424,11 +412,8 @@ class DaskTrainer:
         if self.shard_state:
             raise ShardLostError(lost, [addresses[r] for r in lost.ranks], epoch, step,
                                  self._resume_hint()) from lost
-        if self.mode == "delta_sum":
-            raise RuntimeError(f"widedeep.dask: {lost} during mode='delta_sum' training; "
-                               f"this mode does not recover from a lost worker (use "
-                               f"mode='sync' with replicated state); the estimator is left "
-                               f"as it was") from lost
+        if self.mode == "delta_sum":   # between passes: the W ranks re-placed
+            return (*replace_lost_ranks(self, lost, epoch, None, addresses, replicas), None)
         survivors = [r for r in range(len(replicas)) if r not in lost.ranks]
         if not survivors:
             raise RuntimeError("every worker holding a replica was lost") from lost
@@ -478,11 +463,21 @@ class DaskTrainer:
                 f"warm_start=True), client, shard_state=True).fit(data, epochs=<remaining>)")
 
     # ------------------------------------------------------------------ waiting
-    def _call(self, addresses, methods, args, phase="call", committing=False):
-        """Call ``methods[r](*args[r])`` on every replica; results in rank order. Raises
-        `WorkerLostError` (with ``phase`` and whether the survivors committed the step)
-        once every surviving replica has answered, if some worker died."""
-        futures = [method(*a) for method, a in zip(methods, args)]
+    def _call(self, addresses, replicas, method, args, phase="call", committing=False):
+        """Call ``replicas[r].<method>(*args[r])`` on every replica; results in rank order.
+        Raises `WorkerLostError` (with ``phase`` and whether the survivors committed the
+        step) once every surviving replica has answered, if some worker died."""
+        futures = []
+        for replica, arguments in zip(replicas, args):
+            try:
+                futures.append(getattr(replica, method)(*arguments))
+            except RuntimeError as error:   # Dask: "Worker holding Actor was lost"
+                futures.append(_Unreachable(error))
+        return self._wait(addresses, futures, phase, committing)
+
+    def _wait(self, addresses, futures, phase="call", committing=False):
+        """The results of ``futures[r]`` (running on ``addresses[r]``), polling the
+        scheduler for dead workers (see `_call`)."""
         results, lost = [None] * len(futures), set()
         deadline = time.monotonic() + self.step_timeout
         for rank, future in enumerate(futures):
@@ -516,6 +511,18 @@ class DaskTrainer:
             error.phase, error.committed = phase, committing
             raise error
         return results
+
+
+class _Unreachable:
+    """The future of a call that could not be sent (Dask already knew the actor's worker
+    lost): waiting on it is a broken connection, which `_wait` confirms with the
+    scheduler."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def result(self, timeout=None):
+        raise ConnectionError(str(self.error)) from self.error
 
 
 def _check_checkpoint(directory, every):

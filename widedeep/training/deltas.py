@@ -134,12 +134,14 @@ class _SparseArrays:
                       for key, array in self.arrays.items()}
 
     def restore(self):
-        """Write the saved (round-start) rows back."""
+        """Write the saved (round-start) rows back; returns their rows (or None)."""
         saved = self._saved()
-        if saved is not None:
-            rows, before = saved
-            for key, array in self.arrays.items():
-                array[rows] = before[key]
+        if saved is None:
+            return None
+        rows, before = saved
+        for key, array in self.arrays.items():
+            array[rows] = before[key]
+        return rows
 
     def add(self, merged):
         """``array[rows] += change`` (float64 arithmetic, stored in the array's dtype)."""
@@ -206,10 +208,11 @@ class DeltaTracker:
         return arrays
 
     def begin(self):
-        """Start a round at the current state."""
+        """Start a round at the current state (the dense part is copied, for `rollback`)."""
         if self._wide is not None:
             self._wide.reset()
             self._bias0 = {key: value.copy() for key, value in self._bias.items()}
+        self._dense0 = {name: value.copy() for name, value in self._dense_arrays().items()}
         for block in self._blocks:
             if block is not None:
                 block.reset()
@@ -253,4 +256,21 @@ class DeltaTracker:
         for name, array in self._dense_arrays().items():
             array[...] = (merged.dense[name] / merged.replicas).astype(array.dtype,
                                                                        copy=False)
+        self.begin()
+
+    def rollback(self):
+        """Undo the round's local steps: the model back at ``S0`` exactly (saved rows and
+        bias, the dense copy; wide weights of the restored coordinates from their ``z``,
+        ``n``, as every step and merge sets them), then start a new round. Used when a
+        round is abandoned (a replica of ``DaskTrainer(mode="delta_sum")`` was lost)."""
+        if self._wide is not None:
+            coords = self._wide.restore()
+            for key, value in self._bias.items():
+                value[...] = self._bias0[key]
+            self.wide.refresh_weights(coords, bias=True)
+        for block in self._blocks:
+            if block is not None:
+                block.restore()
+        for name, array in self._dense_arrays().items():
+            array[...] = self._dense0[name]
         self.begin()
