@@ -61,6 +61,23 @@ def test_wrong_arguments_exit_1_with_a_message(tmp_path, arguments, expected):
     assert done.returncode == 1 and expected in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize("content, expected", [
+    (b"a,a,y\n1,x,1\n2,y,0\n",
+     "line 1, field 2: the first line looks like a header, but the column name 'a' appears"),
+    (b"a,b,y\n1,x,1\n2,\xff\xfe,0\n", "line 3: cannot decode the bytes as utf-8"),
+    (b"a,b,y\n1,x,nan\n2,y,1\n3,z,0\n", "a label is nan; class labels must be finite"),
+])
+def test_hostile_files_end_in_one_line_naming_the_file(tmp_path, content, expected):
+    data = tmp_path / "hostile.csv"
+    data.write_bytes(content)
+    done = run_cli("train", "--data", data, "--label", "y", "--model", tmp_path / "m",
+                   "--quiet", check=False)
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert str(data) in last and expected in last, done.stderr
+    assert not (tmp_path / "m").exists()
+
+
 def test_missing_file_and_not_a_model(tmp_path):
     done = run_cli("evaluate", tmp_path, "--data", tmp_path / "x.csv", check=False)
     assert done.returncode == 1 and "not a model directory" in done.stderr
@@ -120,3 +137,29 @@ def test_libsvm_field_ranges_become_per_field_models(tmp_path):
     assert set(json.loads(shown)["sparsity"]) == {"user", "item"}
     metrics = json.loads(run_cli("evaluate", tmp_path / "m", "--data", data).stdout)
     assert metrics["auc"] > 0.9
+
+
+@pytest.mark.parametrize("fmt, line", [("libsvm", "1 2:1 4000000000:1"),
+                                       ("libffm", "1 0:2:1 1:4000000000:1")])
+def test_a_huge_feature_id_is_refused_before_any_table_is_allocated(tmp_path, fmt, line):
+    data = tmp_path / f"tiny.{fmt}"
+    data.write_text("0 3:1 5:1\n" if fmt == "libsvm" else "0 0:3:1 1:5:1\n")
+    data.write_text(data.read_text() + line + "\n")     # 2 lines, ~40 bytes
+    done = run_cli("train", "--data", data, "--format", fmt, "--model", tmp_path / "m",
+                   "--quiet", check=False)
+    assert done.returncode == 1, done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    assert str(data) in message and "data row 2" in message
+    assert "feature id 4,000,000,000" in message and "--max-features 4,194,304" in message
+
+
+def test_max_features_bounds_and_allows_the_table_size(tmp_path):
+    data = tmp_path / "t.libsvm"
+    data.write_text("\n".join(["1 3:1 120:1", "0 5:1 7:1"] * 10) + "\n")
+    refused = run_cli("train", "--data", data, "--model", tmp_path / "a", "--quiet",
+                      "--max-features", "100", check=False)
+    assert refused.returncode == 1 and "feature id 120" in refused.stderr
+    run_cli("train", "--data", data, "--model", tmp_path / "b", "--quiet", "--epochs", "1",
+            "--max-features", "121")
+    info = json.loads((tmp_path / "b" / "cli.json").read_text())
+    assert info["n_features"] == 121

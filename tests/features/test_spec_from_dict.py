@@ -70,6 +70,10 @@ CASES = [
      r"columns\[2\] \('age'\): state key 'mean' must be a finite number"),
     (lambda d: d["columns"][2]["state"].__setitem__("colour", 1), ValueError,
      r"columns\[2\] \('age'\): key 'state': key 'colour' is unknown"),
+    (lambda d: d["columns"][2]["state"].__setitem__("n_missing_at_fit", -1), ValueError,
+     r"columns\[2\] \('age'\): state key 'n_missing_at_fit' must be an integer >= 0"),
+    (lambda d: d["columns"][1]["state"].__setitem__("n_missing_at_fit", 1.5), ValueError,
+     r"columns\[1\] \('size'\): state key 'n_missing_at_fit' must be an integer >= 0"),
     (lambda d: d["columns"][3]["config"].__setitem__("columns", ["color", "nope"]), ValueError,
      r"component 'nope' is not a column"),
 ]
@@ -79,3 +83,20 @@ CASES = [
 def test_every_broken_key_is_named(saved, mutate, error, message):
     with pytest.raises(error, match=message):
         _load(saved, mutate)
+
+
+def test_missing_counts_seen_at_fit_survive_saving():
+    spec = FeatureSpec([NumericColumn("age", default=0.0),
+                        BucketizedColumn("size", n_buckets=2, default=0.0)])
+    spec.fit({"age": np.array([20.0, np.nan, np.inf, 50.0]),
+              "size": np.array([1.0, 2.0, np.nan, 4.0])})
+    loaded = FeatureSpec.from_dict(spec.to_dict())
+    for name, expected in (("age", 2), ("size", 1)):       # nan and inf count as missing
+        assert loaded.report()["columns"][name]["n_missing_at_fit"] == expected
+
+
+def test_a_spec_saved_before_missing_counts_loads_with_zero(saved):
+    old = copy.deepcopy(saved)
+    for entry in old["columns"]:
+        (entry.get("state") or {}).pop("n_missing_at_fit", None)
+    assert FeatureSpec.from_dict(old).report()["columns"]["age"]["n_missing_at_fit"] == 0

@@ -196,6 +196,35 @@ def test_config_that_no_longer_matches_the_arrays_names_the_key(saved):
         load_model(path, verify=False)
 
 
+@pytest.mark.parametrize("edit", [
+    lambda p: p.update(hidden_units=[100_000, 100_000]),           # 10^10 weights
+    lambda p: p["vocabularies"].update({name: [2_000_000_000, size[1]]
+                                        for name, size in p["vocabularies"].items()}),
+])
+def test_an_edited_config_declaring_huge_tables_is_refused_before_allocating(saved, edit):
+    import tracemalloc
+    path = saved[1]
+    _edit_json(_snapshot_file(path, "config.json"), lambda c: edit(c["params"]))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"config.json: the parameters declare at least "
+                                             r"[\d,]+ parameters, but the saved arrays hold"):
+            load_model(path, verify=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2 ** 20, peak
+
+
+def test_manifest_shapes_larger_than_the_archive_are_refused(saved):
+    path = saved[1]
+    _edit_json(os.path.join(path, "manifest.json"),
+               lambda m: m["arrays"]["wide/a/w"].update(shape=[10 ** 12]))
+    with pytest.raises(ValueError, match=r"manifest.json: the array shapes declare "
+                                         r"[\d,]+ values, more than .*arrays.npz"):
+        load_model(path, verify=False)
+
+
 def test_array_shape_differing_from_the_manifest_names_the_key(saved):
     path = saved[1]
     manifest_file = os.path.join(path, "manifest.json")

@@ -152,3 +152,9 @@ def test_predict_with_missing_column_names_it():
     clf = WideDeepClassifier(hidden_units=(8,), epochs=1, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="app"):
         clf.predict(X.drop(columns="app"))
+
+
+def test_an_empty_frame_is_refused_as_empty():
+    X, y = _frame()
+    with pytest.raises(ValueError, match="X has 0 rows"):
+        WideDeepClassifier(epochs=1).fit(X.iloc[:0], y[:0])

@@ -12,7 +12,7 @@ import csv
 import os
 
 from ..readers import CsvReader, LibffmReader, LibsvmReader
-from ..readers._base import open_text
+from ..readers._base import open_text, read_errors
 from .errors import CliError
 
 __all__ = ["detect_format", "DataOptions", "peek_rows"]
@@ -101,7 +101,7 @@ class DataOptions:
 
 
 def _first_record(path, delimiter):
-    with open_text(path, "utf-8", newline="") as handle:
+    with read_errors(path, "utf-8"), open_text(path, "utf-8", newline="") as handle:
         for record in csv.reader(handle, delimiter=delimiter):
             if record:
                 return record
@@ -109,9 +109,11 @@ def _first_record(path, delimiter):
 
 
 def _looks_like_header(path, delimiter):
-    """A first record whose cells are all distinct non-numeric names is a header."""
+    """A first record whose cells are all distinct non-numeric names is a header; one of
+    non-empty, non-numeric names with a name twice is refused (a header nobody can read
+    by name), rather than silently read as a data row."""
     record = [cell.strip().lstrip("\ufeff") for cell in _first_record(path, delimiter)]
-    if len(set(record)) != len(record) or any(not cell for cell in record):
+    if any(not cell for cell in record):
         return False
     for cell in record:
         try:
@@ -119,6 +121,13 @@ def _looks_like_header(path, delimiter):
             return False
         except ValueError:
             pass
+    seen = set()
+    for position, cell in enumerate(record, 1):
+        if cell in seen:
+            raise CliError(f"{path}, line 1, field {position}: the first line looks like a "
+                           f"header, but the column name {cell!r} appears twice; rename "
+                           f"it, or say --no-header (with --names) if line 1 is data")
+        seen.add(cell)
     return True
 
 

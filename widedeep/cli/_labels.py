@@ -44,6 +44,10 @@ class LabelCoding:
         values = np.asarray(values)
         numeric = _all_numbers(values)
         distinct = np.unique(values.astype(np.float64) if numeric else values.astype(str))
+        if numeric and not np.isfinite(distinct).all():
+            bad = distinct[~np.isfinite(distinct)][0]
+            raise CliError(f"{source}: a label is {float(bad)!r}; class labels must be finite "
+                           f"numbers or text (drop or fix those rows)")
         if objective == "multiclass":
             if positive is not None:
                 raise CliError("--positive is for binary models; a multiclass model keeps "

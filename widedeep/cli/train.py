@@ -28,6 +28,8 @@ from .errors import CliError
 HELP = "train a model on a csv/tsv/libsvm/libffm file and save it"
 logger = logging.getLogger("widedeep")
 
+MAX_SPARSE_FEATURES = 2 ** 22     # default --max-features: tables of at most ~4.2M rows
+
 
 def add_arguments(parser):
     parser.add_argument("--data", required=True, help="training file")
@@ -51,10 +53,17 @@ def add_arguments(parser):
     parser.add_argument("--shuffle-buffer", type=int, default=10_000,
                         help="rows shuffled together while streaming (0: file order)")
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--max-features", type=int, default=MAX_SPARSE_FEATURES,
+                        help="libsvm/libffm without --field-ranges: the largest feature id "
+                             "+ 1 sizes the tables, and may not exceed this (default "
+                             f"{MAX_SPARSE_FEATURES:,}; a table row costs ~(20 + 8 * "
+                             "embedding dim) bytes)")
     add_data_arguments(parser)
 
 
 def run(args):
+    if args.max_features < 1:
+        raise CliError(f"--max-features must be >= 1, got {args.max_features}")
     options = data_options_from_args(args).resolved(args.data)
     hidden_units = tuple(int(h) for h in args.hidden_units.split(",") if h.strip())
     with limit_blas_threads(args.n_threads):
@@ -187,18 +196,33 @@ class _LabelValues:
 def _prepare_sparse(args, options):
     reader = options.sparse_reader(args.data, batch_size=max(args.batch_size, 8192),
                                    skip_bad_lines=args.skip_bad_lines)
-    labels, largest = _LabelValues(None, args.objective, args.data), -1
+    labels, largest, rows = _LabelValues(None, args.objective, args.data), -1, 0
+    limit = None if options.field_ranges else args.max_features
     for features, y in _named_errors(reader, args.data):
         labels.observe((features, y))
         for field in features.values():
             if field.nnz:
                 largest = max(largest, int(field.feature_ids.max()))
+                if limit is not None and largest >= limit:
+                    _refuse_large_id(field, limit, rows, args)
+        rows += len(y)
     if options.format == "libffm":
         options.n_fields = len(reader.field_names)
     coding = LabelCoding.learn(labels.values(), args.positive, args.data, args.objective)
     if options.field_ranges:         # the ranges bound the ids (and give each field's size)
         return coding, None
     return coding, largest + 1
+
+
+def _refuse_large_id(field, limit, rows_before, args):
+    """The error for a feature id that would size the tables beyond ``--max-features``
+    (a 30-byte file naming id 4e9 would otherwise allocate tens of GB)."""
+    at = int(np.argmax(field.feature_ids >= limit))
+    row = rows_before + int(field.example_indices[at]) + 1
+    feature_id = int(field.feature_ids[at])
+    raise CliError(f"{args.data}, data row {row}: feature id {feature_id:,} needs tables of "
+                   f"{feature_id + 1:,} rows, more than --max-features {limit:,}; raise "
+                   f"--max-features if the ids really go that high, or give --field-ranges")
 
 
 def _sparse_model(args, options, reader, n_features, hidden_units, coding):

@@ -4,7 +4,8 @@ workers read themselves.
 - a list of batch sources (anything `widedeep.estimators.batching.iter_source_epoch`
   reads: lists of ``(features, y[, sample_weight])``, readers, callables);
 - a list of file paths with a ``reader_factory(path)``; with a ``spec`` and ``label`` the
-  reader's column batches are featurized on the worker (`LabeledBatches`);
+  reader's column batches are featurized on the worker (``spec.batches``,
+  `widedeep.features.batches.SpecBatches`);
 - a dask DataFrame with a fitted ``spec`` and ``label=``: partition ``p`` is computed on
   the worker that owns it (``scheduler="sync"``: no task goes back to the scheduler) and
   cut into batches of ``rows_per_partition`` rows, shuffled per pass with
@@ -19,7 +20,6 @@ import os
 import numpy as np
 
 from ..estimators.batching import GlobalBatches
-from ..features.labeled import LabeledBatches
 from ..readers.in_memory import columns_from_dataframe, iter_batches
 
 __all__ = ["partition_sources", "PartitionColumns", "ReaderSource", "global_batches",
@@ -86,8 +86,8 @@ def partition_sources(data, *, batch_size=256, shuffle=False, seed=0, spec=None,
         n_parts = data.npartitions
         rows = rows_per_partition or max(1, -(-int(batch_size) // n_parts))
         parts = data.to_delayed()
-        return [LabeledBatches(PartitionColumns(part, p, rows, shuffle, seed), spec, label,
-                               sample_weight)
+        return [spec.batches(PartitionColumns(part, p, rows, shuffle, seed), label=label,
+                             weight=sample_weight)
                 for p, part in enumerate(parts)]
     if isinstance(data, (str, os.PathLike)):
         raise TypeError("give a list of file paths, not a single path")
@@ -101,7 +101,7 @@ def partition_sources(data, *, batch_size=256, shuffle=False, seed=0, spec=None,
         if spec is not None:
             if label is None:
                 raise ValueError("featurizing files with spec= needs label=")
-            sources = [LabeledBatches(s, spec, label, sample_weight) for s in sources]
+            sources = [spec.batches(s, label=label, weight=sample_weight) for s in sources]
         return sources
     if spec is not None or label is not None:
         raise ValueError("spec= and label= apply to a dask DataFrame or to files read with "

@@ -5,7 +5,9 @@ take in ``fit``, ``evaluate`` and ``eval_set``.
 
 - a reader (`CsvReader`, `ArrayReader`, ...): any re-iterable of column batches, where each
   ``iter()`` is one pass over the data (readers created with ``label=`` yield
-  ``(columns, labels)`` pairs, which are used as they are);
+  ``(columns, labels)`` pairs, which are used as they are); a reader's ``iter_epoch(k)``
+  is passed through, so ``fit`` reads pass ``k`` in the same shuffle order however often
+  the reader was iterated before;
 - a pandas DataFrame or a dict of in-memory columns, cut into ``batch_size`` rows
   (shuffled each pass when ``shuffle``).
 
@@ -77,7 +79,17 @@ class SpecBatches:
         self.source = source
 
     def __iter__(self):
-        for number, raw in enumerate(self.source):
+        return self._featurized(iter(self.source))
+
+    def iter_epoch(self, epoch):
+        """Pass number ``epoch``: the source's ``iter_epoch(epoch)`` when it has one (its
+        shuffle order is then fixed by its seed and ``epoch``), else a plain pass."""
+        if hasattr(self.source, "iter_epoch"):
+            return self._featurized(self.source.iter_epoch(epoch))
+        return iter(self)
+
+    def _featurized(self, raw_batches):
+        for number, raw in enumerate(raw_batches):
             yield self._split(raw, number)
 
     def _split(self, raw, number):

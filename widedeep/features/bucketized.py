@@ -144,7 +144,7 @@ class BucketizedColumn(FeatureColumn):
     def report(self):
         out = super().report()
         out.update(n_ids=self.n_ids if self.fitted else None, default=self.default,
-                   n_missing_at_fit=self._n_missing, **self.state())
+                   **self.state())
         return out
 
     def config(self):
@@ -155,8 +155,10 @@ class BucketizedColumn(FeatureColumn):
                 "summary_size": self.summary_size, "seed": self.seed}
 
     def state(self):
-        return {"boundaries": None if self.boundaries_ is None else self.boundaries_.tolist()}
+        return {"boundaries": None if self.boundaries_ is None else self.boundaries_.tolist(),
+                "n_missing_at_fit": self._n_missing}
 
     def set_state(self, state):
+        self._n_missing = int(state.get("n_missing_at_fit", 0))
         if state.get("boundaries") is not None:
             self.boundaries_ = np.asarray(state["boundaries"], dtype=np.float64)

@@ -183,7 +183,7 @@ class NumericColumn(FeatureColumn):
     def report(self):
         out = {"type": self.type_name, "normalization": self.normalization,
                "wide": self.wide, "deep": self.feeds_deep, "dense_field": self.dense_field,
-               "default": self.default, "n_missing_at_fit": self._n_missing}
+               "default": self.default}
         out.update(self.state())
         return out
 
@@ -195,10 +195,12 @@ class NumericColumn(FeatureColumn):
 
     def state(self):
         return {"mean": self.mean_, "std": self.std_,
-                "boundaries": None if self.boundaries_ is None else self.boundaries_.tolist()}
+                "boundaries": None if self.boundaries_ is None else self.boundaries_.tolist(),
+                "n_missing_at_fit": self._n_missing}
 
     def set_state(self, state):
         self.mean_, self.std_ = state.get("mean"), state.get("std")
+        self._n_missing = int(state.get("n_missing_at_fit", 0))
         boundaries = state.get("boundaries")
         self.boundaries_ = None if boundaries is None else np.asarray(boundaries, np.float64)
 

@@ -23,7 +23,8 @@ _VOCABULARY_OPTIONAL = ("stats",)
 _COLUMN_REQUIRED = ("type", "config")
 _COLUMN_OPTIONAL = ("state",)
 _STATE_KEYS = {"categorical": (), "hashed": (), "crossed": ("origins",),
-               "bucketized": ("boundaries",), "numeric": ("mean", "std", "boundaries")}
+               "bucketized": ("boundaries", "n_missing_at_fit"),
+               "numeric": ("mean", "std", "boundaries", "n_missing_at_fit")}
 
 
 def _keys(data, where, required, optional):
@@ -127,6 +128,10 @@ def check_column_state(type_name, state, where):
     if state.get("std") is not None and not state["std"] > 0:
         raise ValueError(f"{where}: state key 'std' must be > 0, got {state['std']!r}")
     _boundaries(state.get("boundaries"), f"{where}: state key 'boundaries'")
+    n_missing = state.get("n_missing_at_fit", 0)
+    if isinstance(n_missing, bool) or not isinstance(n_missing, int) or n_missing < 0:
+        raise ValueError(f"{where}: state key 'n_missing_at_fit' must be an integer >= 0 "
+                         f"(missing values counted while fitting), got {n_missing!r}")
 
 
 def check_spec_dict(data, column_types, format_name, version):

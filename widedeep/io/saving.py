@@ -323,11 +323,21 @@ def _load_model(path, manifest, mmap):
     if estimator.get_config()["class"] != manifest.get("estimator_class", "?"):
         raise ValueError(f"{config_file}: class {type(estimator).__name__} differs from "
                          f"{MANIFEST}'s estimator_class {manifest.get('estimator_class')!r}")
+    _refuse_tables_larger_than_saved(estimator, manifest, path, config_file)
     try:
         _allocate(estimator)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{config_file}: the parameters do not build a model: {error}") \
             from None
+    except MemoryError as error:
+        # an edited config declaring huge tables: the arrays saved with it are far smaller
+        # (tables allocated without a draw are untouched zero pages until set_state, and
+        # the shape check below refuses them before any is written)
+        saved = sum(int(np.prod(r["shape"], dtype=np.float64)) for r in
+                    manifest["arrays"].values() if isinstance(r, dict) and "shape" in r)
+        raise ValueError(f"{config_file}: the parameters declare a model too large to "
+                         f"allocate ({error}), while the saved arrays hold {saved:,} "
+                         f"values; the config does not belong to these arrays") from None
     expected = {key: (list(a.shape), a.dtype.name) for key, a in estimator.get_state().items()}
     records = manifest["arrays"]
     where = os.path.join(path, MANIFEST)
@@ -352,6 +362,41 @@ def _load_model(path, manifest, mmap):
     training_file = os.path.join(snapshot, "training_state.json")
     _set_training_state(estimator, _read_json(training_file), training_file)
     return estimator
+
+
+_DEFLATE_MAX_RATIO = 1100
+
+
+def _refuse_tables_larger_than_saved(estimator, manifest, path, config_file):
+    """A ``ValueError`` before any allocation when the config declares more parameters
+    than the saved arrays hold values (every parameter is saved, so such a config cannot
+    belong to them): an edited config.json of a few bytes must not allocate gigabytes.
+
+    The count is a lower bound taken from the constructor's sizes alone: embedding tables
+    (rows x dim), wide coordinates, and dense layers (dense input widths x first hidden
+    width, then hidden x next hidden)."""
+    params = estimator.get_params()
+    declared = 0.0
+    for rows, dim in (params.get("vocabularies") or {}).values():
+        declared += float(rows) * float(dim)
+    declared += float(sum((params.get("wide_fields") or {}).values()))
+    widths = [float(sum((params.get("dense_fields") or {}).values()))] \
+        + [float(h) for h in (params.get("hidden_units") or ())]
+    declared += sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    records = manifest["arrays"].values()
+    saved = sum(float(np.prod(record["shape"], dtype=np.float64)) for record in records)
+    arrays_file = os.path.join(os.path.dirname(config_file), "arrays.npz")
+    # the manifest's shapes are checked against the archive only when it is read; bound
+    # them by the archive's size first (deflate expands at most ~1032x)
+    archive_bound = _DEFLATE_MAX_RATIO * float(os.path.getsize(arrays_file)) + 2 ** 20
+    if saved > archive_bound:
+        raise ValueError(f"{os.path.join(path, MANIFEST)}: the array shapes "
+                         f"declare {saved:,.0f} values, more than {arrays_file} "
+                         f"({os.path.getsize(arrays_file):,} bytes) can hold")
+    if declared > saved:
+        raise ValueError(f"{config_file}: the parameters declare at least {declared:,.0f} "
+                         f"parameters, but the saved arrays hold {saved:,.0f} values; the "
+                         f"config does not belong to these arrays (edited or damaged)")
 
 
 def _allocate(estimator):

@@ -125,6 +125,9 @@ class WideDeepBase(BaseEstimator):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
                              f"y is None")
         columns, n = raw_columns(self, X, reset=True)
+        if n == 0:
+            raise ValueError(f"{type(self).__name__}.fit: X has 0 rows (found array with 0 "
+                             f"sample(s)); there is nothing to fit")
         y = column_or_1d(y, warn=True)
         if y.shape[0] != n:
             raise ValueError(f"X has {n} rows but y has {y.shape[0]} labels")
