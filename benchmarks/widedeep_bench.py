@@ -100,28 +100,43 @@ class WideSegments:
         return dict(zip(self.names, self.sizes))
 
     def features(self, wide, n):
+        """The wide fields of one batch: fixed layout, the one-column segments in one
+        `SparseInput.from_id_columns` call and the wider ones (e.g. Criteo's 10 crosses)
+        by `from_csr`; CSR layout, every entry's segment found at once and each segment's
+        entries (row order kept) passed unchecked: the model validates every sparse field
+        it reads (`SparseInput.validate`), as it does for any input built with
+        ``validate=False``."""
         out = {}
         if self.fixed:
+            single = [s for s, cols in enumerate(self.columns) if cols.shape[0] == 1]
+            if single:
+                cols = [int(self.columns[s][0]) for s in single]
+                picked = wide.T if cols == list(range(wide.shape[1])) else wide[:, cols].T
+                # local ids computed field-major ([F, n], the layout from_id_columns keeps)
+                local = picked - self.offsets[single][:, None]
+                out.update(SparseInput.from_id_columns(local.T,
+                                                       [self.names[s] for s in single]))
             for name, cols, off in zip(self.names, self.columns, self.offsets):
                 k = cols.shape[0]
                 if k == 1:
-                    out[name] = SparseInput.from_ids(wide[:, cols[0]] - off, field=name)
-                else:
-                    ids = (wide[:, cols[0]:cols[-1] + 1] if cols[-1] - cols[0] + 1 == k
-                           else wide[:, cols]) - off
-                    out[name] = SparseInput.from_csr(np.arange(0, n * k + 1, k), ids.ravel(),
-                                                     field=name)
-            return out
+                    continue
+                ids = (wide[:, cols[0]:cols[-1] + 1] if cols[-1] - cols[0] + 1 == k
+                       else wide[:, cols]) - off
+                out[name] = SparseInput.from_csr(np.arange(0, n * k + 1, k), ids.ravel(),
+                                                 field=name)
+            return {name: out[name] for name in self.names}
         indptr, indices, values = wide
         seg = np.searchsorted(self.offsets, indices, side="right") - 1
         # a stable sort by segment keeps each segment's entries in row order
         order = np.argsort(seg, kind="stable")
-        bounds = np.searchsorted(seg[order], np.arange(len(self.names) + 1))
-        row = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        bounds = np.searchsorted(seg[order], np.arange(len(self.names) + 1)).tolist()
+        row = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))[order]
+        local = indices[order] - self.offsets[seg[order]]   # int64, every segment at once
+        values = values[order]
         for s, name in enumerate(self.names):
-            sel = order[bounds[s]:bounds[s + 1]]
-            out[name] = SparseInput(row[sel], indices[sel] - self.offsets[s], values[sel],
-                                    n_examples=n, field=name)
+            lo, hi = bounds[s], bounds[s + 1]
+            out[name] = SparseInput(row[lo:hi], local[lo:hi], values[lo:hi], n_examples=n,
+                                    field=name, validate=False)
         return out
 
 
@@ -188,11 +203,13 @@ def build_estimator(schema, hp, seed=0, sample_wide=None):
 
 
 def batch_features(b, schema, wide):
-    """A `common.Batch` as a widedeep feature dict (the timed `prepare`)."""
+    """A `common.Batch` as a widedeep feature dict (the timed `prepare`): the single-valued
+    fields in one `SparseInput.from_id_columns` call, the bags by `from_csr`, the wide
+    fields by `WideSegments.features`."""
     n = b.size
     features = {"dense": b.dense}
-    for j, f in enumerate(schema["cat_fields"]):
-        features[f["name"]] = SparseInput.from_ids(b.cat[:, j], field=f["name"])
+    features.update(SparseInput.from_id_columns(b.cat, [f["name"]
+                                                        for f in schema["cat_fields"]]))
     for f in schema["bag_fields"]:
         indptr, indices, values = b.bags[f["name"]]
         features[f["name"]] = SparseInput.from_csr(indptr, indices, values, field=f["name"])

@@ -61,6 +61,9 @@ class SparseInput:
         self.feature_ids = _int64_array(feature_ids, field, "feature_ids")
         if feature_values is None:
             self.feature_values = np.ones(self.feature_ids.shape[0], dtype=dtype)
+        elif type(feature_values) is np.ndarray and feature_values.ndim == 1 \
+                and feature_values.dtype == dtype:   # as given (no cast, no copy)
+            self.feature_values = feature_values
         else:
             if np.ndim(feature_values) > 1:
                 _raise_ndim(field, "feature_values")
@@ -135,6 +138,51 @@ class SparseInput:
                 x.validate(vocab_size)   # raises with the offending example named
         x._one_per_example = True
         return x
+
+    @classmethod
+    def from_id_columns(cls, ids, fields, *, vocab_sizes=None, dtype=np.float32):
+        """Several single-valued fields at once: ``ids`` int [n_examples, len(fields)],
+        column ``j`` the ids of ``fields[j]``; returns ``{field: SparseInput}``, each as
+        `from_ids` of its column would build it (same ids, values 1, same errors).
+
+        ``vocab_sizes``: None, or one size (or None) per field. Built in a few calls for
+        all fields (one int64 copy of the ids, one minimum and maximum per column), which
+        matters for the small batches of serving. The fields share one read-only
+        ``example_indices`` (``0 .. n-1``) and one read-only ``feature_values`` (ones)."""
+        ids = np.asarray(ids)
+        fields = list(fields)
+        if ids.ndim != 2 or ids.shape[1] != len(fields):
+            raise ValueError(f"from_id_columns: expected ids of shape [n, {len(fields)}] "
+                             f"(one column per field), got shape {ids.shape}")
+        sizes = [None] * len(fields) if vocab_sizes is None else list(vocab_sizes)
+        if len(sizes) != len(fields):
+            raise ValueError(f"from_id_columns: {len(sizes)} vocab_sizes for "
+                             f"{len(fields)} fields")
+        n = ids.shape[0]
+        if ids.dtype.kind not in "iu" or ids.size == 0:
+            # anything unusual (floats, objects, no rows): each column's own constructor
+            return {f: cls.from_ids(ids[:, j], field=f, vocab_size=sizes[j], dtype=dtype)
+                    for j, f in enumerate(fields)}
+        by_field = np.ascontiguousarray(ids.T, dtype=np.int64)   # one copy, [F, n]
+        # 0 <= id < size per column in one reduction: read as unsigned a negative id (or a
+        # uint64 above the int64 range) exceeds every size
+        limits = np.array([_INT64_MAX if s is None else s for s in sizes], dtype=np.uint64)
+        top = np.maximum.reduce(by_field.view(np.uint64) if ids.dtype.kind == "i" else
+                                ids.T.astype(np.uint64), axis=1)
+        for j in np.flatnonzero(top >= limits).tolist():
+            # the first failing column's own error (field, example, value); a column at
+            # exactly the int64 maximum without a size passes its check and is kept
+            cls.from_ids(ids[:, j], field=fields[j], vocab_size=sizes[j], dtype=dtype)
+        rows = np.arange(n, dtype=np.int64)
+        ones = np.ones(n, dtype=dtype)
+        rows.flags.writeable = ones.flags.writeable = False   # shared by every field
+        out = {}
+        for j, field in enumerate(fields):
+            x = cls.__new__(cls)
+            x.example_indices, x.feature_ids, x.feature_values = rows, by_field[j], ones
+            x.n_examples, x.field, x._indptr, x._one_per_example = n, field, None, True
+            out[field] = x
+        return out
 
     @classmethod
     def from_csr(cls, indptr, indices, values=None, *, field=None, vocab_size=None,
@@ -336,6 +384,8 @@ def _int64_array(values, field, what):
     """``values`` as a 1-d int64 array: integers as they are (uint64 above the int64 range
     is an error), integral floats converted, anything else (1.7, strings, objects) a
     ``TypeError`` naming the field; never truncated."""
+    if type(values) is np.ndarray and values.dtype == np.int64 and values.ndim == 1:
+        return values   # the common case, without the generic checks' calls
     if np.ndim(values) > 1:
         _raise_ndim(field, what)
     array = np.asarray(values)

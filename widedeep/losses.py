@@ -36,10 +36,13 @@ __all__ = ["sigmoid", "softplus", "softmax", "binary_logloss", "binary_logloss_g
 def sigmoid(x):
     """1 / (1 + exp(-x)) for any finite x, never overflowing; keeps x's float dtype."""
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind != "f":
         x = x.astype(np.float64)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    e = np.abs(x, out=np.empty_like(x))
+    np.exp(np.negative(e, out=e), out=e)
+    # 1 / (1 + e) where x >= 0, e / (1 + e) elsewhere: one denominator, one division
+    out = np.where(x >= 0, x.dtype.type(1), e)
+    return np.divide(out, e + x.dtype.type(1), out=out)
 
 
 def softplus(x):

@@ -158,4 +158,4 @@ class DeepEstimator(DeepPartMixin, BaseEstimator):
         # the calling thread's scratch (never the model's); the result is copied out of it.
         # validate: the value checks run fused with the gathers (`checked=False`)
         return self.deep_.forward(features, workspace=thread_workspace(),
-                                  checked=not validate)[0].copy()
+                                  checked=not validate, need_cache=False)[0].copy()

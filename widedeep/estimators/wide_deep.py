@@ -105,4 +105,5 @@ class WideDeepEstimator(WidePartMixin, DeepPartMixin, BaseEstimator):
         # validate: the value checks run fused with each part's gather
         workspace = thread_workspace()
         return self.wide_.forward(features, workspace=workspace, validate=validate)[0] + \
-            self.deep_.forward(features, workspace=workspace, checked=not validate)[0]
+            self.deep_.forward(features, workspace=workspace, checked=not validate,
+                               need_cache=False)[0]

@@ -287,21 +287,24 @@ class DeepNetwork:
         return masks
 
     def forward(self, features, training=False, rng=None, dropout_masks=None, workspace=None,
-                checked=False):
+                checked=False, need_cache=True):
         """Return ``(logits [n] (or [n, K]), cache)``; writes nothing into the network.
         ``dropout_masks``: masks of these rows drawn ahead (`draw_dropout_masks`).
         ``workspace`` (`widedeep.workspace.Workspace`): activations, masks and the deep
         input are written into its buffers instead of new arrays (same values); the
         returned logits are then a view of a buffer, valid until its next use.
         ``checked=True``: the caller has just validated the features (`check_input`), so
-        the embedding lookup does not validate them again."""
+        the embedding lookup does not validate them again. ``need_cache=False``
+        (inference): the embedding part of the cache is None, which lets the lookup pool
+        single-valued fields beside bags in one gather per block."""
         if workspace is None:
-            emb, emb_cache = self.embeddings.forward(features, checked=checked)
+            emb, emb_cache = self.embeddings.forward(features, checked=checked,
+                                                     need_cache=need_cache)
             dense, _ = self.dense_input.forward(features)
             a = emb if dense is None else (dense if emb.shape[1] == 0 else
                                            np.concatenate([dense, emb], axis=1))
         else:
-            a, emb_cache = self._input_into(features, workspace, checked)
+            a, emb_cache = self._input_into(features, workspace, checked, need_cache)
         caches = []
         masks = iter(dropout_masks) if dropout_masks is not None else None
         for i, layer in enumerate(self.layers):
@@ -316,7 +319,7 @@ class DeepNetwork:
             caches.append(cache)
         return (a[:, 0] if a.shape[1] == 1 else a), (emb_cache, caches)
 
-    def _input_into(self, features, workspace, checked=False):
+    def _input_into(self, features, workspace, checked=False, need_cache=True):
         """The deep input ``a_0`` [n, d_0] written into the workspace buffer "input":
         dense fields, then pooled embeddings (the layout of `input_layout`)."""
         dense, _ = self.dense_input.forward(features)
@@ -332,7 +335,8 @@ class DeepNetwork:
         emb_cache = None
         if self.embeddings.fields:
             _, emb_cache = self.embeddings.forward(features, out=a[:, width:],
-                                                   workspace=workspace, checked=checked)
+                                                   workspace=workspace, checked=checked,
+                                                   need_cache=need_cache)
         return a, emb_cache
 
     def _backward_layers(self, grad_logits, caches, penalty, workspace=None,

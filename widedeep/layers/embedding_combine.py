@@ -169,12 +169,14 @@ class EmbeddingCombineLayer(Layer):
 
     # ------------------------------------------------------------------ forward
     def forward(self, features, training=False, rng=None, out=None, workspace=None,
-                checked=False):
+                checked=False, need_cache=True):
         """``(pooled [n, output_dim], cache)``. ``out``: an [n, output_dim] array (e.g. the
         embedding columns of the deep input) to write into and return; ``workspace``: the
         scratch of the single-gather path (`widedeep.workspace.Workspace`);
         ``checked=True``: the caller has just run `check_input` on these features (the
-        single-gather path then does not validate them a second time)."""
+        single-gather path then does not validate them a second time);
+        ``need_cache=False`` (inference): the cache is None, and single-valued fields
+        among bags are still pooled one gather per block (`forward_fields`)."""
         if not self.fields:
             n = _n_examples(features)
             dtype = self.groups[0].table.dtype if self.groups else np.float32
@@ -184,6 +186,8 @@ class EmbeddingCombineLayer(Layer):
                 all_one_hot(inputs) if not checked else
                 all(x.one_per_example for x in inputs)):
             return self._forward_one_gather(inputs, out, workspace, checked)
+        if not need_cache:
+            return self._pool_by_block(list(self.fields), inputs, out, workspace, checked), None
         outs, caches = [], {}
         for field, layer in self.fields.items():
             pooled, caches[field] = layer.forward(features[field])
@@ -200,7 +204,12 @@ class EmbeddingCombineLayer(Layer):
         per-candidate fields). The single-valued fields of one block are pooled in one
         gather; a bag, or a field of a block without a table, by its own
         `EmbeddingLayer.forward`. ``checked``: as in `forward`."""
-        inputs = [features[f] for f in fields]
+        return self._pool_by_block(fields, [features[f] for f in fields], checked=checked)
+
+    def _pool_by_block(self, fields, inputs, out=None, workspace=None, checked=False):
+        """`forward_fields` of ``inputs`` (the features of ``fields``), written into ``out``
+        ([n, their widths]; a new array without it). Each field's values are checked
+        (ids, rows, values) unless ``checked``."""
         blocks = [self.group_of[self.field_vocabs[f]] for f in fields]
         n = inputs[0].n_examples
         hot = {}   # block -> positions of its single-valued fields
@@ -208,18 +217,24 @@ class EmbeddingCombineLayer(Layer):
             if self.groups[block].table is not None and is_one_hot(x, n):
                 hot.setdefault(block, []).append(j)
         if len(hot) == 1 and len(next(iter(hot.values()))) == len(fields):   # all of them
-            return self._forward_one_gather(inputs, checked=checked, fields=fields,
-                                            group=blocks[0])[0]
+            return self._forward_one_gather(inputs, out, workspace, checked=checked,
+                                            fields=fields, group=blocks[0])[0]
         widths = [self.fields[f].output_dim for f in fields]
-        starts = np.cumsum([0] + widths)
-        out = np.empty((n, int(starts[-1])), dtype=self.fields[fields[0]].table.dtype)
+        starts = np.cumsum([0] + widths).tolist()
+        if out is None:
+            out = np.empty((n, starts[-1]), dtype=self.fields[fields[0]].table.dtype)
         done = set()
         for block, positions in hot.items():
             pooled = self._forward_one_gather([inputs[j] for j in positions],
-                                              checked=checked, group=block,
+                                              workspace=workspace, checked=checked,
+                                              group=block,
                                               fields=[fields[j] for j in positions])[0]
-            columns = np.concatenate([np.arange(starts[j], starts[j + 1]) for j in positions])
-            out[:, columns] = pooled
+            if positions == list(range(positions[0], positions[-1] + 1)):   # adjacent
+                out[:, starts[positions[0]]:starts[positions[-1] + 1]] = pooled
+            else:
+                columns = np.concatenate([np.arange(starts[j], starts[j + 1])
+                                          for j in positions])
+                out[:, columns] = pooled
             done.update(positions)
         for j in sorted(set(range(len(fields))) - done):
             out[:, starts[j]:starts[j + 1]] = self.fields[fields[j]].forward(inputs[j])[0]

@@ -28,13 +28,19 @@ from ..losses import BinaryLogistic
 from ..optim.base import PendingUpdate
 from ..segments import sum_duplicates
 from ..storage import in_memory
-from .wide_gather import entry_gradients, fixed_widths, fused_logits
+from .wide_gather import entry_gradients, fixed_widths, fused_logits, logits_with_query
 from .base import Layer, sum_rows_by_id
 
 __all__ = ["WideLayer", "WIDE_MODES", "check_finite_gradient"]
 
 WIDE_MODES = ("batch", "online")
 _BINARY = BinaryLogistic()
+
+
+def _common_size(inputs):
+    """The number of examples every input has, or None (none, or sizes that differ)."""
+    sizes = {x.n_examples for x in inputs}
+    return sizes.pop() if len(sizes) == 1 else None
 
 
 def check_finite_gradient(grad_logits):
@@ -184,6 +190,11 @@ class WideLayer(Layer):
         if layout is not None:   # one gather for every field (`wide_gather`)
             return fused_logits(self, layout, workspace, validate).astype(self.dtype), \
                 features
+        n = _common_size([features[f] for f in self.field_sizes])
+        if self.n_outputs == 1 and self._weights is not None and n:
+            # the one-hot fields in one gather, each bag by its own `field_logits`, added in
+            # field order: the same bits as field by field (`wide_gather.logits_with_query`)
+            return logits_with_query(self, features, {}, n).astype(self.dtype), features
         return self._field_by_field_logits(features).astype(self.dtype), features
 
     def _field_by_field_logits(self, features):
