@@ -4,7 +4,9 @@ repeated ``--copies`` times into a temporary file, 6 float columns) or the Crite
 ``--repeats`` passes each, interleaved; checks first that both engines give the same
 batches. Reports wall-clock rows/s (the engines' speed as a user sees it; the arrow
 engine parses and converts on background threads) and CPU rows/s (CPU time of all the
-process's threads: what the reading costs a busy machine), with the load average.
+process's threads: what the reading costs a busy machine), with the load average, and
+where the arrow engine's CPU time goes: the CPU seconds of each of its threads (pyarrow's
+parse, the conversion to NumPy, the caller) in one more pass of each repeat.
 
     python benchmarks/csv_engines.py --copies 6 --repeats 5
     python benchmarks/csv_engines.py --dataset criteo --copies 20 --repeats 5
@@ -64,8 +66,10 @@ def main(argv=None):
         assert list(a) == list(b)
         assert all(a[k].dtype.kind == b[k].dtype.kind and
                    np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f") for k in a)
-        wall, cpu = {}, {}
+        wall, cpu, stages = {}, {}, {}
         for _ in range(args.repeats):
+            for name, seconds in _stage_cpu(path, args.batch_size, reader_args).items():
+                stages[name] = min(stages.get(name, np.inf), seconds)
             for engine in ("python", "arrow"):
                 reader = CsvReader(path, batch_size=args.batch_size, engine=engine,
                                    **reader_args)
@@ -82,6 +86,36 @@ def main(argv=None):
           f"ratio {wall['arrow'] / wall['python']:.2f}")
     print(f"  CPU:  built-in {cpu['python']:,.0f} rows/s, arrow {cpu['arrow']:,.0f} rows/s, "
           f"ratio {cpu['arrow'] / cpu['python']:.2f}")
+    print(f"  arrow CPU seconds by thread (best of {args.repeats}): " +
+          ", ".join(f"{name} {seconds:.3f}" for name, seconds in stages.items()) +
+          f"; built-in (one thread) {rows / cpu['python']:.3f}")
+
+
+def _stage_cpu(path, batch_size, reader_args):
+    """CPU seconds of each thread of one pass of the arrow engine: its `ReadAhead`
+    threads (named for their stage) and the caller's (which cuts and yields batches)."""
+    import threading
+
+    import widedeep.read_ahead as read_ahead
+    seconds = {}
+    make_items = read_ahead._make_items
+
+    def timed(*args):        # the body of every read-ahead thread
+        start = time.thread_time()
+        try:
+            return make_items(*args)
+        finally:
+            seconds[threading.current_thread().name] = time.thread_time() - start
+
+    read_ahead._make_items = timed
+    try:
+        start = time.thread_time()
+        for _ in CsvReader(path, batch_size=batch_size, engine="arrow", **reader_args):
+            pass
+        seconds["caller"] = time.thread_time() - start
+    finally:
+        read_ahead._make_items = make_items
+    return seconds
 
 
 if __name__ == "__main__":

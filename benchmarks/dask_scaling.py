@@ -20,7 +20,8 @@ global batches (`global_batches`, the estimator's own loop).
 
 Then a **simulated** curve for 1..64 workers from the measured costs. Assumptions: compute
 splits evenly over the rows (t_c(W) = t_c(1) / W); apply is replicated (constant); the
-driver's combine grows linearly with the bytes it receives; communication per step is
+driver's combine grows linearly with the bytes it receives (the ms per byte measured at
+the smallest W > 1 run; with one replica there is nothing to sum); communication per step is
 2 round trips of ``--latency-ms`` plus the step's bytes through one driver link of
 ``--bandwidth-mb`` MB/s (a star topology: the driver's link is the bottleneck); the bytes
 of W shards come from the model's prediction on this data. It is a model, not a measurement.
@@ -138,8 +139,12 @@ def one_process(sources, build):
             "examples_per_second": sum(len(b[1]) for s in sources for b in s) / seconds}
 
 
-def simulate(measured_1, estimator, sources, args):
-    """Simulated ms per step for W = 1..64 (see the module docstring's assumptions)."""
+def simulate(measured_1, estimator, sources, args, combine_ms_per_byte=None):
+    """Simulated ms per step for W = 1..64 (see the module docstring's assumptions).
+    ``combine_ms_per_byte``: the driver's summing cost, measured with W > 1 (with one
+    replica there is nothing to sum); default: W = 1's, which is ~0."""
+    if combine_ms_per_byte is None:
+        combine_ms_per_byte = measured_1["combine_ms"] / max(measured_1["bytes_to_driver"], 1)
     lines = []
     for n_workers in (1, 2, 4, 8, 16, 32, 64):
         parts = max(len(sources), n_workers)
@@ -149,7 +154,7 @@ def simulate(measured_1, estimator, sources, args):
             up *= n_workers / len(sources)
             down *= n_workers / len(sources)
         compute = measured_1["compute_ms"] / n_workers
-        combine = measured_1["combine_ms"] * up / max(measured_1["bytes_to_driver"], 1)
+        combine = combine_ms_per_byte * up if n_workers > 1 else 0.0
         comm = 2 * args.latency_ms + (up + down) / (args.bandwidth_mb * 1e6) * 1e3
         total = compute + combine + measured_1["apply_ms"] + comm
         lines.append((n_workers, compute, combine, measured_1["apply_ms"], comm, total,
@@ -206,8 +211,10 @@ def main(argv=None):
     print("| workers | compute ms | combine ms | apply ms | comm ms | total ms/step | "
           "ex/s |")
     print("|---|---|---|---|---|---|---|")
+    several = [measured[n] for n in sorted(measured) if n > 1]
+    rate = several[0]["combine_ms"] / several[0]["bytes_to_driver"] if several else None
     for n, compute, combine, apply, comm, total, _ in simulate(first, estimator, sources,
-                                                               args):
+                                                               args, rate):
         print(f"| {n} | {compute:.2f} | {combine:.2f} | {apply:.2f} | {comm:.2f} | "
               f"{total:.2f} | {args.batch / total * 1e3:,.0f} |")
     return 0

@@ -20,17 +20,39 @@ Protocol:
 1. in process: `Ranker.rank` on the raw-column requests (the server's parse of the same
    JSON, not timed) at concurrency 1 (one thread) and 8 (8 threads, one request each at a
    time): p50/p99 and requests/s;
-2. the server (``python -m widedeep.server``, a subprocess, ``--max-concurrent 8``, one
+2. concurrency 8 interleaved (the throughput target): the same requests ranked in process
+   on 8 threads, then sent to the 1-worker server with 8 in flight, ``--c8-rounds`` times,
+   the order alternating (in process first, then the server first...), so a change of the
+   machine's background load hits both sides alike; requests/s of each side summed over
+   the rounds, and CPU per request of the server process and of the load client (which
+   shares the 2 cores with the server). Two real clients, each round: the asyncio httpx
+   client of the levels below, and 8 threads of the stdlib's `http.client` (one keep-alive
+   connection each; less client CPU per request);
+3. the server (``python -m widedeep.server``, a subprocess, ``--max-concurrent 8``, one
    BLAS thread) with 1 and then 2 worker processes, driven over loopback by an asyncio
    httpx client keeping ``c`` requests in flight (c = 1, 8, 32), ``--requests`` per level
-   (pre-encoded JSON bodies). Halfway through the c = 8 level a new version is dropped into
-   the base path; the server gates and swaps it while the load goes on. Every non-200
-   answer or transport error counts as failed;
-3. memory: RSS, PSS (shared pages split between the processes that map them) and USS
+   (pre-encoded JSON bodies). Every non-200 answer or transport error counts as failed;
+4. the swap under load, after the levels: with ``--swap-concurrency`` (8) requests in
+   flight, a new version is dropped into the base path at the first request; the server
+   gates and swaps it while the load goes on, which goes on until the new version has
+   answered ``--swap-new-answers`` (50) requests (at most 20 x ``--requests``): failed
+   requests, answers by each version, seconds until the new version's first answer;
+5. memory: RSS, PSS (shared pages split between the processes that map them) and USS
    (private) of every server process with 1 and 4 workers, the tables memory-mapped.
 
-Targets (issue 13): p50 at c = 1 within 2 ms of the in-process Ranker, 0 failed requests
-through the swap, throughput at c = 8 at least 0.8x the in-process Ranker's on 8 threads.
+Targets (issue 13): p50 at c = 1 within 2 ms of the in-process Ranker (step 0), 0 failed
+requests through the swap (step 4), throughput at c = 8 at least 0.8x the in-process
+Ranker's on 8 threads (step 2).
+
+Until 2026-12-02 the swap happened halfway through the c = 8 level and the c = 8 throughput
+was compared with an in-process run minutes earlier: saving the new version (in this
+process, the client's) and gating it (in the server) ran during the server's c = 8 level
+only, the two sides saw different background load, and whether the new version answered
+any request under load depended on how fast the gate was (in the quiet run of 02:04 UTC
+every c = 8 request was answered by version 1 and every c = 32 one by version 2: the swap
+may have completed between the levels). Now the levels have no swap, the c = 8 target is
+measured interleaved (step 2) and the swap has its own phase that runs until the new
+version answers (step 4).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/serve_load.py            # ~3 min on 2 vCPUs
     OPENBLAS_NUM_THREADS=1 python benchmarks/serve_load.py --requests 60 --quick
@@ -172,27 +194,33 @@ def start_server_command(command, workers=1):
     raise SystemExit("server did not become ready")
 
 
-async def drive(url, payloads, concurrency, on_half=None):
-    """Keep ``concurrency`` requests in flight until every payload is sent."""
-    latencies, versions, failed = [], [], []
-    next_index, half_done = 0, False
+async def drive(url, payloads, concurrency, on_start=None, until=None, max_requests=None):
+    """Keep ``concurrency`` requests in flight until every payload is sent; with ``until``
+    (a test of the list of answering versions so far) until it holds, cycling through the
+    payloads, at most ``max_requests``. ``on_start`` runs in a thread at the first
+    request."""
+    latencies, versions, failed, first_answer = [], [], [], {}
+    next_index = 0
+    total = len(payloads) if until is None else max_requests
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    if on_start is not None:
+        threading.Thread(target=on_start).start()
+    started = time.perf_counter()
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         async def worker():
-            nonlocal next_index, half_done
-            while next_index < len(payloads):
-                payload = payloads[next_index]
+            nonlocal next_index
+            while next_index < total and not (until is not None and until(versions)):
+                payload = payloads[next_index % len(payloads)]
                 next_index += 1
-                if on_half is not None and not half_done and next_index >= len(payloads) // 2:
-                    half_done = True
-                    threading.Thread(target=on_half).start()
                 start = time.perf_counter()
                 try:
                     answer = await client.post(f"{url}/v1/models/{NAME}:rank", content=payload,
                                                headers={"content-type": "application/json"})
                     if answer.status_code == 200:
                         latencies.append(time.perf_counter() - start)
-                        versions.append(answer.json()["model_version"])
+                        version = answer.json()["model_version"]
+                        versions.append(version)
+                        first_answer.setdefault(str(version), time.perf_counter() - started)
                     else:
                         failed.append(answer.status_code)
                 except httpx.HTTPError as error:
@@ -201,21 +229,11 @@ async def drive(url, payloads, concurrency, on_half=None):
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
-    summary = _summary(latencies, len(payloads), len(failed), elapsed)
+    summary = _summary(latencies, next_index, len(failed), elapsed)
     summary["versions"] = {str(v): versions.count(v) for v in sorted(set(versions))}
+    summary["first_answer_seconds"] = first_answer
     summary["failures"] = [str(f) for f in failed[:5]]
     return summary
-
-
-def wait_for_version(url, version, timeout=300):
-    """Seconds until the status says ``version`` is AVAILABLE (NaN: never)."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        status = httpx.get(f"{url}/v1/models/{NAME}").json()["model_version_status"]
-        if any(s["version"] == str(version) and s["state"] == "AVAILABLE" for s in status):
-            return time.monotonic() - start
-        time.sleep(0.5)
-    return float("nan")
 
 
 class KeepAliveClient:
@@ -297,6 +315,88 @@ def interleaved_c1(url, spec, model, bodies, payloads, server):
     return out
 
 
+def drive_threads(url, payloads, concurrency):
+    """Keep ``concurrency`` requests in flight with as many threads, each sending with the
+    stdlib keep-alive client (`KeepAliveClient`), until every payload is sent."""
+    latencies, failed, lock = [], [], threading.Lock()
+    next_index = [0]
+    path = f"/v1/models/{NAME}:rank"
+
+    def worker():
+        client = KeepAliveClient(url)
+        try:
+            while True:
+                with lock:
+                    if next_index[0] >= len(payloads):
+                        return
+                    payload = payloads[next_index[0]]
+                    next_index[0] += 1
+                start = time.perf_counter()
+                try:
+                    status, _ = client.post(path, payload)
+                except (OSError, http.client.HTTPException) as error:
+                    failed.append(repr(error))
+                    continue
+                if status == 200:
+                    latencies.append(time.perf_counter() - start)
+                else:
+                    failed.append(status)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    summary = _summary(latencies, len(payloads), len(failed), time.perf_counter() - start)
+    summary["failures"] = [str(f) for f in failed[:5]]
+    return summary
+
+
+def interleaved_concurrent(url, spec, model, bodies, payloads, server, concurrency, rounds):
+    """In process on ``concurrency`` threads and over HTTP with ``concurrency`` requests in
+    flight (httpx asyncio, then stdlib threads), alternating round by round (the order
+    reversed every other round): requests/s of each side summed over the rounds (total
+    requests / total seconds), per-round ratios, CPU per request of the server process and
+    of this process (the load client) while the server is driven."""
+    sides = ("in_process", "httpx", "stdlib")
+    rows = {side: [] for side in sides}
+    for round_number in range(rounds):
+        order = sides if round_number % 2 == 0 else sides[::-1]
+        for side in order:
+            server_start, client_start = _process_cpu(server), time.process_time()
+            if side == "in_process":
+                result = in_process(spec, model, bodies, concurrency)
+            elif side == "httpx":
+                result = asyncio.run(drive(url, payloads, concurrency))
+            else:
+                result = drive_threads(url, payloads, concurrency)
+            if side != "in_process":
+                result["server_cpu_ms"] = (_process_cpu(server) - server_start) / len(
+                    payloads) * 1e3
+                result["client_cpu_ms"] = (time.process_time() - client_start) / len(
+                    payloads) * 1e3
+            rows[side].append(result)
+    out = {"concurrency": concurrency, "rounds": rounds, "requests": len(payloads),
+           "load_average": os.getloadavg()}
+    for side, results in rows.items():
+        seconds = sum(r["requests"] / r["throughput"] for r in results)
+        answered = sum(r["requests"] - r["failed"] for r in results)
+        out[side] = {"throughput": answered / seconds,
+                     "failed": sum(r["failed"] for r in results),
+                     "p50_ms": float(np.median([r["p50_ms"] for r in results])),
+                     "round_throughputs": [r["throughput"] for r in results]}
+        if side != "in_process":
+            out[side]["server_cpu_ms"] = float(np.mean([r["server_cpu_ms"] for r in results]))
+            out[side]["client_cpu_ms"] = float(np.mean([r["client_cpu_ms"] for r in results]))
+            out[side]["ratio"] = out[side]["throughput"] / out["in_process"]["throughput"]
+            out[side]["round_ratios"] = [
+                r["throughput"] / i["throughput"] for r, i in zip(results, rows["in_process"])]
+    return out
+
+
 def _process_cpu(process):
     """CPU seconds (user + system) of a process and its children so far."""
     total = 0.0
@@ -335,6 +435,12 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--memory-workers", type=int, nargs="*", default=[1, 4])
     parser.add_argument("--max-concurrent", type=int, default=8)
+    parser.add_argument("--c8-rounds", type=int, default=4,
+                        help="rounds of the interleaved concurrency-8 comparison (0: skip)")
+    parser.add_argument("--swap-concurrency", type=int, default=8,
+                        help="requests in flight while the new version is swapped in")
+    parser.add_argument("--swap-new-answers", type=int, default=50,
+                        help="the swap phase lasts until the new version answered this many")
     parser.add_argument("--quick", action="store_true", help="small model, few requests")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
@@ -366,15 +472,22 @@ def main(argv=None):
                     results["interleaved_c1"] = interleaved_c1(url, spec, model, bodies,
                                                                payloads, server)
                     print(f"interleaved c=1: {results['interleaved_c1']}", file=sys.stderr)
+                    if args.c8_rounds:
+                        results["interleaved_c8"] = interleaved_concurrent(
+                            url, spec, model, bodies, payloads, server, 8, args.c8_rounds)
+                        print(f"interleaved c=8: {results['interleaved_c8']}",
+                              file=sys.stderr)
                 for concurrency in args.concurrency:
-                    swap = (lambda base=base: save_version(base, 2, *second, bodies[:8])) \
-                        if concurrency == 8 else None
-                    level[str(concurrency)] = asyncio.run(
-                        drive(url, payloads, concurrency, on_half=swap))
+                    level[str(concurrency)] = asyncio.run(drive(url, payloads, concurrency))
                     print(f"server workers={workers} c={concurrency}: {level[str(concurrency)]}",
                           file=sys.stderr)
-                if 8 in args.concurrency:   # the swap happens during the c = 8 level
-                    level["swap_seconds"] = wait_for_version(url, 2)
+                level["swap"] = asyncio.run(drive(
+                    url, payloads, args.swap_concurrency,
+                    on_start=lambda base=base: save_version(base, 2, *second, bodies[:8]),
+                    until=lambda versions: versions.count(2) >= args.swap_new_answers,
+                    max_requests=20 * args.requests))
+                level["swap"]["concurrency"] = args.swap_concurrency
+                print(f"server workers={workers} swap: {level['swap']}", file=sys.stderr)
                 level["memory"] = memory(server)
                 level["status"] = httpx.get(f"{url}/v1/models/{NAME}").json()
             finally:
@@ -415,6 +528,14 @@ def print_tables(results, args):
             versions = ", ".join(f"v{v}: {n}" for v, n in r["versions"].items())
             print(f"| HTTP server | {workers} | {concurrency} | {r['p50_ms']:.1f} | "
                   f"{r['p99_ms']:.1f} | {r['throughput']:.1f} | {r['failed']} | {versions} |")
+        if "swap" in levels:
+            r = levels["swap"]
+            versions = ", ".join(f"v{v}: {n}" for v, n in r["versions"].items())
+            first = r["first_answer_seconds"].get("2")
+            print(f"| HTTP server, swap to v2 under load ({r['requests']} requests; v2 first "
+                  f"answered after {first if first is None else round(first, 1)} s) | "
+                  f"{workers} | {r['concurrency']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                  f"{r['throughput']:.1f} | {r['failed']} | {versions} |")
     if "interleaved_c1" in results:
         r = results["interleaved_c1"]
         print(f"\nconcurrency 1, interleaved request by request ({r['requests']} requests, "
@@ -431,6 +552,24 @@ def print_tables(results, args):
         print(f"server CPU {r['server_cpu_ms']:.2f} ms/request vs in-process ranking "
               f"{r['in_process_cpu_ms']:.2f} ms: server overhead "
               f"{r['server_cpu_overhead_ms']:.2f} ms CPU/request")
+    if "interleaved_c8" in results:
+        r = results["interleaved_c8"]
+        print(f"\nconcurrency 8, interleaved round by round ({r['rounds']} rounds x "
+              f"{r['requests']} requests per side, 1 server worker, load average "
+              f"{r['load_average'][0]:.2f}):")
+        print("| side | requests/s (all rounds) | p50 ms | ratio to in-process | per-round "
+              "ratios | server CPU ms/request | client CPU ms/request | failed |")
+        print("|---|---:|---:|---:|---|---:|---:|---:|")
+        i = r["in_process"]
+        print(f"| in-process Ranker, 8 threads | {i['throughput']:.1f} | {i['p50_ms']:.0f} | - | "
+              f"- | - | - | - |")
+        for side, label in (("httpx", "HTTP, httpx asyncio"),
+                            ("stdlib", "HTTP, http.client x 8 threads")):
+            h = r[side]
+            rounds = ", ".join(f"{x:.2f}" for x in h["round_ratios"])
+            print(f"| {label} | {h['throughput']:.1f} | {h['p50_ms']:.0f} | {h['ratio']:.2f} | "
+                  f"{rounds} | {h['server_cpu_ms']:.2f} | {h['client_cpu_ms']:.2f} | "
+                  f"{h['failed']} |")
     print("\n| workers | process | RSS MB | PSS MB | USS (private) MB |")
     print("|---:|---|---:|---:|---:|")
     for workers, processes in results["memory"].items():

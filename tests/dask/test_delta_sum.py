@@ -93,6 +93,9 @@ def test_two_workers_equal_the_one_process_simulation_of_summed_deltas(client, m
     assert trained.steps_trained_ == 4               # rank 1 has 4 local batches
     assert trained.history_[-1]["examples"] == 109
     assert all(log["bytes_to_driver"] > 0 for log in trainer.step_log_)
+    # what each replica sends (its delta) and receives (the merge) adds up to the totals
+    assert all(sum(log["bytes_per_worker"]) == log["bytes_to_driver"] + log["bytes_from_driver"]
+               for log in trainer.step_log_)
 
 
 def test_delta_sum_is_not_sync_and_repeats_exactly(client):

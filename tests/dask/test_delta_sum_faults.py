@@ -31,21 +31,15 @@ def assert_same_run(trained, reference):
     assert [r["merges"] for r in trained.history_] == [r["merges"] for r in reference.history_]
 
 
-@pytest.fixture
-def dask_client(client):
-    yield client
-    client.wait_for_workers(3, timeout=60)   # the nanny restarts the dead worker
-
-
-def test_a_worker_lost_in_its_local_steps_is_rolled_back_and_the_round_redone(dask_client,
+def test_a_worker_lost_in_its_local_steps_is_rolled_back_and_the_round_redone(own_client,
                                                                              tmp_path):
     sources = partitions(SIZES, seed=7)
-    reference = uninterrupted(dask_client, sources)
-    victim = sorted(dask_client.scheduler_info(n_workers=-1)["workers"])[2]
+    reference = uninterrupted(own_client, sources)
+    victim = sorted(own_client.scheduler_info(n_workers=-1)["workers"])[2]
     # rank 2's worker kills itself while reading its local batch 3 of pass 2, inside the
     # local steps of round 1 of that pass (batches 2 and 3): the survivors have stepped
     sources[2] = DiesWhileReading(sources[2], at=3, marker=str(tmp_path / "died"), epoch=1)
-    trainer = DaskTrainer(models()["wide_deep"](), dask_client, n_workers=3,
+    trainer = DaskTrainer(models()["wide_deep"](), own_client, n_workers=3,
                           mode="delta_sum", merge_every=2, poll_seconds=0.1,
                           step_timeout=60)
     trained = trainer.fit(sources, epochs=2)
@@ -59,12 +53,12 @@ def test_a_worker_lost_in_its_local_steps_is_rolled_back_and_the_round_redone(da
     assert [log["round"] for log in trainer.step_log_ if log["epoch"] == 1] == [0, 1, 2]
 
 
-def test_a_worker_sigkilled_as_the_merge_goes_out_counts_the_merged_round(dask_client,
+def test_a_worker_sigkilled_as_the_merge_goes_out_counts_the_merged_round(own_client,
                                                                          monkeypatch):
     sources = partitions(SIZES, seed=8)
-    reference = uninterrupted(dask_client, sources)
-    victim = sorted(dask_client.scheduler_info(n_workers=-1)["workers"])[0]
-    pid = dask_client.run(os.getpid, workers=[victim])[victim]
+    reference = uninterrupted(own_client, sources)
+    victim = sorted(own_client.scheduler_info(n_workers=-1)["workers"])[0]
+    pid = own_client.run(os.getpid, workers=[victim])[victim]
     merges = []
 
     def merge_then_kill(deltas):   # SIGKILL rank 0's worker before the 4th merge is sent
@@ -72,13 +66,13 @@ def test_a_worker_sigkilled_as_the_merge_goes_out_counts_the_merged_round(dask_c
         if len(merges) == 4:
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 30
-            while victim in dask_client.nthreads() and time.monotonic() < deadline:
+            while victim in own_client.nthreads() and time.monotonic() < deadline:
                 time.sleep(0.05)
         return merge_deltas(deltas)
 
     merge_deltas = delta_sum.merge_deltas
     monkeypatch.setattr(delta_sum, "merge_deltas", merge_then_kill)
-    trainer = DaskTrainer(models()["wide_deep"](), dask_client, n_workers=3,
+    trainer = DaskTrainer(models()["wide_deep"](), own_client, n_workers=3,
                           mode="delta_sum", merge_every=2, poll_seconds=0.1,
                           step_timeout=60)
     start = time.monotonic()
@@ -94,14 +88,14 @@ def test_a_worker_sigkilled_as_the_merge_goes_out_counts_the_merged_round(dask_c
     assert np.isnan(trainer.step_log_[3]["apply_ms"])
 
 
-def test_when_no_worker_of_the_run_survives_fit_raises_and_leaves_the_model(dask_client,
+def test_when_no_worker_of_the_run_survives_fit_raises_and_leaves_the_model(own_client,
                                                                            tmp_path):
     sources = partitions(SIZES, seed=9)
-    model = DaskTrainer(models()["wide_deep"](), dask_client, n_workers=1).fit(sources,
+    model = DaskTrainer(models()["wide_deep"](), own_client, n_workers=1).fit(sources,
                                                                               epochs=1)
     before = {key: value.copy() for key, value in model.get_state().items()}
     sources[0] = DiesWhileReading(sources[0], at=3, marker=str(tmp_path / "died"))
-    trainer = DaskTrainer(model.set_params(warm_start=True), dask_client, n_workers=1,
+    trainer = DaskTrainer(model.set_params(warm_start=True), own_client, n_workers=1,
                           mode="delta_sum", merge_every=2, poll_seconds=0.1,
                           step_timeout=60)
     with pytest.raises(RuntimeError, match="every worker holding a replica was lost"):

@@ -116,7 +116,9 @@ def test_a_sharded_worker_holds_its_owned_rows_and_one_batch_window(client, n_wo
     assert sum(sum(w["store"].values()) for w in held) == full_total
 
 
-def test_a_lost_shard_restarts_from_the_last_checkpoint_on_the_survivors(client, tmp_path):
+def test_a_lost_shard_restarts_from_the_last_checkpoint_on_the_survivors(own_client,
+                                                                        tmp_path):
+    client = own_client
     sources = partitions([[20] * 6, [15] * 6, [9] * 6], seed=13)
     reference = models()["wide_deep"]().fit(global_batches(sources), epochs=3)
     # the third replica's worker dies while reading batch 2 of epoch 2 (index 1)
@@ -130,10 +132,10 @@ def test_a_lost_shard_restarts_from_the_last_checkpoint_on_the_survivors(client,
             for r in trainer.recoveries_] == [([victim], 1, 1, 2)]
     assert trained.steps_trained_ == reference.steps_trained_ == 18
     assert max_state_difference(trained, reference) < 1e-10
-    client.wait_for_workers(3, timeout=60)
 
 
-def test_a_lost_shard_without_a_checkpoint_names_the_worker(client, tmp_path):
+def test_a_lost_shard_without_a_checkpoint_names_the_worker(own_client, tmp_path):
+    client = own_client
     sources = partitions([[20] * 6, [15] * 6, [9] * 6], seed=13)
     sources[1] = DiesWhileReading(sources[1], at=3, marker=str(tmp_path / "died"))
     victim = sorted(client.scheduler_info(n_workers=-1)["workers"])[1]
@@ -144,11 +146,11 @@ def test_a_lost_shard_without_a_checkpoint_names_the_worker(client, tmp_path):
         trainer.fit(sources, epochs=1)
     assert caught.value.workers == [victim] and caught.value.ranks == [1]
     assert victim in str(caught.value)
-    client.wait_for_workers(3, timeout=60)
 
 
-def test_a_shard_sigkilled_mid_step_restarts_from_the_checkpoint_without_hanging(client,
+def test_a_shard_sigkilled_mid_step_restarts_from_the_checkpoint_without_hanging(own_client,
                                                                                   tmp_path):
+    client = own_client
     sources = partitions([[20] * 8, [15] * 8, [], [9] * 7, [30] * 8, [4] * 8], seed=14)
     reference = models()["wide_deep"]().fit(global_batches(sources), epochs=2)
     trainer = DaskTrainer(models()["wide_deep"](), client, n_workers=3, shard_state=True,
@@ -169,7 +171,6 @@ def test_a_shard_sigkilled_mid_step_restarts_from_the_checkpoint_without_hanging
         == [([victim], 1, 2)]
     assert trained.steps_trained_ == reference.steps_trained_ == 16
     assert max_state_difference(trained, reference) < 1e-10
-    client.wait_for_workers(3, timeout=60)
 
 
 @pytest.mark.parametrize("shard_state", [False, True])

@@ -23,7 +23,8 @@ def kill_when(trainer, steps, pid, done):
         time.sleep(0.001)
 
 
-def test_sigkill_of_a_worker_mid_fit_gives_the_uninterrupted_model(client):
+def test_sigkill_of_a_worker_mid_fit_gives_the_uninterrupted_model(own_client):
+    client = own_client
     sources = partitions([[20] * 12, [15] * 12, [], [9] * 10, [30] * 12, [4] * 12])
     reference = models()["wide_deep"]().fit(global_batches(sources), epochs=2)
     trainer = DaskTrainer(models()["wide_deep"](), client, n_workers=3, poll_seconds=0.1,
@@ -46,10 +47,10 @@ def test_sigkill_of_a_worker_mid_fit_gives_the_uninterrupted_model(client):
     assert trained.steps_trained_ == reference.steps_trained_ == 24
     assert max_state_difference(trained, reference) < 1e-10
     assert trained._dropout_rng.bit_generator.state == reference._dropout_rng.bit_generator.state
-    client.wait_for_workers(3, timeout=60)   # the nanny restarts it for the next tests
 
 
-def test_a_worker_lost_in_the_apply_phase_is_not_applied_twice(client, tmp_path):
+def test_a_worker_lost_in_the_apply_phase_is_not_applied_twice(own_client, tmp_path):
+    client = own_client
     sources = partitions([[20] * 8, [15] * 8, [9] * 8])
     reference = models()["wide_deep"]().fit(global_batches(sources), epochs=1)
     sources[2] = DiesWhileReading(sources[2], at=4, marker=str(tmp_path / "died"))
@@ -60,4 +61,3 @@ def test_a_worker_lost_in_the_apply_phase_is_not_applied_twice(client, tmp_path)
         == [("apply", 3, 4)]
     assert trained.steps_trained_ == 8
     assert max_state_difference(trained, reference) < 1e-10
-    client.wait_for_workers(3, timeout=60)

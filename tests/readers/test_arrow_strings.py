@@ -65,3 +65,29 @@ def test_a_column_too_wide_for_a_fixed_width_array_becomes_python_strings(monkey
     got = arrow_strings(pa.array(cells, pa.string()), ("", "?"), "", False)
     assert got.dtype == object
     assert got.tolist() == [cell if cell != "?" else "" for cell in cells]
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("na_values", [("NA", "N/A", "?"), ("é", "x?"), ("a\x00",), ("",)],
+                         ids=["multi", "non-ascii", "nul-token", "empty"])
+@pytest.mark.parametrize("string_na", ["", "<NA>"])
+def test_missing_tokens_found_from_lengths_match_numpy_comparison(seed, na_values,
+                                                                  string_na):
+    # ASCII cells without NULs: the tokens are found from the cells' lengths and bytes
+    rng = np.random.default_rng(seed)
+    pool = ["NA", "N/A", "?", "x?", "a", "", "NAN", "N", "?x", "United-States"]
+    cells = list(rng.choice(pool, size=60))
+    got = arrow_strings(pa.array(cells, pa.string()), na_values, string_na, False)
+    _assert_same(got, _expected(cells, na_values, string_na, False))
+
+
+def test_invalid_utf8_raises_invalid_text_ascii_and_valid_text_do_not():
+    from widedeep.readers._arrow_strings import InvalidText, check_text
+    check_text(pa.array(["a", "b"], pa.string()))
+    check_text(pa.array(["café", "日本"], pa.string()))
+    bad = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(np.array(
+        [0, 1, 5], dtype=np.int32).tobytes()), pa.py_buffer(b"xcaf\xe9")])
+    with pytest.raises(InvalidText):
+        check_text(bad)
+    with pytest.raises(InvalidText):
+        arrow_strings(bad, ("",), "", False)

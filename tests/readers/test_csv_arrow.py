@@ -184,3 +184,56 @@ def test_skipped_records_and_bad_cells_over_many_blocks_are_reported_like_the_bu
     assert reports[0] == reports[1]
     assert (reports[1][1] if skip else [reports[1]]) == (expected_bad if skip else
                                                           expected_bad[:1])
+
+
+@pytest.mark.parametrize("bad_row", [
+    b"2,caf\xe9\n",            # a string cell: not UTF-8
+    b"2\xe9,cafe\n",           # a numeric cell: not UTF-8
+    b"2,\xc3\xa9\xc3\n",       # valid characters, then a truncated one
+])
+@pytest.mark.parametrize("skip", [False, True])
+def test_text_that_is_not_utf8_raises_the_built_in_error_naming_the_line(tmp_path, bad_row,
+                                                                        skip):
+    # far past the first block and past what the header check decodes
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"a,b\n" + b"1,x\n" * 50_000 + bad_row + b"3,z\n")
+    errors = []
+    for engine in ("python", "arrow"):
+        with pytest.raises(BadLineError) as caught:
+            CsvReader(path, dtypes={"a": "float64"}, engine=engine, skip_bad_lines=skip,
+                      batch_size=4096).read()
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert "line 50002: cannot decode the bytes as utf-8" in errors[1]
+
+
+def test_valid_utf8_over_many_blocks_is_accepted(tmp_path, monkeypatch):
+    _small_blocks(monkeypatch)
+    rows = "".join(f"{k},{'café' if k % 3 else 'x'},{'日本' if k % 5 == 0 else '?'}\n"
+                   for k in range(300))
+    path = tmp_path / "u.csv"
+    path.write_text("n,s,t\n" + rows, encoding="utf-8")
+    batches = _same([path], batch_size=64, dtypes={"n": "int64"})
+    assert batches[0]["s"][:3].tolist() == ["x", "café", "café"]
+
+
+def test_cells_holding_nul_bytes_compare_as_the_built_in_engine_compares_them(tmp_path):
+    # NumPy ignores trailing NULs: "?\0" is the missing token "?" in both engines
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"a,s\n1,?\x00\n2,x\x00y\n3,\x00\n4,?\n5,ok\n")
+    batches = _same([path], batch_size=2, dtypes={"a": "int64"})
+    assert np.concatenate([b["s"] for b in batches]).tolist() == ["", "x\x00y", "", "", "ok"]
+
+
+def test_the_conversion_thread_cuts_the_reader_batches(tmp_path, monkeypatch):
+    # blocks of ~200 bytes (~20 rows) become batches of exactly batch_size rows before
+    # they reach the caller's thread
+    _small_blocks(monkeypatch)
+    from widedeep.readers import _csv_arrow
+    path = tmp_path / "c.csv"
+    path.write_text("a,b\n" + "".join(f"{k},s{k % 7}\n" for k in range(500)))
+    reader = CsvReader(path, dtypes={"a": "int64"}, engine="arrow", batch_size=64)
+    sizes = [len(batch["a"]) for batch in _csv_arrow.arrow_batches(reader, reader.report,
+                                                                   block_bytes=200)]
+    assert sizes == [64] * 7 + [52]
+    assert np.concatenate([b["a"] for b in reader]).tolist() == list(range(500))

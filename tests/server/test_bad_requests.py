@@ -74,6 +74,11 @@ CASES = {
     "missing number without default": (with_query(age=None), 400, None),
     "body over the size limit": (json.dumps({**good(), "pad": "x" * 30_000}).encode(), 413,
                                  "body"),
+    # a lone surrogate is legal JSON but no UTF-8: the error echoing it is written escaped
+    "column name with a lone surrogate": (
+        b'{"query": {"\\ud800": "x"}, "candidates": {"impression_app": ["a"]}}', 400,
+        "query.\ud800"),
+    "top-level key with a lone surrogate": (b'{"query\\udc00": 1}', 400, "query\udc00"),
 }
 
 

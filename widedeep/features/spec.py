@@ -46,6 +46,7 @@ from .bucketized import BucketizedColumn
 from .casting import to_model_dtype
 from .columns import CategoricalColumn, FeatureColumn, HashedColumn
 from .crosses import CrossedColumn
+from .hashed_together import MAX_TOKENS_TOGETHER, hash_columns_together
 from .numeric import NumericColumn
 from .parsing import ParsedBatch
 from .spec_schema import check_spec_dict
@@ -235,11 +236,15 @@ class FeatureSpec:
             dict.fromkeys(s for f in self._field_sources if f in wanted
                           for s in self._field_sources[f])
         parsed = self._parse(columns, "transform", sources)
+        # a small batch (a ranking request) hashes its hashed columns in one call
+        hashed = hash_columns_together(self.columns, parsed, wanted) \
+            if parsed.n_rows <= MAX_TOKENS_TOGETHER else {}
         features = {}
         for column in self.columns:
             if (column.wide or (column.deep and not column.is_dense)) \
                     and (wanted is None or column.name in wanted):
-                features[column.name] = column.transform(parsed)
+                features[column.name] = hashed[column.name] if column.name in hashed \
+                    else column.transform(parsed)
         for field, group in self._dense_groups.items():
             if wanted is not None and field not in wanted:
                 continue

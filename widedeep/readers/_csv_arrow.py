@@ -12,10 +12,14 @@ file is read again with the numbers as text, converted by the built-in engine's
 functions (which name the bad cells), skipping the rows already yielded. The batches are
 those of the built-in engine (tested on real files and on random tricky cells).
 
-Three threads: pyarrow parses block k + 1 while block k is converted and the caller uses
-block k - 1 (`widedeep.read_ahead.ReadAhead`, at most two blocks ahead per stage); the
-batches, the bad-line reports and the errors come in the order one thread would give,
-though ``reader.report`` may already hold the bad lines of a block not yet yielded.
+Three threads: pyarrow parses block k + 1 while block k is converted and cut into the
+reader's ``batch_size`` batches and the caller uses the batches before them
+(`widedeep.read_ahead.ReadAhead`, at most three items ahead per stage); the batches, the
+bad-line reports and the errors come in the order one thread would give, though
+``reader.report`` may already hold the bad lines of a block not yet yielded.
+
+Text that is not valid UTF-8 (pyarrow is told not to check it; the conversion does, see
+`widedeep.readers._arrow_strings`) raises the built-in engine's error, naming the line.
 
 Differences, documented in `CsvReader`: line numbers in bad-line reports count records,
 not physical lines (pyarrow numbers the records it skips that way, and an unparsable
@@ -28,9 +32,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..read_ahead import ReadAhead
-from ._arrow_strings import arrow_strings
+from ._arrow_strings import InvalidText, block_strings, check_text
+from ._base import open_text, read_errors
 from ._csv_cells import parse_numbers
-from .batching import batch_length, slice_batch
+from .batching import batch_length, rebatch, slice_batch
 from .report import BadLine, BadLineError
 
 __all__ = ["arrow_batches", "have_pyarrow"]
@@ -53,18 +58,19 @@ def arrow_batches(reader, report, block_bytes=1 << 20):
     with every numeric column as text and converted by the built-in engine's functions,
     which name the bad cells, and the rows already yielded are skipped (bad lines already
     reported are not reported twice)."""
-    rows_done, lines_reported = 0, set()
-    if any(reader._kinds[name] is not str for name in reader.columns):
-        try:
-            for batch in _arrow_pass(reader, report, block_bytes, typed=True,
-                                     lines_reported=lines_reported):
-                yield batch
-                rows_done += batch_length(batch)
-            return
-        except _NeedsExactPath:
-            pass                # the exact pass judges (and names) the cell
-    yield from _skip_rows(_arrow_pass(reader, report, block_bytes, typed=False,
-                                      lines_reported=lines_reported), rows_done)
+    with read_errors(reader.path, reader.encoding):
+        rows_done, lines_reported = 0, set()
+        if any(reader._kinds[name] is not str for name in reader.columns):
+            try:
+                for batch in _arrow_pass(reader, report, block_bytes, typed=True,
+                                         lines_reported=lines_reported):
+                    yield batch
+                    rows_done += batch_length(batch)
+                return
+            except _NeedsExactPath:
+                pass                # the exact pass judges (and names) the cell
+        yield from _skip_rows(_arrow_pass(reader, report, block_bytes, typed=False,
+                                          lines_reported=lines_reported), rows_done)
 
 
 class _NeedsExactPath(Exception):
@@ -121,15 +127,21 @@ def _arrow_pass(reader, report, block_bytes, typed, lines_reported):
         include_columns=list(reader.columns),
         column_types={name: arrow_type(reader._kinds[name]) for name in reader.columns},
         strings_can_be_null=False, quoted_strings_can_be_null=False,
-        null_values=list(reader.na_values) if typed else [])
+        null_values=list(reader.na_values) if typed else [],
+        check_utf8=False)     # checked by the conversion, cheaper (see _arrow_strings)
     progress = _Progress(header_lines, skipped, lines_reported)
     try:
         stream = pacsv.open_csv(pa.input_stream(reader.path, compression="detect"),
                                 read_options=read_options, parse_options=parse_options,
                                 convert_options=convert_options)
-        converted = _converted(reader, report, stream, typed, progress)
-        with ReadAhead(converted, depth=2, name="widedeep-csv-convert") as batches:
+        # cut into the reader's batches on the conversion thread too: the caller's
+        # `rebatch` then passes them through
+        converted = rebatch(_converted(reader, report, stream, typed, progress),
+                            reader.batch_size)
+        with ReadAhead(converted, depth=3, name="widedeep-csv-convert") as batches:
             yield from batches
+    except InvalidText:
+        _raise_decode_error(reader)
     except (pa.ArrowInvalid, pa.ArrowKeyError) as error:
         if pending:
             raise BadLineError(pending[0]) from None
@@ -137,6 +149,17 @@ def _arrow_pass(reader, report, block_bytes, typed, lines_reported):
             raise _NeedsExactPath() from None
         raise BadLineError(BadLine(reader.path, header_lines + progress.rows + 1, None,
                                    f"pyarrow: {error}")) from None
+
+
+def _raise_decode_error(reader):
+    """The built-in engine's error for text that is not UTF-8 (or not ``encoding``),
+    naming the first such line: found by decoding the file (only on this error)."""
+    with read_errors(reader.path, reader.encoding), \
+            open_text(reader.path, reader.encoding, newline="") as handle:
+        while handle.read(1 << 20):
+            pass
+    raise BadLineError(BadLine(reader.path, -1, None,       # (pyarrow saw what Python
+                               f"a cell is not valid {reader.encoding}"))  # did not)
 
 
 class _Progress:
@@ -189,7 +212,7 @@ def _converted(reader, report, stream, typed, progress):
     """Column batches of the blocks, with their bad lines reported (runs on the
     conversion thread)."""
     # pyarrow parses the next block on the parsing thread
-    with ReadAhead(stream, depth=2, name="widedeep-csv-parse") as blocks:
+    with ReadAhead(stream, depth=3, name="widedeep-csv-parse") as blocks:
         for record_batch in blocks:
             n = record_batch.num_rows
             batch, bad_cells = {}, []
@@ -206,12 +229,11 @@ def _convert_typed(reader, record_batch):
     """A batch whose numeric columns pyarrow parsed: strings as in `_convert`, numbers
     narrowed to their dtype (missing -> NaN in floats); `_NeedsExactPath` for a missing
     integer or a number outside its dtype's range."""
-    batch = {}
+    batch = _strings(reader, record_batch)
     for name in reader.columns:
         chunk = record_batch.column(name)
         kind = reader._kinds[name]
         if kind is str:
-            batch[name] = _strings(reader, chunk)
             continue
         if kind.kind != "f" and chunk.null_count:
             raise _NeedsExactPath()
@@ -220,12 +242,16 @@ def _convert_typed(reader, record_batch):
         if narrowed is None:
             raise _NeedsExactPath()
         batch[name] = narrowed
-    return batch
+    return {name: batch[name] for name in reader.columns}
 
 
-def _strings(reader, chunk):
-    """A string column as the built-in engine gives it (see `arrow_strings`)."""
-    return arrow_strings(chunk, reader.na_values, reader.string_na, reader.strip)
+def _strings(reader, record_batch):
+    """The block's string columns as the built-in engine gives them (see
+    `block_strings`)."""
+    names = [name for name in reader.columns if reader._kinds[name] is str]
+    return dict(zip(names, block_strings([record_batch.column(name) for name in names],
+                                         reader.na_values, reader.string_na,
+                                         reader.strip)))
 
 
 def _narrowed(values, kind):
@@ -247,13 +273,13 @@ def _convert(reader, record_batch):
     """``(batch, bad cells as (row, column, reason))``: a block converted with the numbers as text, by pyarrow
     where it can and else by the built-in engine's exact functions, which name the bad
     cells; their rows are dropped from the batch."""
-    batch, bad_rows = {}, {}
+    batch, bad_rows = _strings(reader, record_batch), {}
     for name in reader.columns:
         chunk = record_batch.column(name)
         kind = reader._kinds[name]
         if kind is str:
-            batch[name] = _strings(reader, chunk)
             continue
+        check_text(chunk)
         values = _fast_numbers(chunk, kind, reader.na_values)
         if values is None:     # something pyarrow cannot cast: the exact (numpy) path
             texts = np.asarray(chunk.to_numpy(zero_copy_only=False), dtype=str)
@@ -261,6 +287,7 @@ def _convert(reader, record_batch):
             for row, reason in bad_cells:
                 bad_rows.setdefault(row, (name, reason))
         batch[name] = values
+    batch = {name: batch[name] for name in reader.columns}
     if not bad_rows:
         return batch, []
     keep = np.ones(record_batch.num_rows, dtype=bool)

@@ -8,7 +8,6 @@ records by ``map``/``zip``.
 """
 from __future__ import annotations
 
-import json
 import math
 from itertools import repeat
 
@@ -17,6 +16,7 @@ import numpy as np
 from ..losses import sigmoid
 from ..serving import explain
 from ..serving.request import expand_columns
+from . import json_codec
 from .errors import RequestError
 from .request_body import parse_json, parse_predict, parse_rank
 
@@ -110,9 +110,9 @@ def _records(columns):
 
 
 def json_bytes(answer):
-    """The UTF-8 JSON of an answer (encoded on the scoring thread, not the event loop)."""
-    return json.dumps(answer, ensure_ascii=False, allow_nan=False,
-                      separators=(",", ":")).encode("utf-8")
+    """The UTF-8 JSON of an answer (encoded on the scoring thread, not the event loop; by
+    orjson when installed: `widedeep.server.json_codec`)."""
+    return json_codec.dumps(answer)
 
 
 def _finite(value):
