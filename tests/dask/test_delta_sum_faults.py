@@ -12,6 +12,7 @@ pytest.importorskip("distributed")
 
 import widedeep.dask.delta_sum as delta_sum  # noqa: E402
 from widedeep.dask import DaskTrainer  # noqa: E402
+from widedeep.dask.workers import worker_addresses  # noqa: E402
 from dask_world import DiesWhileReading, max_state_difference, models, partitions  # noqa: E402,E501
 
 SIZES = [[20] * 6, [15] * 6, [9] * 6]
@@ -35,7 +36,7 @@ def test_a_worker_lost_in_its_local_steps_is_rolled_back_and_the_round_redone(ow
                                                                              tmp_path):
     sources = partitions(SIZES, seed=7)
     reference = uninterrupted(own_client, sources)
-    victim = sorted(own_client.scheduler_info(n_workers=-1)["workers"])[2]
+    victim = worker_addresses(own_client)[2]
     # rank 2's worker kills itself while reading its local batch 3 of pass 2, inside the
     # local steps of round 1 of that pass (batches 2 and 3): the survivors have stepped
     sources[2] = DiesWhileReading(sources[2], at=3, marker=str(tmp_path / "died"), epoch=1)
@@ -57,7 +58,7 @@ def test_a_worker_sigkilled_as_the_merge_goes_out_counts_the_merged_round(own_cl
                                                                          monkeypatch):
     sources = partitions(SIZES, seed=8)
     reference = uninterrupted(own_client, sources)
-    victim = sorted(own_client.scheduler_info(n_workers=-1)["workers"])[0]
+    victim = worker_addresses(own_client)[0]
     pid = own_client.run(os.getpid, workers=[victim])[victim]
     merges = []
 

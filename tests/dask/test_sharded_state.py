@@ -11,6 +11,7 @@ pytest.importorskip("distributed")
 
 from widedeep import WideDeepEstimator  # noqa: E402
 from widedeep.dask import DaskTrainer, ShardLostError, global_batches  # noqa: E402
+from widedeep.dask.workers import worker_addresses  # noqa: E402
 from dask_world import DiesWhileReading, max_state_difference, models, partitions  # noqa: E402,E501
 from test_worker_loss import kill_when  # noqa: E402
 
@@ -126,7 +127,7 @@ def test_a_lost_shard_restarts_from_the_last_checkpoint_on_the_survivors(own_cli
                                   epoch=1)
     trainer = DaskTrainer(models()["wide_deep"](), client, n_workers=3, shard_state=True,
                           poll_seconds=0.1, step_timeout=60)
-    victim = sorted(client.scheduler_info(n_workers=-1)["workers"])[2]
+    victim = worker_addresses(client)[2]
     trained = trainer.fit(sources, epochs=3, checkpoint_dir=tmp_path / "ckpt")
     assert [(r["lost"], r["epoch"], r["resumed_at_epoch"], r["workers"])
             for r in trainer.recoveries_] == [([victim], 1, 1, 2)]
@@ -138,7 +139,7 @@ def test_a_lost_shard_without_a_checkpoint_names_the_worker(own_client, tmp_path
     client = own_client
     sources = partitions([[20] * 6, [15] * 6, [9] * 6], seed=13)
     sources[1] = DiesWhileReading(sources[1], at=3, marker=str(tmp_path / "died"))
-    victim = sorted(client.scheduler_info(n_workers=-1)["workers"])[1]
+    victim = worker_addresses(client)[1]
     model = models()["wide_deep"]()
     trainer = DaskTrainer(model, client, n_workers=2, shard_state=True, poll_seconds=0.1,
                           step_timeout=60)
@@ -155,7 +156,7 @@ def test_a_shard_sigkilled_mid_step_restarts_from_the_checkpoint_without_hanging
     reference = models()["wide_deep"]().fit(global_batches(sources), epochs=2)
     trainer = DaskTrainer(models()["wide_deep"](), client, n_workers=3, shard_state=True,
                           poll_seconds=0.1, step_timeout=60)
-    victim = sorted(client.scheduler_info(n_workers=-1)["workers"])[0]
+    victim = worker_addresses(client)[0]
     pid = client.run(os.getpid, workers=[victim])[victim]
     done = threading.Event()
     killer = threading.Thread(target=kill_when, args=(trainer, 11, pid, done), daemon=True)

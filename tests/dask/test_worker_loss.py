@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from widedeep.dask import DaskTrainer, global_batches  # noqa: E402
+from widedeep.dask.workers import worker_addresses  # noqa: E402
 from dask_world import DiesWhileReading, max_state_difference, models, partitions  # noqa: E402,E501
 
 
@@ -29,7 +30,7 @@ def test_sigkill_of_a_worker_mid_fit_gives_the_uninterrupted_model(own_client):
     reference = models()["wide_deep"]().fit(global_batches(sources), epochs=2)
     trainer = DaskTrainer(models()["wide_deep"](), client, n_workers=3, poll_seconds=0.1,
                           step_timeout=60)
-    victim = sorted(client.scheduler_info(n_workers=-1)["workers"])[1]
+    victim = worker_addresses(client)[1]
     pid = client.run(os.getpid, workers=[victim])[victim]
     done = threading.Event()
     killer = threading.Thread(target=kill_when, args=(trainer, 5, pid, done), daemon=True)

@@ -48,6 +48,7 @@ from .errors import ShardLostError, WorkerLostError
 from .replica import Replica, evaluate_sources
 from .sharded import assemble_shards, connect_shards, sharded_step, start_shards
 from .sources import assign_sources, partition_sources
+from .workers import worker_addresses
 
 __all__ = ["DaskTrainer", "WorkerLostError", "ShardLostError"]
 
@@ -371,7 +372,7 @@ class DaskTrainer:
 
     # ------------------------------------------------------------------ replicas
     def _worker_addresses(self):
-        workers = sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+        workers = worker_addresses(self.client)
         if not workers:
             raise RuntimeError("the Dask cluster has no workers")
         if self.n_workers is not None:
