@@ -136,12 +136,25 @@ def assert_same_state_dicts(a, b):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
-def test_a_split_step_allocates_no_more_than_the_one_thread_step(split_everything):
-    """After the first steps of a size, the split phases write into the step's workspace
-    (one buffer per range): the peak of temporary memory of a split step stays that of
-    the one-thread step (within a few small Python objects), far below one activation,
-    and the workspace stops growing."""
+def split_step_peaks():
+    """tracemalloc's peaks of one-thread and split steps of one model, measured in this
+    module run as a fresh process (no other thread but the row-threads pool's, so no
+    other thread's allocations are counted): ``{"peaks": {1: [...], 2: [...]},
+    "held": [workspace bytes before, after], "split": most tasks in one job}``."""
+    import threading
     import tracemalloc
+    if threading.active_count() != 1:
+        raise RuntimeError(f"other threads are running: {threading.enumerate()}")
+    pool = row_threads(2)
+    pool.min_elements = 1                      # split every job, tiny ones included
+    calls = []
+    run = RowThreads.run
+
+    def counting_run(self, tasks):
+        tasks = list(tasks)
+        calls.append(len(tasks))
+        return run(self, tasks)
+    RowThreads.run = counting_run
     n = 512
     X, y, _ = data(n=n, seed=5)
     model = WideDeepEstimator(
@@ -165,10 +178,32 @@ def test_a_split_step_allocates_no_more_than_the_one_thread_step(split_everythin
             peaks[threads].append(tracemalloc.get_traced_memory()[1] - start)
     finally:
         tracemalloc.stop()
-    activation = n * 256 * 4
+    return {"peaks": peaks, "held": [held, model.step_.workspace(n).nbytes],
+            "split": max(calls)}
+
+
+def test_a_split_step_allocates_no_more_than_the_one_thread_step():
+    """After the first steps of a size, the split phases write into the step's workspace
+    (one buffer per range): the peak of temporary memory of a split step stays that of
+    the one-thread step (within a few small Python objects), far below one activation,
+    and the workspace stops growing. Measured in a child process: tracemalloc counts
+    every thread's allocations (e.g. a Dask client's from another test)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); "
+            "from test_row_threads_step import split_step_peaks as f; "
+            "print(json.dumps(f()))")
+    child = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)],
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr
+    result = json.loads(child.stdout.splitlines()[-1])
+    peaks = {int(k): v for k, v in result["peaks"].items()}
+    activation = 512 * 256 * 4
     assert max(peaks[2]) < min(peaks[1]) + activation / 16, peaks
-    assert model.step_.workspace(n).nbytes == held
-    assert max(split_everything) == 2
+    assert result["held"][0] == result["held"][1]
+    assert result["split"] == 2
 
 
 def test_a_model_trained_on_row_threads_can_be_copied_and_train_on():
