@@ -36,8 +36,14 @@ def wide_deep(**options):
 def split_everything(monkeypatch):
     """The process's 2-thread pool splits every job (tiny models included), and counts
     the jobs it ran on both threads."""
+    return split_and_count_jobs(monkeypatch.setattr)
+
+
+def split_and_count_jobs(set_attribute):
+    """Make the 2-thread pool split every job; returns the list of tasks per job run
+    (``set_attribute``: ``monkeypatch.setattr``, or ``setattr`` in a child process)."""
     pool = row_threads(2)
-    monkeypatch.setattr(pool, "min_elements", 1)
+    set_attribute(pool, "min_elements", 1)
     calls = []
     run = RowThreads.run
 
@@ -45,7 +51,7 @@ def split_everything(monkeypatch):
         tasks = list(tasks)
         calls.append(len(tasks))
         return run(self, tasks)
-    monkeypatch.setattr(RowThreads, "run", counting_run)
+    set_attribute(RowThreads, "run", counting_run)
     return calls
 
 
@@ -145,16 +151,7 @@ def split_step_peaks():
     import tracemalloc
     if threading.active_count() != 1:
         raise RuntimeError(f"other threads are running: {threading.enumerate()}")
-    pool = row_threads(2)
-    pool.min_elements = 1                      # split every job, tiny ones included
-    calls = []
-    run = RowThreads.run
-
-    def counting_run(self, tasks):
-        tasks = list(tasks)
-        calls.append(len(tasks))
-        return run(self, tasks)
-    RowThreads.run = counting_run
+    calls = split_and_count_jobs(setattr)
     n = 512
     X, y, _ = data(n=n, seed=5)
     model = WideDeepEstimator(
