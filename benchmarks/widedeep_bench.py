@@ -107,10 +107,11 @@ class WideSegments:
     def features(self, wide, n):
         """The wide fields of one batch: fixed layout, the one-column segments in one
         `SparseInput.from_id_columns` call and the wider ones (e.g. Criteo's 10 crosses)
-        by `from_csr`; CSR layout, every entry's segment found at once and each segment's
-        entries (row order kept) passed unchecked: the model validates every sparse field
-        it reads (`SparseInput.validate`), as it does for any input built with
-        ``validate=False``."""
+        by `from_csr`; CSR layout, every entry's segment found at once, the segments holding
+        one unit entry per row (one-hots, e.g. Paper's 34) in one `from_id_columns` call
+        and the others' entries (row order kept) passed unchecked: the model validates
+        every sparse field it reads (`SparseInput.validate`), as it does for any input
+        built with ``validate=False``."""
         out = {}
         if self.fixed:
             single = [s for s, cols in enumerate(self.columns) if cols.shape[0] == 1]
@@ -132,17 +133,35 @@ class WideSegments:
             return {name: out[name] for name in self.names}
         indptr, indices, values = wide
         seg = np.searchsorted(self.offsets, indices, side="right") - 1
+        if len(self.names) < 2 ** 15:   # a stable sort of int16 keys is a radix sort
+            seg = seg.astype(np.int16)
         # a stable sort by segment keeps each segment's entries in row order
         order = np.argsort(seg, kind="stable")
         bounds = np.searchsorted(seg[order], np.arange(len(self.names) + 1)).tolist()
         row = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))[order]
         local = indices[order] - self.offsets[seg[order]]   # int64, every segment at once
         values = values[order]
+        # segments with one unit entry per row (one-hots) in one from_id_columns call
+        hot = [s for s in range(len(self.names)) if bounds[s + 1] - bounds[s] == n]
+        if hot and n:
+            pick = np.concatenate([np.arange(bounds[s], bounds[s + 1]) for s in hot]) \
+                if hot != list(range(hot[0], hot[-1] + 1)) else slice(bounds[hot[0]],
+                                                                      bounds[hot[-1] + 1])
+            ok = np.logical_and.reduce(
+                (row[pick].reshape(len(hot), n) == np.arange(n)) &
+                (values[pick].reshape(len(hot), n) == 1), axis=1)
+            hot = [s for s, good in zip(hot, ok.tolist()) if good]
+            if hot:
+                block = local[pick].reshape(-1, n)[ok] if not ok.all() else \
+                    local[pick].reshape(-1, n)
+                out.update(SparseInput.from_id_columns(block.T, [self.names[s] for s in hot]))
         for s, name in enumerate(self.names):
+            if name in out:
+                continue
             lo, hi = bounds[s], bounds[s + 1]
             out[name] = SparseInput(row[lo:hi], local[lo:hi], values[lo:hi], n_examples=n,
                                     field=name, validate=False)
-        return out
+        return {name: out[name] for name in self.names}
 
 
 def openblas_corename():
