@@ -164,6 +164,41 @@ class WideSegments:
         return {name: out[name] for name in self.names}
 
 
+class GlobalWide:
+    """The schema's wide ids as ONE wide field over the whole wide space (``"wide"``, size
+    ``schema["wide"]["dim"]``, ids as given): the peers' layout (one ``EmbeddingBag`` /
+    one weight vector for every segment). The same model as `WideSegments` (FTRL is per
+    coordinate, every segment has the same settings; a field's coordinates are its
+    segment's), with one input to build and one field to read per batch.
+    ``WD_WIDE_LAYOUT=global`` selects it."""
+
+    names = ["wide"]
+
+    def __init__(self, schema, sample_wide):
+        self.dim = int(schema["wide"]["dim"])
+
+    @property
+    def field_sizes(self):
+        return {"wide": self.dim}
+
+    def features(self, wide, n):
+        """``{"wide": SparseInput}``: fixed layout [n, K] as bags of K entries, CSR as
+        given; passed unchecked (the model validates every sparse field it reads)."""
+        if isinstance(wide, np.ndarray):
+            k = wide.shape[1]
+            indptr = np.arange(0, n * k + 1, k, dtype=np.int64)
+            ids, values = wide.reshape(-1), None
+        else:
+            indptr, ids, values = wide
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        x = SparseInput(rows, ids, values, n_examples=n, field="wide", validate=False)
+        x._indptr = np.asarray(indptr, dtype=np.int64)
+        return {"wide": x}
+
+
+WIDE_LAYOUTS = {"segments": WideSegments, "global": GlobalWide}
+
+
 def openblas_corename():
     """The kernel family OpenBLAS chose at import ("Haswell" = AVX2, "SkylakeX" = AVX-512),
     or "" if numpy's BLAS is not a recognizable OpenBLAS. ``OPENBLAS_CORETYPE`` overrides
@@ -191,15 +226,18 @@ def _field_name(prefix, name, k):
     return f"{prefix}:{name}" if len(name) <= 40 else f"{prefix}:{k}:{name[:30]}"
 
 
-def build_estimator(schema, hp, seed=0, sample_wide=None):
-    """(WideDeepEstimator, WideSegments) for a benchmark schema and hyper-parameters."""
+def build_estimator(schema, hp, seed=0, sample_wide=None, wide_layout=None):
+    """(WideDeepEstimator, WideSegments or GlobalWide) for a benchmark schema and
+    hyper-parameters; ``wide_layout`` "segments" (one wide field per segment, the
+    default) or "global" (`GlobalWide`), default from ``WD_WIDE_LAYOUT``."""
     dim = int(hp["embed_dim"])
     cat = [f["name"] for f in schema["cat_fields"]]
     bags = [f["name"] for f in schema["bag_fields"]]
     field_vocab = {f["name"]: f["vocab"] for f in schema["cat_fields"] + schema["bag_fields"]}
     used = list(dict.fromkeys(field_vocab[f] for f in cat + bags))
     vocabularies = {v: (int(schema["vocabs"][v]), dim) for v in used}
-    wide = WideSegments(schema, sample_wide)
+    layout = wide_layout or os.environ.get("WD_WIDE_LAYOUT", "segments")
+    wide = WIDE_LAYOUTS[layout](schema, sample_wide)
     deep, ftrl = hp["deep"], hp["ftrl"]
     est = WideDeepEstimator(
         wide.field_sizes,
@@ -289,6 +327,7 @@ class WidedeepAdapter(common.Adapter):
                     n_threads=str(self.model.n_threads),
                     openblas_corename=openblas_corename(),
                     wide_fields=len(self.wide.names), overlap=str(self.overlap),
+                    wide_layout=os.environ.get("WD_WIDE_LAYOUT", "segments"),
                     row_threads=os.environ.get("WD_ROW_THREADS", "default"),
                     note="bias = wide bias (FTRL); peers: deep output bias (Adagrad)")
 
