@@ -55,15 +55,27 @@ from widedeep.server import answers  # noqa: E402
 from widedeep.server import app as app_module  # noqa: E402
 from widedeep.server.pool import ScoringPool  # noqa: E402
 from widedeep.server.config import ServerConfig  # noqa: E402
-from widedeep.server.request_body import parse_json, parse_rank  # noqa: E402
+from widedeep.server.request_body import RankRequest, parse_json, parse_rank  # noqa: E402
 from widedeep.server.versions import ModelRepository  # noqa: E402
 
 PATH = f"/v1/models/{serve_load.NAME}:rank"
 
 
+_STUB_REQUEST = RankRequest(query={}, candidates={}, n_candidates=100, top_k=10,
+                            explain=False)
+
+
 def stub_scoring(answer):
-    """Replace the server's scoring of a :rank body by returning ``answer`` (bytes)."""
+    """Replace the server's parsing and scoring of a :rank body by returning ``answer``
+    (bytes); returns the function that undoes it."""
+    real = answers.rank, answers.parse_rank_body, answers.rank_parsed
     answers.rank = lambda loaded, body, limits, repository: answer
+    answers.parse_rank_body = lambda loaded, body, limits: _STUB_REQUEST
+    answers.rank_parsed = lambda loaded, request, limits, repository: answer
+
+    def restore():
+        answers.rank, answers.parse_rank_body, answers.rank_parsed = real
+    return restore
 
 
 def http_scope(body):
@@ -119,7 +131,6 @@ def in_process_parts(app, repository, payloads, rounds, answer_stub):
     results = [ranker.rank(c, top_k=r.top_k) for c, r in zip(columns, parsed)]
     pairs = list(zip(parsed, results))
     loop = new_event_loop()
-    real_rank = answers.rank
     pool = ScoringPool(1, 1)
 
     def dispatch(body):
@@ -140,15 +151,15 @@ def in_process_parts(app, repository, payloads, rounds, answer_stub):
         "thread_hop": lambda: cpu_ms_per_call(hop, payloads),
     }
     rows = {name: [] for name in parts}
+    restore = stub_scoring(answer_stub)
     try:
-        stub_scoring(answer_stub)
         for name, part in parts.items():   # warm up
             part()
         for _ in range(rounds):
             for name, part in parts.items():
                 rows[name].append(part())
     finally:
-        answers.rank = real_rank
+        restore()
         pool.close()
         loop.close()
     return {name: float(np.median(values)) for name, values in rows.items()}
