@@ -17,6 +17,7 @@ from widedeep.server import GateSettings, ModelRepository, ServerLimits
 from widedeep.server.batching import BatchSettings, RankJob
 from widedeep.server.errors import RequestError
 from widedeep.server.pool import ScoringPool
+from widedeep.server.request_body import parse_rank
 from widedeep.serving import Ranker
 
 
@@ -188,3 +189,42 @@ def test_a_request_that_fails_in_a_batch_fails_alone(versions):
         expected = alone(spec, model, job)
         ranked = json.loads(answer)["ranked"]
         assert [c["index"] for c in ranked] == expected.order.tolist()
+
+
+def test_concurrent_requests_to_a_one_thread_server_are_each_answered_as_alone(tmp_path):
+    """A real server with one scoring thread (so concurrent requests queue and are
+    batched): every answer equals the in-process Ranker on that request alone, whatever
+    was batched with it."""
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("uvicorn")
+    from server_process import ServerProcess
+
+    spec, model = train(seed=0, epochs=2)
+    save_version(tmp_path, "apps", 1, spec, model)
+    rng = np.random.default_rng(3)
+    bodies = [rank_body(rng, int(n)) for n in rng.integers(1, 40, 24)]
+    answers = [None] * len(bodies)
+
+    with ServerProcess(tmp_path, "--poll-seconds", "0", "--max-concurrent", "1") as server:
+        def client(indices):
+            with httpx.Client(timeout=120) as session:
+                for index in indices:
+                    answers[index] = session.post(f"{server.url}/v1/models/apps:rank",
+                                                  json=bodies[index])
+
+        threads = [threading.Thread(target=client, args=(range(k, len(bodies), 6),))
+                   for k in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    limits, kinds = ServerLimits(), spec.raw_columns()
+    for body, answer in zip(bodies, answers):
+        assert answer.status_code == 200
+        request = parse_rank(body, kinds, limits)
+        expected = Ranker(model, spec=spec).rank({"query": request.query,
+                                                  "candidates": request.candidates})
+        ranked = answer.json()["ranked"]
+        scores = np.zeros(request.n_candidates)
+        scores[[c["index"] for c in ranked]] = [c["score"] for c in ranked]
+        np.testing.assert_allclose(scores, expected.scores, rtol=1e-5, atol=1e-6)
