@@ -5,9 +5,9 @@ The paper-sized model and requests of `serve_load.py`. Every server (one worker 
 each, started once, idle while another is measured) and the in-process Ranker see the same
 background load:
 
-- concurrency 8, ``--rounds`` rounds: the in-process Ranker on 8 threads (one request each
-  at a time, `serve_load.in_process`), then every server driven by the asyncio httpx client
-  and by 8 threads of `http.client`, the order reversed every other round; requests/s of
+- concurrency 8 (``--concurrency``), ``--rounds`` rounds: the in-process Ranker on 8
+  threads (one request each at a time, `serve_load.in_process`), then every server driven
+  by the asyncio httpx client and by 8 threads of `http.client`, the order reversed every other round; requests/s of
   each (total requests / total seconds), its ratio to the in-process Ranker's, and the
   server process's CPU per request;
 - concurrency 1, request by request: the same request ranked in process, then sent to each
@@ -113,7 +113,9 @@ def main(argv=None):
                         help="a server to compare: a label and its widedeep serve options")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--c1-requests", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="requests in flight in the rounds (and in-process threads)")
+    parser.add_argument("--c1-requests", type=int, default=100, help="0: no c = 1 part")
     parser.add_argument("--candidates", type=int, default=100)
     parser.add_argument("--apps", type=int, default=200_000)
     parser.add_argument("--json", help="write the results here")
@@ -131,12 +133,14 @@ def main(argv=None):
             servers[label] = start(base, options)
         for _, url, _ in servers.values():   # warm every server up alike
             asyncio.run(serve_load.drive(url, payloads[:40], 8))
-        results["c1"] = c1_interleaved(servers, spec, model, bodies[:args.c1_requests],
-                                       payloads[:args.c1_requests])
-        print(json.dumps(results["c1"], indent=1), file=sys.stderr)
+        if args.c1_requests:
+            results["c1"] = c1_interleaved(servers, spec, model, bodies[:args.c1_requests],
+                                           payloads[:args.c1_requests])
+            print(json.dumps(results["c1"], indent=1), file=sys.stderr)
         if args.rounds:
-            results["c8"] = concurrent_rounds(servers, spec, model, bodies, payloads,
-                                              args.rounds, 8)
+            results["c8" if args.concurrency == 8 else f"c{args.concurrency}"] = \
+                concurrent_rounds(servers, spec, model, bodies, payloads, args.rounds,
+                                  args.concurrency)
         results["load_average_end"] = os.getloadavg()
     finally:
         for process, _, _ in servers.values():
