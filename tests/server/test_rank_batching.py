@@ -1,6 +1,7 @@
-"""Request batching (`server/batching.py`, `ScoringPool.run_job`): queued jobs of one key
-are run together within the row limit and in queue order; a batch never joins two versions;
-each request of a batch gets the answer it gets alone; a bad request fails only itself.
+"""Request batching (`server/batching.py`, `ScoringPool.run_job`; named test_rank_batching
+because tests/readers has a test_batching module): queued jobs of one key are run together
+within the row limit and in queue order; a batch never joins two versions; each request of
+a batch gets the answer it gets alone; a bad request fails only itself.
 
 The pool's single scoring thread is held busy while the jobs queue, so what is batched
 does not depend on timing."""
