@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import inspect
 import json
 import os
 import shutil
@@ -53,6 +54,7 @@ import serve_load  # noqa: E402
 
 from widedeep.server import answers  # noqa: E402
 from widedeep.server import app as app_module  # noqa: E402
+from widedeep.server.batching import RankJob  # noqa: E402
 from widedeep.server.pool import ScoringPool  # noqa: E402
 from widedeep.server.config import ServerConfig  # noqa: E402
 from widedeep.server.request_body import RankRequest, parse_json, parse_rank  # noqa: E402
@@ -196,7 +198,11 @@ def http_parts(base, payloads, http_requests, http, loop):
         if not stub:
             with open(cpu_file) as handle:
                 timers = json.load(handle)
-            calls = timers["scoring_thread_in_server"][1]
+            # one request at a time: every job is prepared once and run in a batch of one
+            calls = timers["scoring_thread_run"][1]
+            timers["scoring_thread_in_server"] = [
+                timers.pop("scoring_thread_prepare")[0] + timers.pop("scoring_thread_run")[0],
+                calls]
             for label, (seconds, _) in timers.items():
                 out[label] = seconds / calls * 1e3
             out["gc_collections_per_request"] = timers["gc_in_server"][1] / calls
@@ -218,6 +224,7 @@ def serve_subprocess(args):
     def time_calls(owner, attribute, label):
         """Count the calling thread's CPU in ``owner.attribute`` under ``label``."""
         function, totals = getattr(owner, attribute), timers.setdefault(label, [0.0, 0])
+        static = isinstance(inspect.getattr_static(owner, attribute), staticmethod)
 
         def timed(*call_args, **kwargs):
             start = time.thread_time()
@@ -226,13 +233,15 @@ def serve_subprocess(args):
             finally:
                 totals[0] += time.thread_time() - start
                 totals[1] += 1
-        setattr(owner, attribute, timed)
+        setattr(owner, attribute, staticmethod(timed) if static else timed)
 
     time_calls(Ranker, "rank", "ranker_in_server")
     time_calls(answers, "parse_json", "json_decode_in_server")
     time_calls(answers, "parse_rank", "json_to_columns_in_server")
     time_calls(answers, "rank_answer", "answer_in_server")
-    time_calls(answers, "rank", "scoring_thread_in_server")   # all its work on a request
+    # all the scoring thread's work on a request: parsing it, then ranking and answering
+    time_calls(RankJob, "prepare", "scoring_thread_prepare")
+    time_calls(RankJob, "run_batch", "scoring_thread_run")
     gc_cpu, gc_started = [0.0, 0], [0.0]
 
     def time_collections(phase, info):   # the garbage collector's CPU, any thread
