@@ -156,6 +156,21 @@ def test_each_request_of_a_batch_is_answered_as_the_ranker_ranks_it_alone(versio
                                    expected.top_scores, rtol=1e-5, atol=1e-6)
 
 
+def test_a_batch_is_counted_in_the_metrics(versions, monkeypatch):
+    from widedeep.server.metrics import ServerMetrics
+    repository = versions[1][0]
+    monkeypatch.setattr(repository, "metrics", ServerMetrics())
+    rng = np.random.default_rng(4)
+    jobs = [rank_job(versions[1], rank_body(rng, 5)) for _ in range(3)]
+    for job in jobs:
+        job.prepare()
+    assert all(ok for ok, _ in RankJob.run_batch(jobs))
+    RankJob.run_batch(jobs[:1])   # alone: not a batch
+    page = repository.metrics.render()
+    assert 'widedeep_batches_total{model="apps"} 1\n' in page
+    assert 'widedeep_batched_requests_total{model="apps"} 3\n' in page
+
+
 def test_requests_on_two_versions_are_never_batched_together(versions):
     rng = np.random.default_rng(1)
     entries = [versions[v] for v in (1, 2, 1, 1, 2, 2)]

@@ -87,6 +87,9 @@ class RankJob:
                                                top_k=[job.request.top_k for job in jobs])
         except Exception:   # which request failed? each alone says (and only it fails)
             return [job.alone() for job in jobs]
+        metrics = jobs[0].repository.metrics
+        if metrics is not None:
+            metrics.count_batch(jobs[0].loaded.name, len(jobs))
         outcomes = []
         for job, result in zip(jobs, results):
             try:
