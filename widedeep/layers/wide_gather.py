@@ -148,7 +148,8 @@ def field_terms(layer, features, fields, n, hot=None):
 def logits_with_query(layer, features, query_terms, n, hot=None):
     """The wide logits [n] (float64) of ``n`` candidates sharing one query (a ranking
     request): ``b + sum_f s_f(i)`` in the layer's field order, where a field of
-    ``query_terms`` adds its float64 scalar (the query's term, computed once) and every
+    ``query_terms`` adds its float64 scalar (the query's term, computed once; or [n] terms,
+    one per candidate, when candidates of several queries are scored together) and every
     other field its term of ``features`` (the candidates' fields, already checked),
     `field_terms`. The terms are the rows of one [F + 1, n] array reduced in order, so the
     logits are bit-identical to adding `WideLayer.field_logits` field by field from the
@@ -159,8 +160,9 @@ def logits_with_query(layer, features, query_terms, n, hot=None):
     terms[0] = layer.params["bias"][0]
     shared = [row for row, f in enumerate(fields, start=1) if f in query_terms]
     if shared:
-        terms[shared] = np.array([query_terms[fields[row - 1]] for row in shared],
-                                 dtype=np.float64)[:, None]
+        shared_terms = np.array([query_terms[fields[row - 1]] for row in shared],
+                                dtype=np.float64)
+        terms[shared] = shared_terms if shared_terms.ndim == 2 else shared_terms[:, None]
     own = [row for row, f in enumerate(fields, start=1) if f not in query_terms]
     if own:
         terms[own] = field_terms(layer, features, [fields[row - 1] for row in own], n, hot)
