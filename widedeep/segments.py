@@ -7,8 +7,9 @@ so the result does not depend on how the grouping was found:
 - small id spaces (``n_ids <= COUNTING_MAX_IDS``, e.g. Adult's 121 embedding rows): a
   counting pass (``np.bincount``) gives the distinct ids and the group sizes, and a stable
   radix argsort of the ids as uint16 gives the order — O(m + n_ids), no comparison sort;
-- otherwise one in-place sort of the keys ``id * m + position`` (stable by construction,
-  and as fast as an unstable ``argsort``), O(m log m) independent of the vocabulary size.
+- otherwise one in-place sort of the keys ``id * 2^b + position`` (``2^b >= m``; stable by
+  construction, and as fast as an unstable ``argsort``), O(m log m) independent of the
+  vocabulary size.
 
 Then one ``np.take`` of the rows in that order and one ``np.add.reduceat``. Both paths
 give bit-identical results (tests/test_segments.py). With a workspace
@@ -80,19 +81,24 @@ def _group_by_counting(ids, n_ids, workspace, key):
 
 def _group_by_sorting(ids, n_ids, workspace, key):
     """Stable order, distinct ids and group starts by one in-place sort of
-    ``id * m + position``."""
+    ``(id << b) | position`` (``b`` the bits of ``m - 1``)."""
     m = ids.shape[0]
     largest = n_ids if n_ids is not None else int(ids.max()) + 1
-    if largest > (2 ** 62) // m:   # keys would overflow int64: comparison argsort instead
+    # the position takes the key's low ``shift`` bits: shifts and masks instead of an
+    # integer multiply, remainder and division (the same order as id * m + position)
+    shift = max(int(m - 1).bit_length(), 1)
+    if largest > 2 ** (62 - shift):   # keys would overflow int64: comparison argsort instead
         order = np.argsort(ids, kind="stable")
         sorted_ids = ids[order].astype(np.int64, copy=False)
     else:
         keys = empty(workspace, key + "/keys", m, np.int64)
-        np.multiply(ids, m, out=keys)
-        keys += _arange(workspace, m)
+        keys[...] = ids
+        keys <<= shift
+        keys |= _arange(workspace, m)
         keys.sort()
-        order = np.remainder(keys, m, out=empty(workspace, key + "/order", m, np.int64))
-        sorted_ids = np.floor_divide(keys, m, out=keys)
+        order = np.bitwise_and(keys, (1 << shift) - 1,
+                               out=empty(workspace, key + "/order", m, np.int64))
+        sorted_ids = np.right_shift(keys, shift, out=keys)
     # group number of every sorted entry: a running count of the positions where the id
     # changes (int64 flags, so the running sum needs no cast buffer the size of the batch)
     group = empty(workspace, key + "/group", m, np.int64)

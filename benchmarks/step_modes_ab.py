@@ -1,0 +1,151 @@
+"""Interleaved A/B of ways to run a Criteo-like train step, one process (prototype).
+
+    WD_BENCH_DATA=/tmp/wdbench_data OPENBLAS_NUM_THREADS=2 \\
+        python benchmarks/step_modes_ab.py --modes plain window --rounds 10 --steps 10
+
+Modes:
+- plain: ``est.partial_fit`` as it is;
+- overlap: ``step_.overlap = True`` (the library's overlapped step);
+- rows: ``step_.threads = 2`` (row threads between the products);
+- window: the sparse half (FTRL step, embedding rows' sums and AdaGrad) on a helper thread
+  once dL/da_0 is known, BLAS at one thread for the rest of the dense backward (dW_1,
+  dense AdaGrad) so that the helper and the product share the two cores, then back.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+if __name__ == "__main__":
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+    os.environ.setdefault("OMP_NUM_THREADS", os.environ["OPENBLAS_NUM_THREADS"])
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+
+import widedeep_bench as wb  # noqa: E402
+import common  # noqa: E402
+from widedeep.threads import limit_blas_threads, _get_controller  # noqa: E402
+from widedeep.training.overlap import helper_pool  # noqa: E402
+from widedeep.training.step import _joined_proba_fn  # noqa: E402
+
+
+def blas_setter():
+    libs = [lib for lib in _get_controller().lib_controllers if lib.user_api == "blas"]
+
+    def set_threads(n):
+        for lib in libs:
+            lib.set_num_threads(n)
+    return set_threads
+
+
+SET_BLAS = None
+
+
+def windowed_step(est, features, y, split_commit=False):
+    y, sw = est._check_batch(features, y, None)
+    step = est.step_
+    n = y.shape[0]
+    ws, helper = step.workspace(n), step.workspace(n, "helper")
+    deep_logits, cache = step.deep.forward(features, training=True, rng=est._dropout_rng,
+                                           workspace=ws, checked=True)
+    coords, values, bias, p, g = step.wide.compute_gradients(
+        features, y, _joined_proba_fn(step.loss.link, deep_logits), sw, step.loss, n, ws)
+    pool = helper_pool()
+    jobs = []
+    n_blas = est.n_threads
+
+    def sparse(grad_input):
+        wide_part = step.prepare_wide((coords, values, bias), helper)
+        blocks = step.deep.backward_embedding_blocks(grad_input, cache, helper)
+        emb_part = step.prepare_embeddings(step.deep.add_embedding_penalty(blocks, helper),
+                                           helper)
+        return wide_part, emb_part
+
+    def on_input_grad(grad_input):
+        SET_BLAS(1)
+        jobs.append(pool.submit(sparse, grad_input))
+
+    try:
+        dense, grad_input = step.deep.backward_dense(g.astype(step.dtype, copy=False), cache,
+                                                     ws, on_input_grad=on_input_grad)
+        dense_part = step.prepare_dense(step.deep.add_dense_penalty(dense), ws)
+        wide_part, emb_part = jobs[0].result()
+    finally:
+        SET_BLAS(n_blas)
+    step.commit([wide_part, emb_part, dense_part], step.deep.batch_statistics(cache))
+    est.steps_trained_ += 1
+    return p
+
+
+def main(argv=None):
+    global SET_BLAS
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="criteo", choices=["criteo", "adult", "paper"])
+    ap.add_argument("--modes", nargs="+", default=["plain", "window"])
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=10)
+    a = ap.parse_args(argv)
+    hp = common.hparams(a.config)
+    batch = hp["batch"]
+    ds = common.load(a.config)
+    sample = ds.train.wide[:4096] if isinstance(ds.train.wide, np.ndarray) else ds.train.wide
+    est, wide = wb.build_estimator(ds.schema, hp, 0, sample)
+    blas = int(os.environ["OPENBLAS_NUM_THREADS"])
+    est.set_params(n_threads=blas)
+    n_batches = min(ds.train.n // batch, 64)
+    batches = []
+    for k in range(n_batches):
+        b = ds.train.batch(k * batch, (k + 1) * batch)
+        batches.append((wb.batch_features(b, ds.schema, wide), b.label))
+    for k in range(10):
+        est.partial_fit(*batches[k % n_batches])
+    SET_BLAS = blas_setter()
+
+    def run(mode, x, y):
+        est.step_.overlap = mode == "overlap"
+        est.step_.threads = 2 if mode == "rows" else 1
+        if mode in ("plain", "overlap", "rows"):
+            est.partial_fit(x, y)
+        elif mode == "window":
+            with limit_blas_threads(est.n_threads):
+                windowed_step(est, x, y)
+        else:
+            raise ValueError(mode)
+
+    times = {m: {"wall": [], "cpu": [], "main": []} for m in a.modes}
+    k = 0
+    load0 = os.getloadavg()[0]
+    for r in range(a.rounds):
+        order = a.modes if r % 2 == 0 else a.modes[::-1]
+        for mode in order:
+            run(mode, *batches[k % n_batches])
+            k += 1
+            t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
+            for _ in range(a.steps):
+                run(mode, *batches[k % n_batches])
+                k += 1
+            times[mode]["wall"].append((time.perf_counter() - t0) / a.steps * 1e3)
+            times[mode]["cpu"].append((time.process_time() - c0) / a.steps * 1e3)
+            times[mode]["main"].append((time.thread_time() - m0) / a.steps * 1e3)
+    load = os.getloadavg()[0]
+    print(f"config={a.config} batch={batch} BLAS threads={blas} rounds={a.rounds} "
+          f"steps/round={a.steps} load(1 min) before/after={load0:.2f}/{load:.2f} "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
+          f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '(unset)')}")
+    base = np.array(times[a.modes[0]]["wall"])
+    for mode in a.modes:
+        w = np.array(times[mode]["wall"])
+        print(f"{mode:>8}: wall {np.median(w):7.2f} ms/step ({batch / np.median(w) * 1e3:,.0f} "
+              f"ex/s) [min {w.min():.2f}], CPU {np.median(times[mode]['cpu']):7.2f}, "
+              f"calling thread {np.median(times[mode]['main']):7.2f}; per-round "
+              f"{a.modes[0]}/{mode} median {np.median(base / w):.3f}")
+
+
+if __name__ == "__main__":
+    main()
