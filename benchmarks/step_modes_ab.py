@@ -83,6 +83,14 @@ def windowed_step(est, features, y, split_commit=False):
     return p
 
 
+def machine_busy_seconds():
+    """CPU seconds every CPU of the machine has been busy (all processes), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv=None):
     global SET_BLAS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -90,6 +98,8 @@ def main(argv=None):
     ap.add_argument("--modes", nargs="+", default=["plain", "window"])
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--max-foreign", type=float, default=0.15,
+                    help="keep the rounds in which other processes used fewer cores than this")
     a = ap.parse_args(argv)
     hp = common.hparams(a.config)
     batch = hp["batch"]
@@ -118,7 +128,7 @@ def main(argv=None):
         else:
             raise ValueError(mode)
 
-    times = {m: {"wall": [], "cpu": [], "main": []} for m in a.modes}
+    times = {m: {"wall": [], "cpu": [], "main": [], "foreign": []} for m in a.modes}
     k = 0
     load0 = os.getloadavg()[0]
     for r in range(a.rounds):
@@ -127,9 +137,14 @@ def main(argv=None):
             run(mode, *batches[k % n_batches])
             k += 1
             t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
+            b0 = machine_busy_seconds()
             for _ in range(a.steps):
                 run(mode, *batches[k % n_batches])
                 k += 1
+            # other processes' CPU during the round, in cores (jiffies: ~10 ms resolution)
+            times[mode]["foreign"].append((machine_busy_seconds() - b0
+                                           - (time.process_time() - c0))
+                                          / (time.perf_counter() - t0))
             times[mode]["wall"].append((time.perf_counter() - t0) / a.steps * 1e3)
             times[mode]["cpu"].append((time.process_time() - c0) / a.steps * 1e3)
             times[mode]["main"].append((time.thread_time() - m0) / a.steps * 1e3)
@@ -138,12 +153,20 @@ def main(argv=None):
           f"steps/round={a.steps} load(1 min) before/after={load0:.2f}/{load:.2f} "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
           f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '(unset)')}")
-    base = np.array(times[a.modes[0]]["wall"])
+    foreign = np.max([times[m]["foreign"] for m in a.modes], axis=0)   # per round
+    clean = foreign < a.max_foreign
+    print(f"rounds with other processes' CPU < {a.max_foreign} cores (kept): "
+          f"{int(clean.sum())} of {a.rounds}; per round: "
+          + " ".join(f"{x:.2f}" for x in foreign))
+    if not clean.any():
+        clean[:] = True
+        print("no clean round: every round reported")
+    base = np.array(times[a.modes[0]]["wall"])[clean]
     for mode in a.modes:
-        w = np.array(times[mode]["wall"])
+        w = np.array(times[mode]["wall"])[clean]
         print(f"{mode:>8}: wall {np.median(w):7.2f} ms/step ({batch / np.median(w) * 1e3:,.0f} "
-              f"ex/s) [min {w.min():.2f}], CPU {np.median(times[mode]['cpu']):7.2f}, "
-              f"calling thread {np.median(times[mode]['main']):7.2f}; per-round "
+              f"ex/s) [min {w.min():.2f}], CPU {np.median(np.array(times[mode]['cpu'])[clean]):7.2f}, "
+              f"calling thread {np.median(np.array(times[mode]['main'])[clean]):7.2f}; per-round "
               f"{a.modes[0]}/{mode} median {np.median(base / w):.3f}")
 
 
