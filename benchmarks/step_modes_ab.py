@@ -1,15 +1,26 @@
-"""Interleaved A/B of ways to run a Criteo-like train step, one process (prototype).
+"""Interleaved A/B of ways to run a Criteo-like train step, in one process (issue 12).
 
     WD_BENCH_DATA=/tmp/wdbench_data OPENBLAS_NUM_THREADS=2 \\
-        python benchmarks/step_modes_ab.py --modes plain window --rounds 10 --steps 10
+        python benchmarks/step_modes_ab.py --modes plain overlap rows --rounds 12 --steps 10
 
-Modes:
-- plain: ``est.partial_fit`` as it is;
-- overlap: ``step_.overlap = True`` (the library's overlapped step);
-- rows: ``step_.threads = 2`` (row threads between the products);
-- window: the sparse half (FTRL step, embedding rows' sums and AdaGrad) on a helper thread
-  once dL/da_0 is known, BLAS at one thread for the rest of the dense backward (dW_1,
-  dense AdaGrad) so that the helper and the product share the two cores, then back.
+The benchmark's model (``widedeep_bench.build_estimator``, ``n_threads`` = the BLAS
+threads) trains on the shared benchmark's batches (features built before timing). Modes,
+all giving the same parameters:
+
+- plain: ``partial_fit`` as the library runs it by default;
+- overlap: ``step_.overlap = True`` (`widedeep.training.overlap`: the sparse half on a
+  helper thread, BLAS at one thread meanwhile when it has more);
+- rows: ``step_.threads = 2`` (`widedeep.row_threads`: elementwise phases split between
+  the products).
+
+Every round times ``--steps`` steps of each mode (one untimed step after each switch),
+alternating which goes first. Per round it also records how many cores other processes
+used (``/proc/stat`` busy time minus this process's CPU time, ~10 ms resolution): rounds
+where that exceeds ``--max-foreign`` are dropped, so a shared machine's busy stretches do
+not decide the comparison. Reported per mode: median wall ms per step, the process's CPU
+time (every thread, OpenBLAS's spinning workers included) and the calling thread's.
+OpenBLAS reads ``OPENBLAS_THREAD_TIMEOUT`` (how long its idle workers spin) at import:
+compare runs with and without it.
 """
 from __future__ import annotations
 
@@ -30,57 +41,6 @@ import numpy as np  # noqa: E402
 
 import widedeep_bench as wb  # noqa: E402
 import common  # noqa: E402
-from widedeep.threads import limit_blas_threads, _get_controller  # noqa: E402
-from widedeep.training.overlap import helper_pool  # noqa: E402
-from widedeep.training.step import _joined_proba_fn  # noqa: E402
-
-
-def blas_setter():
-    libs = [lib for lib in _get_controller().lib_controllers if lib.user_api == "blas"]
-
-    def set_threads(n):
-        for lib in libs:
-            lib.set_num_threads(n)
-    return set_threads
-
-
-SET_BLAS = None
-
-
-def windowed_step(est, features, y, split_commit=False):
-    y, sw = est._check_batch(features, y, None)
-    step = est.step_
-    n = y.shape[0]
-    ws, helper = step.workspace(n), step.workspace(n, "helper")
-    deep_logits, cache = step.deep.forward(features, training=True, rng=est._dropout_rng,
-                                           workspace=ws, checked=True)
-    coords, values, bias, p, g = step.wide.compute_gradients(
-        features, y, _joined_proba_fn(step.loss.link, deep_logits), sw, step.loss, n, ws)
-    pool = helper_pool()
-    jobs = []
-    n_blas = est.n_threads
-
-    def sparse(grad_input):
-        wide_part = step.prepare_wide((coords, values, bias), helper)
-        blocks = step.deep.backward_embedding_blocks(grad_input, cache, helper)
-        emb_part = step.prepare_embeddings(step.deep.add_embedding_penalty(blocks, helper),
-                                           helper)
-        return wide_part, emb_part
-
-    def on_input_grad(grad_input):
-        SET_BLAS(1)
-        jobs.append(pool.submit(sparse, grad_input))
-
-    try:
-        dense, grad_input = step.deep.backward_dense(g.astype(step.dtype, copy=False), cache,
-                                                     ws, on_input_grad=on_input_grad)
-        dense_part = step.prepare_dense(step.deep.add_dense_penalty(dense), ws)
-        wide_part, emb_part = jobs[0].result()
-    finally:
-        SET_BLAS(n_blas)
-    step.commit([wide_part, emb_part, dense_part], step.deep.batch_statistics(cache))
-    est.steps_trained_ += 1
-    return p
 
 
 def machine_busy_seconds():
@@ -92,10 +52,10 @@ def machine_busy_seconds():
 
 
 def main(argv=None):
-    global SET_BLAS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="criteo", choices=["criteo", "adult", "paper"])
-    ap.add_argument("--modes", nargs="+", default=["plain", "window"])
+    ap.add_argument("--modes", nargs="+", default=["plain", "overlap", "rows"],
+                    choices=["plain", "overlap", "rows"])
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--max-foreign", type=float, default=0.15,
@@ -115,18 +75,11 @@ def main(argv=None):
         batches.append((wb.batch_features(b, ds.schema, wide), b.label))
     for k in range(10):
         est.partial_fit(*batches[k % n_batches])
-    SET_BLAS = blas_setter()
 
     def run(mode, x, y):
         est.step_.overlap = mode == "overlap"
         est.step_.threads = 2 if mode == "rows" else 1
-        if mode in ("plain", "overlap", "rows"):
-            est.partial_fit(x, y)
-        elif mode == "window":
-            with limit_blas_threads(est.n_threads):
-                windowed_step(est, x, y)
-        else:
-            raise ValueError(mode)
+        est.partial_fit(x, y)
 
     times = {m: {"wall": [], "cpu": [], "main": [], "foreign": []} for m in a.modes}
     k = 0
