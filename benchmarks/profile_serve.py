@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import inspect
 import json
 import os
 import shutil
@@ -53,17 +54,30 @@ import serve_load  # noqa: E402
 
 from widedeep.server import answers  # noqa: E402
 from widedeep.server import app as app_module  # noqa: E402
+from widedeep.server.batching import RankJob  # noqa: E402
 from widedeep.server.pool import ScoringPool  # noqa: E402
 from widedeep.server.config import ServerConfig  # noqa: E402
-from widedeep.server.request_body import parse_json, parse_rank  # noqa: E402
+from widedeep.server.request_body import RankRequest, parse_json, parse_rank  # noqa: E402
 from widedeep.server.versions import ModelRepository  # noqa: E402
 
 PATH = f"/v1/models/{serve_load.NAME}:rank"
 
 
+_STUB_REQUEST = RankRequest(query={}, candidates={}, n_candidates=100, top_k=10,
+                            explain=False)
+
+
 def stub_scoring(answer):
-    """Replace the server's scoring of a :rank body by returning ``answer`` (bytes)."""
+    """Replace the server's parsing and scoring of a :rank body by returning ``answer``
+    (bytes); returns the function that undoes it."""
+    real = answers.rank, answers.parse_rank_body, answers.rank_parsed
     answers.rank = lambda loaded, body, limits, repository: answer
+    answers.parse_rank_body = lambda loaded, body, limits: _STUB_REQUEST
+    answers.rank_parsed = lambda loaded, request, limits, repository: answer
+
+    def restore():
+        answers.rank, answers.parse_rank_body, answers.rank_parsed = real
+    return restore
 
 
 def http_scope(body):
@@ -119,7 +133,6 @@ def in_process_parts(app, repository, payloads, rounds, answer_stub):
     results = [ranker.rank(c, top_k=r.top_k) for c, r in zip(columns, parsed)]
     pairs = list(zip(parsed, results))
     loop = new_event_loop()
-    real_rank = answers.rank
     pool = ScoringPool(1, 1)
 
     def dispatch(body):
@@ -140,15 +153,15 @@ def in_process_parts(app, repository, payloads, rounds, answer_stub):
         "thread_hop": lambda: cpu_ms_per_call(hop, payloads),
     }
     rows = {name: [] for name in parts}
+    restore = stub_scoring(answer_stub)
     try:
-        stub_scoring(answer_stub)
         for name, part in parts.items():   # warm up
             part()
         for _ in range(rounds):
             for name, part in parts.items():
                 rows[name].append(part())
     finally:
-        answers.rank = real_rank
+        restore()
         pool.close()
         loop.close()
     return {name: float(np.median(values)) for name, values in rows.items()}
@@ -185,7 +198,11 @@ def http_parts(base, payloads, http_requests, http, loop):
         if not stub:
             with open(cpu_file) as handle:
                 timers = json.load(handle)
-            calls = timers["scoring_thread_in_server"][1]
+            # one request at a time: every job is prepared once and run in a batch of one
+            calls = timers["scoring_thread_run"][1]
+            timers["scoring_thread_in_server"] = [
+                timers.pop("scoring_thread_prepare")[0] + timers.pop("scoring_thread_run")[0],
+                calls]
             for label, (seconds, _) in timers.items():
                 out[label] = seconds / calls * 1e3
             out["gc_collections_per_request"] = timers["gc_in_server"][1] / calls
@@ -207,6 +224,7 @@ def serve_subprocess(args):
     def time_calls(owner, attribute, label):
         """Count the calling thread's CPU in ``owner.attribute`` under ``label``."""
         function, totals = getattr(owner, attribute), timers.setdefault(label, [0.0, 0])
+        static = isinstance(inspect.getattr_static(owner, attribute), staticmethod)
 
         def timed(*call_args, **kwargs):
             start = time.thread_time()
@@ -215,13 +233,15 @@ def serve_subprocess(args):
             finally:
                 totals[0] += time.thread_time() - start
                 totals[1] += 1
-        setattr(owner, attribute, timed)
+        setattr(owner, attribute, staticmethod(timed) if static else timed)
 
     time_calls(Ranker, "rank", "ranker_in_server")
     time_calls(answers, "parse_json", "json_decode_in_server")
     time_calls(answers, "parse_rank", "json_to_columns_in_server")
     time_calls(answers, "rank_answer", "answer_in_server")
-    time_calls(answers, "rank", "scoring_thread_in_server")   # all its work on a request
+    # all the scoring thread's work on a request: parsing it, then ranking and answering
+    time_calls(RankJob, "prepare", "scoring_thread_prepare")
+    time_calls(RankJob, "run_batch", "scoring_thread_run")
     gc_cpu, gc_started = [0.0, 0], [0.0]
 
     def time_collections(phase, info):   # the garbage collector's CPU, any thread

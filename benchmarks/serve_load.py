@@ -28,8 +28,9 @@ Protocol:
    shares the 2 cores with the server). Two real clients, each round: the asyncio httpx
    client of the levels below, and 8 threads of the stdlib's `http.client` (one keep-alive
    connection each; less client CPU per request);
-3. the server (``python -m widedeep.server``, a subprocess, ``--max-concurrent 8``, one
-   BLAS thread) with 1 and then 2 worker processes, driven over loopback by an asyncio
+3. the server (``python -m widedeep.server``, a subprocess, its default scoring threads
+   and request batching unless ``--max-concurrent`` / ``--server-options`` say otherwise,
+   one BLAS thread) with 1 and then 2 worker processes, driven over loopback by an asyncio
    httpx client keeping ``c`` requests in flight (c = 1, 8, 32), ``--requests`` per level
    (pre-encoded JSON bodies). Every non-200 answer or transport error counts as failed;
 4. the swap under load, after the levels: with ``--swap-concurrency`` (8) requests in
@@ -64,6 +65,7 @@ import asyncio
 import http.client
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -167,13 +169,14 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def start_server(base, workers, max_concurrent):
+def start_server(base, workers, max_concurrent=None, options=()):
     return start_server_command(
         [sys.executable, "-m", "widedeep.server", base, "--workers", str(workers),
-         "--poll-seconds", "0.5", "--max-concurrent", str(max_concurrent),
-         "--log-level", "warning",
+         "--poll-seconds", "0.5", "--log-level", "warning",
          # the gate's dry run is not what is measured; the machine is shared
-         "--latency-budget-ms", "5000"], workers)
+         "--latency-budget-ms", "5000"]
+        + ([] if max_concurrent is None else ["--max-concurrent", str(max_concurrent)])
+        + list(options), workers)
 
 
 def start_server_command(command, workers=1):
@@ -434,7 +437,11 @@ def main(argv=None):
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--memory-workers", type=int, nargs="*", default=[1, 4])
-    parser.add_argument("--max-concurrent", type=int, default=8)
+    parser.add_argument("--max-concurrent", type=int, default=None,
+                        help="the server's scoring threads (default: the server's default)")
+    parser.add_argument("--server-options", default="",
+                        help="more widedeep serve options, e.g. '--batch-max-rows 0' (no "
+                             "request batching)")
     parser.add_argument("--c8-rounds", type=int, default=4,
                         help="rounds of the interleaved concurrency-8 comparison (0: skip)")
     parser.add_argument("--swap-concurrency", type=int, default=8,
@@ -464,7 +471,8 @@ def main(argv=None):
         for workers in args.workers:
             base = os.path.join(base_root, f"w{workers}")
             save_version(base, 1, spec, model, bodies[:8])
-            process, url = start_server(base, workers, args.max_concurrent)
+            process, url = start_server(base, workers, args.max_concurrent,
+                                        shlex.split(args.server_options))
             server = psutil.Process(process.pid)
             level = {}
             try:
@@ -497,7 +505,8 @@ def main(argv=None):
         for workers in args.memory_workers:
             base = os.path.join(base_root, f"m{workers}")
             save_version(base, 1, spec, model, bodies[:8])
-            process, url = start_server(base, workers, args.max_concurrent)
+            process, url = start_server(base, workers, args.max_concurrent,
+                                        shlex.split(args.server_options))
             try:
                 asyncio.run(drive(url, payloads[:8 * workers], 4))
                 results["memory"][str(workers)] = memory(psutil.Process(process.pid))
@@ -515,7 +524,8 @@ def main(argv=None):
 
 def print_tables(results, args):
     print(f"\n{args.requests} requests per level, {args.candidates} candidates, "
-          f"server --max-concurrent {args.max_concurrent}, one BLAS thread")
+          f"server --max-concurrent {args.max_concurrent or '(default)'} "
+          f"{args.server_options}, one BLAS thread")
     print("| where | workers | concurrency | p50 ms | p99 ms | requests/s | failed | "
           "answered by version |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")

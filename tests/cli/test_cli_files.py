@@ -78,6 +78,27 @@ def test_hostile_files_end_in_one_line_naming_the_file(tmp_path, content, expect
     assert not (tmp_path / "m").exists()
 
 
+def test_encoding_option_reads_latin1_and_is_kept_for_predict(tmp_path):
+    rows = ["city,size,y"] + [f"{city},{k % 7},{int(city == 'Malmö')}"
+                              for k, city in enumerate(["Malmö", "Zürich", "Oslo"] * 40)]
+    data = tmp_path / "latin.csv"
+    data.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
+    done = run_cli("train", "--data", data, "--label", "y", "--columns", "city,size:num",
+                   "--model", tmp_path / "m", "--quiet", check=False)
+    assert done.returncode == 1 and "--encoding" in done.stderr, done.stderr
+    run_cli("train", "--data", data, "--label", "y", "--columns", "city,size:num",
+            "--model", tmp_path / "m", "--quiet", "--encoding", "latin-1", "--epochs", "30")
+    # predict reads the file the way train did (the encoding is saved with the model)
+    run_cli("predict", tmp_path / "m", "--data", data, "--output", tmp_path / "p.csv")
+    scores = np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1, usecols=-1)
+    cities = [row.split(",")[0] for row in rows[1:]]
+    malmo = np.array([city == "Malmö" for city in cities])
+    assert scores.shape == (120,) and scores[malmo].min() > scores[~malmo].max()
+    done = run_cli("train", "--data", data, "--label", "y", "--model", tmp_path / "n",
+                   "--encoding", "no-such-codec", check=False)
+    assert done.returncode == 1 and "unknown text encoding 'no-such-codec'" in done.stderr
+
+
 def test_missing_file_and_not_a_model(tmp_path):
     done = run_cli("evaluate", tmp_path, "--data", tmp_path / "x.csv", check=False)
     assert done.returncode == 1 and "not a model directory" in done.stderr

@@ -184,8 +184,11 @@ def test_columns_selects_and_orders(tmp_path):
 
 def test_unknown_column_is_an_error_at_construction(tmp_path):
     path = write(tmp_path, "a,b\n1,2\n")
-    with pytest.raises(ValueError, match=r"unknown column\(s\) \['z'\]"):
+    with pytest.raises(ValueError, match=r"dtypes= asks for column\(s\) \['z'\] that the "
+                       r"file does not have; its columns are \['a', 'b'\]"):
         CsvReader(path, dtypes={"z": "float64"})
+    with pytest.raises(ValueError, match=r"columns= asks for column\(s\) \['c'\]"):
+        CsvReader(path, columns=["a", "c"])
 
 
 def test_headerless_file_needs_names(tmp_path):

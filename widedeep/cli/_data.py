@@ -41,10 +41,11 @@ class DataOptions:
     ``predict`` read their files the way ``train`` did)."""
 
     KEYS = ("format", "delimiter", "header", "names", "label", "weight", "zero_based",
-            "n_fields", "field_ranges")
+            "n_fields", "field_ranges", "encoding")
 
     def __init__(self, format=None, delimiter=None, header=None, names=None, label=None,
-                 weight=None, zero_based=True, n_fields=None, field_ranges=None):
+                 weight=None, zero_based=True, n_fields=None, field_ranges=None,
+                 encoding=None):
         self.format = format
         self.delimiter = delimiter
         self.header = header
@@ -54,6 +55,7 @@ class DataOptions:
         self.zero_based = zero_based
         self.n_fields = n_fields
         self.field_ranges = field_ranges       # libsvm: {field: [start, stop]}
+        self.encoding = encoding               # text encoding of the files, None: utf-8
 
     def to_dict(self):
         return {key: getattr(self, key) for key in self.KEYS}
@@ -71,11 +73,16 @@ class DataOptions:
             if out.delimiter is None:
                 out.delimiter = "," if out.format == "csv" else "\t"
             if out.header is None:
-                out.header = self.names is None and _looks_like_header(path, out.delimiter)
+                out.header = self.names is None and _looks_like_header(
+                    path, out.delimiter, out.text_encoding)
             if out.names is None and not out.header:
-                width = len(_first_record(path, out.delimiter))
+                width = len(_first_record(path, out.delimiter, out.text_encoding))
                 out.names = [f"c{k}" for k in range(width)]
         return out
+
+    @property
+    def text_encoding(self):
+        return self.encoding or "utf-8"
 
     def is_table(self):
         return self.format in TABLE_FORMATS
@@ -86,7 +93,7 @@ class DataOptions:
         dtypes = {name: "float64" for name in numeric if name not in strings}
         return CsvReader(path, batch_size=batch_size, names=self.names, header=self.header,
                          delimiter=self.delimiter, columns=columns, dtypes=dtypes,
-                         skip_bad_lines=skip_bad_lines)
+                         skip_bad_lines=skip_bad_lines, encoding=self.text_encoding)
 
     def sparse_reader(self, path, *, batch_size, n_features=None, skip_bad_lines=False):
         if self.format == "libsvm":
@@ -94,25 +101,26 @@ class DataOptions:
                 {name: tuple(bounds) for name, bounds in self.field_ranges.items()}
             return LibsvmReader(path, batch_size=batch_size, n_features=n_features,
                                 field_ranges=ranges, zero_based=self.zero_based,
-                                skip_bad_lines=skip_bad_lines)
+                                skip_bad_lines=skip_bad_lines,
+                                encoding=self.text_encoding)
         return LibffmReader(path, batch_size=batch_size, n_fields=self.n_fields,
                             n_features=n_features, zero_based=self.zero_based,
-                            skip_bad_lines=skip_bad_lines)
+                            skip_bad_lines=skip_bad_lines, encoding=self.text_encoding)
 
 
-def _first_record(path, delimiter):
-    with read_errors(path, "utf-8"), open_text(path, "utf-8", newline="") as handle:
+def _first_record(path, delimiter, encoding):
+    with read_errors(path, encoding), open_text(path, encoding, newline="") as handle:
         for record in csv.reader(handle, delimiter=delimiter):
             if record:
                 return record
     raise CliError(f"{path}: the file is empty")
 
 
-def _looks_like_header(path, delimiter):
+def _looks_like_header(path, delimiter, encoding):
     """A first record whose cells are all distinct non-numeric names is a header; one of
     non-empty, non-numeric names with a name twice is refused (a header nobody can read
     by name), rather than silently read as a data row."""
-    record = [cell.strip().lstrip("\ufeff") for cell in _first_record(path, delimiter)]
+    record = [cell.strip().lstrip("\ufeff") for cell in _first_record(path, delimiter, encoding)]
     if any(not cell for cell in record):
         return False
     for cell in record:

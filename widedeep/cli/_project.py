@@ -3,6 +3,7 @@ directory (the saved model and spec plus ``cli.json``: how its data files are re
 what its labels mean)."""
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -36,6 +37,8 @@ def add_data_arguments(parser, *, label=True):
     header.add_argument("--no-header", dest="header", action="store_false",
                         help="no header line (names from --names, else c0, c1, ...)")
     group.add_argument("--names", help="comma-separated column names of a csv/tsv file")
+    group.add_argument("--encoding", default=None,
+                       help="text encoding of the data files (default utf-8; e.g. latin-1)")
     if label:
         group.add_argument("--label", help="label column (csv/tsv)")
         group.add_argument("--weight", help="example-weight column (csv/tsv)")
@@ -59,7 +62,21 @@ def data_options_from_args(args):
                        [n.strip() for n in args.names.split(",")],
                        label=getattr(args, "label", None), weight=getattr(args, "weight", None),
                        zero_based=not args.one_based,
-                       field_ranges=_field_ranges(args.field_ranges))
+                       field_ranges=_field_ranges(args.field_ranges),
+                       encoding=_encoding(args.encoding))
+
+
+def _encoding(name):
+    """The codec name ``name`` (None: utf-8) checked now, so that an unknown one is a
+    one-line error rather than a failure in the middle of reading."""
+    if name is None:
+        return None
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise CliError(f"--encoding: unknown text encoding {name!r} (e.g. utf-8, "
+                       f"latin-1, cp1252)") from None
+    return name
 
 
 def _field_ranges(text):
@@ -185,7 +202,7 @@ class ModelDirectory:
         options = DataOptions.from_dict(self.info["options"])
         given = data_options_from_args(args)
         for key in ("format", "delimiter", "header", "names", "label", "weight",
-                    "field_ranges"):
+                    "field_ranges", "encoding"):
             if getattr(given, key) is not None:
                 setattr(options, key, getattr(given, key))
         return options.resolved(path)

@@ -49,7 +49,8 @@ def read_errors(path, encoding):
         line = _first_broken_line(path, encoding)
         raise BadLineError(BadLine(
             path, line, None, f"cannot decode the bytes as {encoding} ({error.reason}: "
-            f"{error.object[error.start:error.end]!r}); pass encoding=... (e.g. "
+            f"{error.object[error.start:error.end]!r}); give the file's encoding "
+            f"(encoding=... in Python, --encoding on the command line; e.g. "
             f"'latin-1')")) from None
     except _COMPRESSION_ERRORS as error:
         line = _first_broken_line(path, encoding)

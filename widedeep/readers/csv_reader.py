@@ -244,8 +244,8 @@ class CsvReader(StreamReader):
     def _check_known(self, what, names):
         unknown = [n for n in names if n not in self._position]
         if unknown:
-            raise ValueError(f"{self.path}: {what} names unknown column(s) {unknown}; the "
-                             f"file's columns are {self.names}")
+            raise ValueError(f"{self.path}: {what}= asks for column(s) {unknown} that the "
+                             f"file does not have; its columns are {self.names}")
 
     def _blocks(self, report):
         """`FieldBlock`s of the data records (after ``skip_rows`` and the header)."""

@@ -9,7 +9,9 @@ serving version) and swapped in atomically.
 - ``versions.py``: polling, loading, the atomic swap, pins (rollback);
 - ``gate.py``: the checks a new version passes, and `store_gate_data`;
 - ``request_body.py`` / ``json_columns.py``: request JSON to raw columns, checked;
-- ``limits.py``, ``errors.py``, ``metrics.py``, ``pool.py``, ``config.py``, ``main.py``.
+- ``pool.py`` / ``batching.py``: the scoring threads, and queued ``:rank`` requests
+  ranked together in one call (request batching);
+- ``limits.py``, ``errors.py``, ``metrics.py``, ``config.py``, ``main.py``.
 
 Only ``create_app`` and ``main`` need Starlette/uvicorn; the rest is NumPy.
 """

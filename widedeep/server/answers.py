@@ -20,26 +20,41 @@ from . import json_codec
 from .errors import RequestError
 from .request_body import parse_json, parse_predict, parse_rank
 
-__all__ = ["rank", "rank_answer", "predict", "status", "metadata", "json_bytes"]
+__all__ = ["rank", "parse_rank_body", "ranker_of", "rank_parsed", "rank_answer", "predict",
+           "status", "metadata", "json_bytes"]
 
 
-def _transform_error(error):
+def transform_error(error):
     return RequestError(400, f"the model cannot read the request: {error}")
 
 
 def rank(loaded, body, limits, repository):
     """The JSON answer of a ``:rank`` body ranked by ``loaded``; the parsed request is kept
     as live warm-up (`ModelRepository.record`)."""
-    request = parse_rank(parse_json(body), loaded.kinds, limits)
-    columns = {"query": request.query, "candidates": request.candidates}
+    return rank_parsed(loaded, parse_rank_body(loaded, body, limits), limits, repository)
+
+
+def parse_rank_body(loaded, body, limits):
+    """The `RankRequest` of a ``:rank`` body, checked against ``loaded``'s columns."""
+    return parse_rank(parse_json(body), loaded.kinds, limits)
+
+
+def ranker_of(loaded, request):
+    """The `Ranker` of ``loaded`` that ranks ``request`` (its ``target_class``'s)."""
     try:
-        ranker = loaded.ranker(request.target_class)
+        return loaded.ranker(request.target_class)
     except KeyError as error:
         raise RequestError(400, f"target_class: {error.args[0]}", "target_class") from None
+
+
+def rank_parsed(loaded, request, limits, repository):
+    """`rank` of a request already parsed (`parse_rank_body`)."""
+    ranker = ranker_of(loaded, request)
     try:
-        result = ranker.rank(columns, top_k=request.top_k)
+        result = ranker.rank({"query": request.query, "candidates": request.candidates},
+                             top_k=request.top_k)
     except (ValueError, TypeError) as error:
-        raise _transform_error(error) from None
+        raise transform_error(error) from None
     answer = rank_answer(loaded, request, result, limits)
     repository.record(loaded.name, request)
     return answer
@@ -80,7 +95,7 @@ def predict(loaded, body, limits, repository):
         predictions = estimator.predict(features) if _objective(estimator) == "regression" \
             else estimator.predict_proba(features)
     except (ValueError, TypeError) as error:
-        raise _transform_error(error) from None
+        raise transform_error(error) from None
     predictions = np.asarray(predictions, np.float64)
     return json_bytes({"predictions": _json_numbers(predictions),
                         "model_version": loaded.version})

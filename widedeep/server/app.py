@@ -51,7 +51,8 @@ def create_app(config, repository=None):
                                      pins=config.pins)
     else:
         repository.metrics = metrics
-    pool = ScoringPool(limits.max_concurrent, limits.max_queued)
+    pool = ScoringPool(limits.max_concurrent, limits.max_queued,
+                       config.batching.batch_max_rows, config.batching.batch_wait_ms / 1e3)
 
     def error_response(error):
         return JSONResponse(error.to_json(), status_code=error.status)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from .batching import BatchSettings
 from .gate import GateSettings
 from .limits import ServerLimits
 
@@ -24,7 +25,8 @@ class ServerConfig:
     endpoints (off by default); ``ranker_threads``: each Ranker's sub-batch threads;
     ``pins``: ``{name: version}`` served regardless of newer versions; ``metrics_dir``:
     where worker processes share their metrics (`widedeep.server.metrics`; None: each
-    process reports only its own, which is all there is with one worker)."""
+    process reports only its own, which is all there is with one worker); ``batching``:
+    `BatchSettings` (request batching, `widedeep.server.batching`)."""
     model_base: str
     host: str = "127.0.0.1"
     port: int = 8501
@@ -36,6 +38,7 @@ class ServerConfig:
     limits: ServerLimits = field(default_factory=ServerLimits)
     gate: GateSettings = field(default_factory=GateSettings)
     metrics_dir: str | None = None
+    batching: BatchSettings = field(default_factory=BatchSettings)
 
     def to_json(self):
         return json.dumps(asdict(self))
@@ -45,4 +48,5 @@ class ServerConfig:
         data = json.loads(text)
         data["limits"] = ServerLimits(**data.get("limits", {}))
         data["gate"] = GateSettings(**data.get("gate", {}))
+        data["batching"] = BatchSettings(**data.get("batching", {}))
         return cls(**data)

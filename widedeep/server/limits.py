@@ -14,7 +14,8 @@ max_bag_length         1000       values in one bag (list) cell
 max_string_length      256        characters of one string value
 max_top_k              1000       ``top_k`` of a :rank request
 max_explain            10         candidates explained when ``explain`` is set
-max_concurrent         4          requests scored at once (the worker pool's threads)
+max_concurrent         2          scoring threads (the worker pool), each scoring one
+                                  request or one batch of queued ones at a time
 max_queued             64         requests waiting for a worker (503 above)
 =====================  =========  =====================================================
 """
@@ -39,7 +40,10 @@ class ServerLimits:
     max_string_length: int = 256
     max_top_k: int = 1000
     max_explain: int = 10
-    max_concurrent: int = 4
+    # 2: one thread can run Python while another is in NumPy's kernels (which release the
+    # GIL); more threads of one process fight over the GIL and cost more CPU per request
+    # (serve_ab.py, README "Request batching"). More cores: more processes (--workers).
+    max_concurrent: int = 2
     max_queued: int = 64
 
     def __post_init__(self):

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 
+from .batching import BatchSettings
 from .config import CONFIG_ENVIRONMENT_VARIABLE, ServerConfig
 from .gate import GateSettings
 from .limits import ServerLimits
@@ -43,7 +44,8 @@ def build_parser(parser=None):
                              "folder when --workers > 1; its old snapshots are cleared)")
     parser.add_argument("--log-level", default="info")
     for group, settings in (("request limits", ServerLimits()),
-                            ("gate (new versions)", GateSettings())):
+                            ("gate (new versions)", GateSettings()),
+                            ("request batching", BatchSettings())):
         options = parser.add_argument_group(group)
         for item in dataclasses.fields(settings):
             default = getattr(settings, item.name)
@@ -62,10 +64,12 @@ def config_from_args(args):
     values = vars(args)
     limits = ServerLimits(**{f.name: values[f.name] for f in dataclasses.fields(ServerLimits)})
     gate = GateSettings(**{f.name: values[f.name] for f in dataclasses.fields(GateSettings)})
+    batching = BatchSettings(**{f.name: values[f.name]
+                                for f in dataclasses.fields(BatchSettings)})
     return ServerConfig(model_base=os.path.abspath(args.model_base), host=args.host,
                         port=args.port, workers=args.workers, poll_seconds=args.poll_seconds,
                         enable_admin=args.enable_admin, ranker_threads=args.ranker_threads,
-                        pins=pins, limits=limits, gate=gate,
+                        pins=pins, limits=limits, gate=gate, batching=batching,
                         metrics_dir=os.path.abspath(args.metrics_dir) if args.metrics_dir
                         else None)
 

@@ -8,6 +8,10 @@
                                                   by model and worker
 ``widedeep_version_swaps_total``       counter    swaps to a new or pinned version, by model
 ``widedeep_versions_refused_total``    counter    versions refused by the gate, by model
+``widedeep_batches_total``             counter    calls that ranked several queued :rank
+                                                  requests together, by model
+``widedeep_batched_requests_total``    counter    requests ranked in those (their ratio: the
+                                                  mean batch size), by model
 ``widedeep_workers``                   gauge      server processes whose counts are included
 =====================================  =========  ===========================================
 
@@ -62,6 +66,7 @@ class ServerMetrics:
         self._served = {}        # model -> version
         self._swaps = {}
         self._refused = {}
+        self._batches = {}       # model -> [batches, requests in them]
         self._stop = threading.Event()
         self._thread = None
 
@@ -90,6 +95,13 @@ class ServerMetrics:
         with self._lock:
             self._refused[model] = self._refused.get(model, 0) + 1
 
+    def count_batch(self, model, n_requests):
+        """One call ranked ``n_requests`` (>= 2) queued requests together."""
+        with self._lock:
+            counts = self._batches.setdefault(model, [0, 0])
+            counts[0] += 1
+            counts[1] += int(n_requests)
+
     # ------------------------------------------------------------------ sharing
     def snapshot(self):
         """This process's counts as JSON-able data (what a worker's file holds)."""
@@ -98,7 +110,8 @@ class ServerMetrics:
                     "requests": [[*key, count] for key, count in self._requests.items()],
                     "latency": [[*key, list(h)] for key, h in self._latency.items()],
                     "served": dict(self._served), "swaps": dict(self._swaps),
-                    "refused": dict(self._refused)}
+                    "refused": dict(self._refused),
+                    "batches": {model: list(c) for model, c in self._batches.items()}}
 
     def write_snapshot(self):
         """Replace this worker's file in ``directory`` (atomically) with its counts now."""
@@ -162,13 +175,17 @@ class ServerMetrics:
         """The metrics page (``text/plain; version=0.0.4``), summed over the workers."""
         snapshots = self._snapshots()
         requests, latency, swaps, refused, served = {}, {}, {}, {}, {}
+        batches, batched = {}, {}
         for snapshot in snapshots:
             for *key, count in snapshot["requests"]:
                 requests[tuple(key)] = requests.get(tuple(key), 0) + count
             for *key, histogram in snapshot["latency"]:
                 total = latency.setdefault(tuple(key), [0] * len(histogram))
                 latency[tuple(key)] = [a + b for a, b in zip(total, histogram)]
-            for totals, counts in ((swaps, snapshot["swaps"]), (refused, snapshot["refused"])):
+            snapshot_batches = snapshot.get("batches", {})
+            for totals, counts in ((swaps, snapshot["swaps"]), (refused, snapshot["refused"]),
+                                   (batches, {m: c[0] for m, c in snapshot_batches.items()}),
+                                   (batched, {m: c[1] for m, c in snapshot_batches.items()})):
                 for model, count in counts.items():
                     totals[model] = totals.get(model, 0) + count
             if snapshot is snapshots[0] or _alive(snapshot.get("pid")):
@@ -198,7 +215,11 @@ class ServerMetrics:
                   for (model, worker), version in sorted(served.items())]
         for name, help_text, values in (
                 ("widedeep_version_swaps_total", "Swaps to a new or pinned version.", swaps),
-                ("widedeep_versions_refused_total", "Versions refused by the gate.", refused)):
+                ("widedeep_versions_refused_total", "Versions refused by the gate.", refused),
+                ("widedeep_batches_total", "Calls that ranked several queued :rank requests "
+                                           "together (request batching).", batches),
+                ("widedeep_batched_requests_total", "Requests ranked in those calls.",
+                 batched)):
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
             lines += [f"{name}{_labels(model=model)} {value}"
                       for model, value in sorted(values.items())]

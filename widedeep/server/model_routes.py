@@ -5,7 +5,8 @@ its ``Request``/``Response`` objects: the path is split once, the body read stra
 ``receive``, the answer (bytes built on the scoring thread) sent as two ASGI messages.
 Everything else (health, readiness, metrics, admin, lifespan, 404s) goes to the Starlette
 app behind. A request takes the serving `LoadedVersion` once and is parsed and scored with
-it on the `ScoringPool`, so a swap never splits a request.
+it on the `ScoringPool`, so a swap never splits a request (a ``:rank`` request is a
+`RankJob`, batched with the ``:rank`` requests of the same version queued with it).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import logging
 import time
 
 from . import answers
+from .batching import RankJob
 from .errors import RequestError
 from .limits import check_name
 
@@ -65,10 +67,12 @@ class ModelRoutes:
                     if version is not None and version != loaded.version:
                         raise RequestError(404, f"version {version} of {name!r} is not being "
                                                 f"served (serving {loaded.version})", "version")
-                    # looked up at call time (benchmarks/profile_serve.py stubs it)
-                    function = answers.rank if action == "rank" else answers.predict
-                    content = await self.pool.run(function, loaded, body, self.limits,
-                                                  self.repository)
+                    if action == "rank":   # batched with other :rank requests when queued
+                        content = await self.pool.run_job(
+                            RankJob(loaded, body, self.limits, self.repository))
+                    else:
+                        content = await self.pool.run(answers.predict, loaded, body,
+                                                      self.limits, self.repository)
                 finally:
                     loaded.release()
             elif scope["method"] != "GET":

@@ -11,7 +11,10 @@ rounds a row differently in matrices of different heights, about 1e-7 relative);
 
 Thread safety: `rank` writes nothing shared (the estimator's parameters are only read, the
 prepared request is immutable and the thread pool is thread-safe), so many threads may call
-it at once. The model is read when each request is prepared, so after a re-fit the ranker
+it at once. `rank_many` ranks several raw-column requests in one featurization and one pass
+through the model (a server batching concurrent requests), each getting the `RankingResult`
+it gets alone up to float rounding (`widedeep.serving.request_batch`). The model is read
+when each request is prepared, so after a re-fit the ranker
 scores the new weights; training while a request is being scored is still unsafe (the
 request could see weights of two steps), so swap fitted models instead (`widedeep.server`).
 
@@ -27,6 +30,7 @@ request could see weights of two steps), so swap fitted models instead (`widedee
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -35,7 +39,8 @@ import numpy as np
 from ..losses import sigmoid, softmax
 from ..threads import limit_blas_threads
 from .finite import describe_non_finite, non_finite_parameters
-from .request import request_features
+from .request import is_feature_dict, request_features, split_request
+from .request_batch import signature, stack_requests
 from .shared_scoring import RequestScorer
 
 __all__ = ["Ranker", "RankingResult", "NonFiniteScoreError", "sub_batch_bounds"]
@@ -80,6 +85,13 @@ class RankingResult:
 
     def __len__(self):
         return int(self.scores.shape[0])
+
+
+def _check_rank_options(top_k, non_finite):
+    if top_k is not None and int(top_k) < 0:
+        raise ValueError(f"top_k must be >= 0, got {top_k}")
+    if non_finite not in ("isolate", "raise"):
+        raise ValueError(f"non_finite must be 'isolate' or 'raise', got {non_finite!r}")
 
 
 def sub_batch_bounds(n, sub_batches, align=1):
@@ -157,15 +169,18 @@ class Ranker:
 
         Runs with the BLAS pool limited to one thread: the ranker's parallelism is its own
         ``n_threads`` workers (see `widedeep.threads`)."""
+        query, candidates = self.features(request)
+        return self._scores(query, candidates, sub_batches)
+
+    def _scores(self, query, candidates, sub_batches, query_rows=None):
         with limit_blas_threads(1):
-            logits = self._score(request, sub_batches)
+            logits = self._logits(query, candidates, sub_batches, query_rows)
         if self.target_class is None or logits.shape[0] == 0:
             return logits
         return softmax(logits)[:, self.target_class].astype(logits.dtype, copy=False)
 
-    def _score(self, request, sub_batches):
-        query, candidates = self.features(request)
-        prepared = self.scorer.prepare(query, candidates)
+    def _logits(self, query, candidates, sub_batches, query_rows):
+        prepared = self.scorer.prepare(query, candidates, query_rows)
         n = prepared.n_candidates
         if n == 0:
             return np.zeros(0, dtype=np.float32)
@@ -194,11 +209,50 @@ class Ranker:
         warning; ``"raise"`` raises `NonFiniteScoreError` naming them and the broken
         parameters. A non-finite score is never ranked.
         """
-        if top_k is not None and int(top_k) < 0:
-            raise ValueError(f"top_k must be >= 0, got {top_k}")
-        if non_finite not in ("isolate", "raise"):
-            raise ValueError(f"non_finite must be 'isolate' or 'raise', got {non_finite!r}")
-        scores = self.score(request, sub_batches)
+        _check_rank_options(top_k, non_finite)
+        return self._result(self.score(request, sub_batches), top_k, non_finite)
+
+    def rank_many(self, requests, top_k=None, non_finite="isolate"):
+        """`rank` of several requests: ``[RankingResult, ...]`` in their order, each equal
+        to ``rank(request)`` up to float rounding (the wide part bit for bit).
+
+        Raw-column requests of the same columns (`request_batch.signature`) are featurized
+        together and scored in one pass: their queries as B rows, their candidates as one
+        batch (`widedeep.serving.request_batch`), cut into the ranker's sub-batches.
+        Feature-dict requests are ranked one by one. ``top_k``: one for all, or a list (one
+        per request). An error in any request raises (nothing is returned); rank the
+        requests alone to tell which one failed.
+        """
+        requests = [split_request(request) for request in requests]
+        top_ks = list(top_k) if isinstance(top_k, (list, tuple)) else [top_k] * len(requests)
+        if len(top_ks) != len(requests):
+            raise ValueError(f"top_k: {len(top_ks)} values for {len(requests)} requests")
+        for k in top_ks:
+            _check_rank_options(k, non_finite)
+        groups = {}
+        for index, (query, candidates) in enumerate(requests):
+            raw = self.spec is not None and isinstance(query, Mapping) \
+                and isinstance(candidates, Mapping) and not is_feature_dict(query, self.spec) \
+                and not is_feature_dict(candidates, self.spec)
+            key = ("raw", signature(query, candidates)) if raw else ("alone", index)
+            groups.setdefault(key, []).append(index)
+        results = [None] * len(requests)
+        for key, members in groups.items():
+            if key[0] == "alone" or len(members) == 1:
+                for index in members:
+                    results[index] = self._result(self.score(requests[index]),
+                                                  top_ks[index], non_finite)
+                continue
+            query, candidates, query_rows, counts = stack_requests(
+                [requests[index] for index in members])
+            features = request_features((query, candidates), self.spec, query_rows)
+            scores = self._scores(*features, None, query_rows)
+            for index, part in zip(members, np.split(scores, np.cumsum(counts)[:-1])):
+                results[index] = self._result(part, top_ks[index], non_finite)
+        return results
+
+    def _result(self, scores, top_k, non_finite):
+        """The `RankingResult` of one request's scores (see `rank`)."""
         finite = np.isfinite(scores)
         bad = np.flatnonzero(~finite)
         if bad.size:

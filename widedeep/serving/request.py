@@ -17,6 +17,11 @@ mixing user and item numbers) from the candidates joined with the query columns 
 repeated N times. Neither side computes the other's fields (`FeatureSpec.transform`'s
 ``fields``), so a user's 30 columns are transformed once per request, not once per
 candidate.
+
+Several requests at once (``query_rows``, `widedeep.serving.request_batch`): the query is
+a column batch of B rows (one per request) and ``query_rows[i]`` says which of them
+candidate ``i`` belongs to; a query column is then repeated per candidate from its
+candidate's own query row.
 """
 from __future__ import annotations
 
@@ -59,13 +64,16 @@ def field_sources(spec):
     return {field: set(names) for field, names in spec.field_sources().items()}
 
 
-def expand_columns(query, candidates, rows=None):
+def expand_columns(query, candidates, rows=None, query_rows=None):
     """The column batch of the candidates (``rows`` of them, default all) with every query
-    column repeated for each; candidate columns win when a name is in both."""
+    column repeated for each (``query_rows`` int [N]: candidate ``i`` takes query row
+    ``query_rows[i]``; default the one query row); candidate columns win when a name is in
+    both."""
     n = n_rows(candidates)
     rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
-    _check_expansion(query, candidates, rows.shape[0])
-    repeat = np.zeros(rows.shape[0], dtype=np.int64)
+    repeat = np.zeros(rows.shape[0], dtype=np.int64) if query_rows is None \
+        else np.asarray(query_rows, dtype=np.int64)[rows]
+    _check_expansion(query, candidates, repeat)
     columns = {name: (col.take(repeat) if isinstance(col, Ragged) else np.asarray(col)[repeat])
                for name, col in query.items() if name not in candidates}
     columns.update({name: (col.take(rows) if isinstance(col, Ragged) else np.asarray(col)[rows])
@@ -73,29 +81,37 @@ def expand_columns(query, candidates, rows=None):
     return columns
 
 
-def _check_expansion(query, candidates, n):
-    """Raise ``ValueError`` before the query's columns, repeated for ``n`` candidates,
-    would hold more than ``max_request_values`` values (`widedeep.limits`): a 20k-value
-    query bag and 10k candidates would otherwise make 2e8."""
+def _check_expansion(query, candidates, repeat):
+    """Raise ``ValueError`` before the query's columns, repeated for the candidates (query
+    row ``repeat[i]`` for candidate ``i``), would hold more than ``max_request_values``
+    values (`widedeep.limits`): a 20k-value query bag and 10k candidates would otherwise
+    make 2e8."""
     limit = get_limits().max_request_values
-    total = 0
+    total, n = 0, repeat.shape[0]
     for name, column in query.items():
         if name in candidates:
             continue
-        per_row = column.values.shape[0] if isinstance(column, Ragged) else 1
-        total += per_row * n
+        if not isinstance(column, Ragged):
+            values = n
+        elif len(column) == 1:
+            values = column.values.shape[0] * n
+        else:
+            values = int(column.lengths[repeat].sum())
+        per_row = values // max(n, 1)
+        total += values
         if total > limit:
             raise ValueError(f"request: query column {name!r} ({per_row} values) repeated "
                              f"for {n} candidates makes more than max_request_values={limit} "
                              f"values (see widedeep.limits)")
 
 
-def request_features(request, spec=None):
+def request_features(request, spec=None, query_rows=None):
     """``(query_features, candidate_features)`` of a request.
 
     Feature-dict requests are returned as they are. Raw requests go through ``spec``: the
     query-only fields are transformed from one row and returned in ``query_features``; the
     others from the candidates (see the module docstring) in ``candidate_features``.
+    ``query_rows``: several requests at once (module docstring; raw requests only).
     """
     query, candidates = split_request(request)
     if not isinstance(query, Mapping) or not isinstance(candidates, Mapping):
@@ -109,8 +125,10 @@ def request_features(request, spec=None):
                             f"requests need a FeatureSpec (Ranker(..., spec=spec))")
         return query, candidates
     if is_feature_dict(query, spec) and is_feature_dict(candidates, spec):
+        if query_rows is not None:
+            raise TypeError("several requests at once (query_rows) need raw columns")
         return query, candidates
-    if n_rows(query) != 1:
+    if query_rows is None and n_rows(query) != 1:
         raise ValueError(f"the query must be one row, got {n_rows(query)}")
     if n_rows(candidates) == 0:
         raise ValueError("the request has no candidates")
@@ -126,5 +144,6 @@ def request_features(request, spec=None):
         return query_features, {}
     needed = {name for f in candidate_fields for name in sources[f]}
     expanded = expand_columns({name: column for name, column in query.items()
-                               if name in needed and name not in candidates}, candidates)
+                               if name in needed and name not in candidates}, candidates,
+                              query_rows=query_rows)
     return query_features, spec.transform(expanded, fields=candidate_fields)

@@ -47,6 +47,15 @@ layers) or a `partial_fit` (which updates them in place) scores the new weights.
 arithmetic is the layers' own (`WideLayer.field_logits`, `DenseLayer.product`,
 `DenseLayer.add_bias`, `DeepNetwork.input_block`, each layer's ``forward``).
 
+Several requests at once (``query_rows``): the queries of B requests are a feature dict of
+B examples and their candidates one of N = n_1 + ... + n_B examples, ``query_rows[i]`` the
+request (query row) of candidate ``i``. The query part is computed for the B rows together
+(one ``[B, d_q] @ W`` product, one gather per wide field) and each candidate adds its own
+query's row; everything after the first layer runs once over all N rows (a server batching
+concurrent requests, `widedeep.server.batching`). A candidate's wide logit is bit-identical
+to scoring its request alone (the same sums in the same order); its deep logit agrees to
+float rounding (the products have other heights, as with sub-batches).
+
 Nothing is written into the model: every intermediate is local to the call, so one
 `RequestScorer` may score many requests from many threads at once.
 """
@@ -105,8 +114,11 @@ class PreparedRequest:
     wide field; ``query_blocks`` the query's deep input blocks ([1, width] each);
     ``query_first_layer`` ``q W_1[q rows] + b_1`` ([1, units]) in factorized mode;
     ``candidate_fields`` the names of the fields read per candidate and ``candidate_runs``
-    their adjacent column ranges of ``a_0``. Immutable once built, so sub-batches on several
-    threads share it safely.
+    their adjacent column ranges of ``a_0``; ``query_rows`` int64 [N] the query row of each
+    candidate when several requests are prepared together (the query parts then have one row
+    per query: ``query_wide`` values [B] or [B, K], ``query_blocks`` [B, width],
+    ``query_first_layer`` [B, units]), None for one request. Immutable once built, so
+    sub-batches on several threads share it safely.
     """
     model: ModelView
     n_candidates: int
@@ -116,6 +128,14 @@ class PreparedRequest:
     query_blocks: dict
     query_first_layer: np.ndarray | None
     candidate_runs: tuple
+    query_rows: np.ndarray | None = None
+
+    def per_candidate(self, query_part, start, stop):
+        """``query_part`` (one row per query) as the rows of candidates ``start:stop``: the
+        one-query part itself (it broadcasts), else each candidate's query's row."""
+        if self.query_rows is None:
+            return query_part
+        return query_part[self.query_rows[start:stop]]
 
 
 class RequestScorer:
@@ -143,16 +163,25 @@ class RequestScorer:
         self.block_rows = None if block_rows is None else int(block_rows)
 
     # ------------------------------------------------------------------ query part
-    def prepare(self, query, candidates):
+    def prepare(self, query, candidates, query_rows=None):
         """Validate the request and compute its query part once, with the current model.
 
         ``query``: feature dict of one example; ``candidates``: feature dict of N examples.
         A model field is read from ``candidates`` when present there (per candidate), else
-        from ``query`` (shared). Raises ``ValueError`` naming a field that is in neither, a
-        query that is not one example, or a malformed field.
+        from ``query`` (shared). ``query_rows`` (several requests at once, see the module
+        docstring): int [N], the query row (of B) of each candidate. Raises ``ValueError``
+        naming a field that is in neither, a query that is not one example (B examples), or
+        a malformed field.
         """
         model = ModelView.of(self.estimator)
         n = n_examples(candidates)
+        n_queries = 1
+        if query_rows is not None:
+            query_rows = np.asarray(query_rows, dtype=np.int64)
+            if query_rows.shape != (n,):
+                raise ValueError(f"query_rows: expected one query row per candidate ({n}), "
+                                 f"got shape {query_rows.shape}")
+            n_queries = int(query_rows.max()) + 1 if n else 0
         candidate_fields = frozenset(f for f in model.fields if f in candidates)
         query_fields = [f for f in model.fields if f not in candidate_fields]
         missing = [f for f in query_fields if f not in query]
@@ -161,26 +190,32 @@ class RequestScorer:
                              f"the query (shared) or in the candidates (per candidate)")
         if query_fields:
             query = {f: query[f] for f in query_fields}
-            if n_examples(query) != 1:
+            if query_rows is not None:
+                n_queries = n_examples(query)
+                if n and (query_rows.min() < 0 or query_rows.max() >= n_queries):
+                    raise ValueError(f"query_rows: a query row outside 0 .. {n_queries - 1}")
+            elif n_examples(query) != 1:
                 raise ValueError(f"the query must be one example, got {n_examples(query)} "
                                  f"(fields {query_fields})")
-        _check_fields(model, query, query_fields, 1)
+        _check_fields(model, query, query_fields, n_queries)
         _check_fields(model, candidates, sorted(candidate_fields), n)
         query_wide = {}
         if model.wide is not None:
             shared = [f for f in model.wide.field_sizes if f not in candidate_fields]
             if model.wide.n_outputs == 1 and shared:   # in one gather (`field_terms`)
-                query_wide = dict(zip(shared, field_terms(model.wide, query, shared, 1)[:, 0]))
+                terms = field_terms(model.wide, query, shared, n_queries)   # [S, B]
+                query_wide = dict(zip(shared, terms[:, 0] if query_rows is None else terms))
             for f in shared if model.wide.n_outputs > 1 else ():
-                query_wide[f] = model.wide.field_logits(f, query[f])[0]   # [K]
+                logits = model.wide.field_logits(f, query[f])   # [B, K]
+                query_wide[f] = logits[0] if query_rows is None else logits
         query_blocks = _query_blocks(model, query, candidate_fields)
         query_first_layer = None
         if model.deep is not None and self.first_layer == "factorized" \
                 and isinstance(model.deep.layers[0], DenseLayer):
-            query_first_layer = _query_first_layer(model, query_blocks)
+            query_first_layer = _query_first_layer(model, query_blocks, n_queries)
         return PreparedRequest(model, n, candidates, candidate_fields, query_wide,
                                query_blocks, query_first_layer,
-                               tuple(_runs(model.layout, candidate_fields)))
+                               tuple(_runs(model.layout, candidate_fields)), query_rows)
 
     # ------------------------------------------------------------------ candidates
     def score_rows(self, prepared, start, stop):
@@ -199,7 +234,10 @@ class RequestScorer:
         logits = None
         if model.wide is not None:
             if model.wide.n_outputs == 1:   # candidate fields in one gather (`wide_gather`)
-                wide = logits_with_query(model.wide, rows, prepared.query_wide, n)
+                query_wide = prepared.query_wide if prepared.query_rows is None else {
+                    f: prepared.per_candidate(v, start, stop)
+                    for f, v in prepared.query_wide.items()}
+                wide = logits_with_query(model.wide, rows, query_wide, n)
             else:
                 wide = np.empty((n, model.wide.n_outputs), dtype=np.float64)
                 wide[...] = model.wide.params["bias"]
@@ -207,15 +245,15 @@ class RequestScorer:
                     if f in prepared.candidate_fields:
                         model.wide.field_logits(f, rows[f], out=wide)
                     else:
-                        wide += prepared.query_wide[f]
+                        wide += prepared.per_candidate(prepared.query_wide[f], start, stop)
             logits = wide.astype(model.wide.dtype)
         if model.deep is not None:
-            deep = self._deep_rows(prepared, rows, n)
+            deep = self._deep_rows(prepared, rows, start, stop)
             logits = deep if logits is None else logits + deep
         return logits
 
-    def _deep_rows(self, prepared, rows, n):
-        model = prepared.model
+    def _deep_rows(self, prepared, rows, start, stop):
+        model, n = prepared.model, stop - start
         layers = model.deep.layers
         if prepared.query_first_layer is not None:
             a = None
@@ -223,13 +261,15 @@ class RequestScorer:
                 values = model.deep.input_columns([model.block(f) for f in fields], rows)
                 product = layers[0].product(values, slice(begin, end), self.block_rows)
                 a = product if a is None else np.add(a, product, out=a)
+            query_part = prepared.per_candidate(prepared.query_first_layer, start, stop)
             if a is None:
-                a = np.repeat(prepared.query_first_layer, n, axis=0)
+                a = np.repeat(query_part, n, axis=0) if prepared.query_rows is None \
+                    else query_part
             else:
-                a += prepared.query_first_layer
+                a += query_part
             remaining = layers[1:]
         else:
-            a = _tiled_input(prepared, rows, n)
+            a = _tiled_input(prepared, rows, start, stop)
             remaining = layers
         for layer in remaining:
             if isinstance(layer, DenseLayer):
@@ -273,10 +313,10 @@ def _query_blocks(model, query, candidate_fields):
     return out
 
 
-def _query_first_layer(model, query_blocks):
-    """``q W_1[q rows] + b_1`` [1, units]: the query's share of the first dense layer."""
+def _query_first_layer(model, query_blocks, n_queries=1):
+    """``q W_1[q rows] + b_1`` [B, units]: the queries' share of the first dense layer."""
     layer = model.deep.layers[0]
-    out = np.zeros((1, layer.output_dim), dtype=layer.params["W"].dtype)
+    out = np.zeros((n_queries, layer.output_dim), dtype=layer.params["W"].dtype)
     for start, stop, fields in _runs(model.layout, query_blocks.keys()):
         values = np.concatenate([query_blocks[f] for f in fields], axis=1) \
             if len(fields) > 1 else query_blocks[fields[0]]
@@ -284,14 +324,14 @@ def _query_first_layer(model, query_blocks):
     return layer.add_bias(out)
 
 
-def _tiled_input(prepared, rows, n):
+def _tiled_input(prepared, rows, start, stop):
     parts = []
     for block in prepared.model.layout:
         if block.field in prepared.candidate_fields:
             parts.append(prepared.model.deep.input_block(block, rows))
         else:
-            parts.append(np.broadcast_to(prepared.query_blocks[block.field],
-                                         (n, block.stop - block.start)))
+            query_part = prepared.per_candidate(prepared.query_blocks[block.field], start, stop)
+            parts.append(np.broadcast_to(query_part, (stop - start, block.stop - block.start)))
     return np.concatenate(parts, axis=1)
 
 
