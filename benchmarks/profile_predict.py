@@ -115,6 +115,8 @@ def main(argv=None):
     ds = common.load(a.config)
     sample = ds.train.wide[:4096] if isinstance(ds.train.wide, np.ndarray) else ds.train.wide
     est, wide = wb.build_estimator(ds.schema, hp, 0, sample)
+    # the BLAS threads the process was started with (as the benchmark adapter sets them)
+    est.set_params(n_threads=int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
     for k in range(a.train):
         b = ds.train.batch(k * hp["batch"], (k + 1) * hp["batch"])
         est.partial_fit(wb.batch_features(b, ds.schema, wide), b.label)

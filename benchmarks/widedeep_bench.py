@@ -107,10 +107,11 @@ class WideSegments:
     def features(self, wide, n):
         """The wide fields of one batch: fixed layout, the one-column segments in one
         `SparseInput.from_id_columns` call and the wider ones (e.g. Criteo's 10 crosses)
-        by `from_csr`; CSR layout, every entry's segment found at once and each segment's
-        entries (row order kept) passed unchecked: the model validates every sparse field
-        it reads (`SparseInput.validate`), as it does for any input built with
-        ``validate=False``."""
+        by `from_csr`; CSR layout, every entry's segment found at once, the segments holding
+        one unit entry per row (one-hots, e.g. Paper's 34) in one `from_id_columns` call
+        and the others' entries (row order kept) passed unchecked: the model validates
+        every sparse field it reads (`SparseInput.validate`), as it does for any input
+        built with ``validate=False``."""
         out = {}
         if self.fixed:
             single = [s for s, cols in enumerate(self.columns) if cols.shape[0] == 1]
@@ -132,17 +133,70 @@ class WideSegments:
             return {name: out[name] for name in self.names}
         indptr, indices, values = wide
         seg = np.searchsorted(self.offsets, indices, side="right") - 1
+        if len(self.names) < 2 ** 15:   # a stable sort of int16 keys is a radix sort
+            seg = seg.astype(np.int16)
         # a stable sort by segment keeps each segment's entries in row order
         order = np.argsort(seg, kind="stable")
         bounds = np.searchsorted(seg[order], np.arange(len(self.names) + 1)).tolist()
         row = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))[order]
         local = indices[order] - self.offsets[seg[order]]   # int64, every segment at once
         values = values[order]
+        # segments with one unit entry per row (one-hots) in one from_id_columns call
+        hot = [s for s in range(len(self.names)) if bounds[s + 1] - bounds[s] == n]
+        if hot and n:
+            pick = np.concatenate([np.arange(bounds[s], bounds[s + 1]) for s in hot]) \
+                if hot != list(range(hot[0], hot[-1] + 1)) else slice(bounds[hot[0]],
+                                                                      bounds[hot[-1] + 1])
+            ok = np.logical_and.reduce(
+                (row[pick].reshape(len(hot), n) == np.arange(n)) &
+                (values[pick].reshape(len(hot), n) == 1), axis=1)
+            hot = [s for s, good in zip(hot, ok.tolist()) if good]
+            if hot:
+                block = local[pick].reshape(-1, n)[ok] if not ok.all() else \
+                    local[pick].reshape(-1, n)
+                out.update(SparseInput.from_id_columns(block.T, [self.names[s] for s in hot]))
         for s, name in enumerate(self.names):
+            if name in out:
+                continue
             lo, hi = bounds[s], bounds[s + 1]
             out[name] = SparseInput(row[lo:hi], local[lo:hi], values[lo:hi], n_examples=n,
                                     field=name, validate=False)
-        return out
+        return {name: out[name] for name in self.names}
+
+
+class GlobalWide:
+    """The schema's wide ids as ONE wide field over the whole wide space (``"wide"``, size
+    ``schema["wide"]["dim"]``, ids as given): the peers' layout (one ``EmbeddingBag`` /
+    one weight vector for every segment). The same model as `WideSegments` (FTRL is per
+    coordinate, every segment has the same settings; a field's coordinates are its
+    segment's), with one input to build and one field to read per batch.
+    ``WD_WIDE_LAYOUT=global`` selects it."""
+
+    names = ["wide"]
+
+    def __init__(self, schema, sample_wide):
+        self.dim = int(schema["wide"]["dim"])
+
+    @property
+    def field_sizes(self):
+        return {"wide": self.dim}
+
+    def features(self, wide, n):
+        """``{"wide": SparseInput}``: fixed layout [n, K] as bags of K entries, CSR as
+        given; passed unchecked (the model validates every sparse field it reads)."""
+        if isinstance(wide, np.ndarray):
+            k = wide.shape[1]
+            indptr = np.arange(0, n * k + 1, k, dtype=np.int64)
+            ids, values = wide.reshape(-1), None
+        else:
+            indptr, ids, values = wide
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        x = SparseInput(rows, ids, values, n_examples=n, field="wide", validate=False)
+        x._indptr = np.asarray(indptr, dtype=np.int64)
+        return {"wide": x}
+
+
+WIDE_LAYOUTS = {"segments": WideSegments, "global": GlobalWide}
 
 
 def openblas_corename():
@@ -172,15 +226,18 @@ def _field_name(prefix, name, k):
     return f"{prefix}:{name}" if len(name) <= 40 else f"{prefix}:{k}:{name[:30]}"
 
 
-def build_estimator(schema, hp, seed=0, sample_wide=None):
-    """(WideDeepEstimator, WideSegments) for a benchmark schema and hyper-parameters."""
+def build_estimator(schema, hp, seed=0, sample_wide=None, wide_layout=None):
+    """(WideDeepEstimator, WideSegments or GlobalWide) for a benchmark schema and
+    hyper-parameters; ``wide_layout`` "segments" (one wide field per segment, the
+    default) or "global" (`GlobalWide`), default from ``WD_WIDE_LAYOUT``."""
     dim = int(hp["embed_dim"])
     cat = [f["name"] for f in schema["cat_fields"]]
     bags = [f["name"] for f in schema["bag_fields"]]
     field_vocab = {f["name"]: f["vocab"] for f in schema["cat_fields"] + schema["bag_fields"]}
     used = list(dict.fromkeys(field_vocab[f] for f in cat + bags))
     vocabularies = {v: (int(schema["vocabs"][v]), dim) for v in used}
-    wide = WideSegments(schema, sample_wide)
+    layout = wide_layout or os.environ.get("WD_WIDE_LAYOUT", "segments")
+    wide = WIDE_LAYOUTS[layout](schema, sample_wide)
     deep, ftrl = hp["deep"], hp["ftrl"]
     est = WideDeepEstimator(
         wide.field_sizes,
@@ -270,6 +327,7 @@ class WidedeepAdapter(common.Adapter):
                     n_threads=str(self.model.n_threads),
                     openblas_corename=openblas_corename(),
                     wide_fields=len(self.wide.names), overlap=str(self.overlap),
+                    wide_layout=os.environ.get("WD_WIDE_LAYOUT", "segments"),
                     row_threads=os.environ.get("WD_ROW_THREADS", "default"),
                     note="bias = wide bias (FTRL); peers: deep output bias (Adagrad)")
 

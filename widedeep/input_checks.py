@@ -24,7 +24,7 @@ from .workspace import thread_workspace
 __all__ = ["validate_fields", "all_one_hot", "is_one_hot"]
 
 
-def validate_fields(inputs, vocab_sizes, fields, ids=None, values=None):
+def validate_fields(inputs, vocab_sizes, fields, ids=None, values=None, hot=None):
     """Validate ``inputs[k]`` (`SparseInput`) against ``vocab_sizes[k]`` and name
     ``fields[k]`` in errors; same checks and errors as ``inputs[k].validate(...)``.
 
@@ -41,8 +41,9 @@ def validate_fields(inputs, vocab_sizes, fields, ids=None, values=None):
             return
         rest = range(len(inputs))
     else:
-        n = inputs[0].n_examples if inputs else 0
-        hot = [k for k, x in enumerate(inputs) if is_one_hot(x, n)]
+        if hot is None:
+            n = inputs[0].n_examples if inputs else 0
+            hot = [k for k, x in enumerate(inputs) if is_one_hot(x, n)]
         ok = len(hot) > 1 and _ranges_ok([inputs[k] for k in hot],
                                          [vocab_sizes[k] for k in hot])
         rest = sorted(set(range(len(inputs))) - set(hot)) if ok else range(len(inputs))
@@ -65,7 +66,7 @@ def is_one_hot(x, n):
     """Whether ``x`` is a `SparseInput` of ``n >= 1`` examples, one entry each."""
     return type(x) is SparseInput and x.n_examples == n and n > 0 and \
         x.feature_ids.shape[0] == x.example_indices.shape[0] == x.feature_values.shape[0] \
-        == n and x.one_per_example
+        == n and (x._one_per_example or x._one_per_example is None and x.one_per_example)
 
 def _ranges_ok(inputs, vocab_sizes, ids=None, values=None):
     n, k = inputs[0].n_examples, len(inputs)

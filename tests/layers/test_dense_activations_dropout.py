@@ -83,3 +83,39 @@ def test_dense_product_in_blocks_equals_one_product_and_pads_the_last_block():
     # a row's bits are those of a block of 4 whatever the total height
     np.testing.assert_array_equal(layer.product(x[8:9], block_rows=4)[0],
                                   layer.product(x[8:11], block_rows=4)[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_against_a_zero_row_gives_max_of_x_and_zero_for_every_value(dtype):
+    from widedeep.layers.activations import relu_into
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 9)).astype(dtype)
+    x[0, :5] = [np.nan, -0.0, 0.0, np.inf, -np.inf]
+    out = relu_into(x, np.empty_like(x))
+    # independent: element by element in Python (NaN stays NaN, zeros come out +0.0)
+    for value, got in zip(x.ravel().tolist(), out.ravel().tolist()):
+        if value != value:
+            assert got != got
+        else:
+            assert got == (value if value > 0 else 0.0)
+            assert not (got == 0.0 and np.signbit(got))
+
+
+def test_relu_in_a_workspace_without_row_threads_writes_its_input_in_place():
+    from widedeep.workspace import Workspace
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    expected = np.where(x > 0, x, np.float32(0))
+    buffer = x.copy()
+    out, cache = ReLU(inplace=True).forward(buffer, workspace=Workspace())
+    assert out is buffer and cache is buffer
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_zero_row_is_read_only_and_shared_per_width_and_dtype():
+    from widedeep.layers.activations import zero_row
+    row = zero_row(3, np.float32)
+    assert row.shape == (3,) and row.dtype == np.float32 and not row.any()
+    assert zero_row(3, np.float32) is row and zero_row(3, np.float64) is not row
+    with pytest.raises(ValueError):
+        row[0] = 1.0

@@ -111,3 +111,23 @@ def test_logits_with_query_equal_field_by_field_with_the_query_terms(dtype):
             wide.field_logits(field, features[field], out=expected)
     np.testing.assert_array_equal(logits_with_query(wide, features, {"a": query_term}, 40),
                                   expected)
+
+
+def test_one_hot_fields_beside_a_ragged_bag_are_found_once_and_checked_by_field():
+    # forward finds the one-hot fields once and hands them to the checks and the gather:
+    # same logits as field by field, and a bad id still names its own field
+    from widedeep.layers.wide_gather import field_terms
+    wide = layer(np.float32)
+    features = batch(20, np.float32)
+    features["cross"] = SparseInput.from_lists([[1, 2]] * 10 + [[3]] * 10)
+    logits = wide.forward(features, workspace=Workspace(), validate=True)[0]
+    np.testing.assert_array_equal(logits, field_by_field(wide, features))
+    terms = field_terms(wide, features, list(SIZES), 20, hot=[0, 1])
+    for row, field in enumerate(SIZES):
+        np.testing.assert_array_equal(terms[row], wide.field_logits(field, features[field]))
+    for field, bad in (("b", SparseInput(np.arange(20), np.full(20, SIZES["b"]), None,
+                                         n_examples=20, validate=False)),
+                       ("cross", SparseInput.from_lists([[1, SIZES["cross"]]] * 20))):
+        broken = dict(features, **{field: bad})
+        with pytest.raises(ValueError, match=f"field '{field}'"):
+            wide.forward(broken, validate=True)

@@ -71,9 +71,11 @@ class DenseLayer(Layer):
         out = workspace.array(key + "/out", (x.shape[0], W.shape[1]),
                               np.result_type(x, W))
         np.matmul(x, W, out=out)
-        # the bias add is elementwise: split over rows on the workspace's threads
-        run_rows(workspace, lambda start, stop: self.add_bias(out[start:stop]),
-                 out.shape[0], out.shape[1])
+        if workspace.threads is None:   # the caller's thread alone (e.g. predict)
+            self.add_bias(out)
+        else:   # the bias add is elementwise: split over rows on the workspace's threads
+            run_rows(workspace, lambda start, stop: self.add_bias(out[start:stop]),
+                     out.shape[0], out.shape[1])
         return out, x
 
     def product(self, x, columns=None, block_rows=None):

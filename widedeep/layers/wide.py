@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..input_checks import all_one_hot, validate_fields
+from ..input_checks import is_one_hot, validate_fields
 from ..inputs import SparseInput
 from ..losses import BinaryLogistic
 from ..optim.base import PendingUpdate, prepare_in_row_ranges
@@ -182,19 +182,25 @@ class WideLayer(Layer):
         one-gather path (`widedeep.workspace.Workspace`). ``validate=True``: run the value
         checks of `check_input` first (fused with the one gather when every field is
         one-hot: the ids and values are concatenated once for both)."""
-        one_hot = bool(self.field_sizes) and all_one_hot([features[f] for f in self.field_sizes])
+        inputs = [features[f] for f in self.field_sizes]
+        n = inputs[0].n_examples if inputs else 0
+        # which fields hold one entry per example, found once for every use below
+        hot = [j for j, x in enumerate(inputs) if is_one_hot(x, n)]
+        one_hot = bool(inputs) and len(hot) == len(inputs)
         layout = fixed_widths(self, features, one_hot)
         if validate and (layout is None or not one_hot):
-            self.validate_values(features)   # field by field, before anything is read
+            # field by field (the one-hot ones together), before anything is read
+            validate_fields(inputs, list(self.field_sizes.values()), list(self.field_sizes),
+                            hot=hot)
             validate = False
         if layout is not None:   # one gather for every field (`wide_gather`)
             return fused_logits(self, layout, workspace, validate).astype(self.dtype), \
                 features
-        n = _common_size([features[f] for f in self.field_sizes])
+        n = _common_size(inputs)
         if self.n_outputs == 1 and self._weights is not None and n:
             # the one-hot fields in one gather, each bag by its own `field_logits`, added in
             # field order: the same bits as field by field (`wide_gather.logits_with_query`)
-            return logits_with_query(self, features, {}, n).astype(self.dtype), features
+            return logits_with_query(self, features, {}, n, hot).astype(self.dtype), features
         return self._field_by_field_logits(features).astype(self.dtype), features
 
     def _field_by_field_logits(self, features):

@@ -115,16 +115,22 @@ def fused_logits(layer, layout, workspace=None, validate=False):
     return np.add.reduce(terms, axis=0, out=empty(workspace, "wide/logits", n, np.float64))
 
 
-def field_terms(layer, features, fields, n):
+def field_terms(layer, features, fields, n, hot=None):
     """Each field's term of the wide logit, float64 [len(fields), n]: row ``j`` is
     `WideLayer.field_logits` of ``fields[j]`` (bit for bit), for fields already checked (ids
     in range) and one output. The one-hot fields are gathered at once (one ``np.take``, one
     product); a bag (e.g. a cross of a query bag and the candidate) adds its own
-    `WideLayer.field_logits`."""
+    `WideLayer.field_logits`. ``hot``: the positions of the one-hot fields among
+    ``fields`` (`input_checks.is_one_hot`) when the caller has found them."""
     terms = np.empty((len(fields), n), dtype=np.float64)
     inputs = [features[f] for f in fields]
-    hot = [j for j, x in enumerate(inputs) if x.one_per_example and x.n_examples == n
-           and x.feature_values.dtype == layer.dtype] if layer._weights is not None else []
+    if layer._weights is None:
+        hot = []
+    elif hot is None:
+        hot = [j for j, x in enumerate(inputs) if x.one_per_example and x.n_examples == n
+               and x.feature_values.dtype == layer.dtype]
+    else:
+        hot = [j for j in hot if inputs[j].feature_values.dtype == layer.dtype]
     if hot:
         coords = np.concatenate([inputs[j].feature_ids for j in hot],
                                 out=np.empty(n * len(hot), np.int64)).reshape(len(hot), n)
@@ -139,7 +145,7 @@ def field_terms(layer, features, fields, n):
     return terms
 
 
-def logits_with_query(layer, features, query_terms, n):
+def logits_with_query(layer, features, query_terms, n, hot=None):
     """The wide logits [n] (float64) of ``n`` candidates sharing one query (a ranking
     request): ``b + sum_f s_f(i)`` in the layer's field order, where a field of
     ``query_terms`` adds its float64 scalar (the query's term, computed once; or [n] terms,
@@ -147,7 +153,8 @@ def logits_with_query(layer, features, query_terms, n):
     other field its term of ``features`` (the candidates' fields, already checked),
     `field_terms`. The terms are the rows of one [F + 1, n] array reduced in order, so the
     logits are bit-identical to adding `WideLayer.field_logits` field by field from the
-    bias, query terms included. One output only."""
+    bias, query terms included. One output only. ``hot``: positions of the one-hot fields
+    among those not in ``query_terms`` (see `field_terms`), when the caller has them."""
     fields = list(layer.field_sizes)
     terms = np.empty((len(fields) + 1, n), dtype=np.float64)
     terms[0] = layer.params["bias"][0]
@@ -158,7 +165,7 @@ def logits_with_query(layer, features, query_terms, n):
         terms[shared] = shared_terms if shared_terms.ndim == 2 else shared_terms[:, None]
     own = [row for row, f in enumerate(fields, start=1) if f not in query_terms]
     if own:
-        terms[own] = field_terms(layer, features, [fields[row - 1] for row in own], n)
+        terms[own] = field_terms(layer, features, [fields[row - 1] for row in own], n, hot)
     return np.add.reduce(terms, axis=0)
 
 
