@@ -65,11 +65,13 @@ CONFIGS = {
 }
 IMPL_FILE = {"torch": "torch", "torch_fused": "torch", "tf": "tf", "widedeep": "widedeep",
              "widedeep_avx512": "widedeep", "widedeep_pinned": "widedeep",
-             "widedeep_rows": "widedeep", "widedeep_global": "widedeep"}
+             "widedeep_rows": "widedeep", "widedeep_overlap": "widedeep",
+             "widedeep_global": "widedeep"}
 LABEL = {"torch": "torch per-field", "torch_fused": "torch fused", "tf": "TensorFlow",
          "widedeep": "widedeep", "widedeep_avx512": "widedeep, OPENBLAS_CORETYPE=SkylakeX",
          "widedeep_pinned": "widedeep pinned (Haswell, L2 512)",
          "widedeep_rows": "widedeep, row threads (WD_ROW_THREADS=auto)",
+         "widedeep_overlap": "widedeep, overlapped step (WD_OVERLAP=1)",
          "widedeep_global": "widedeep, one wide field (WD_WIDE_LAYOUT=global)"}
 # The OpenBLAS pins some machines set (older OpenBLAS builds need them): "pinned" runs set
 # them, every other run of this script has both removed from its environment ("native").
@@ -171,7 +173,7 @@ class Runner:
         name = f"{IMPL_FILE[impl]}__{config}"
         tag = {"widedeep_avx512": "avx512", "widedeep_pinned": "pinned",
                "torch_fused": "fused", "widedeep_rows": "rows",
-               "widedeep_global": "global"}.get(impl)
+               "widedeep_overlap": "overlap", "widedeep_global": "global"}.get(impl)
         if config == "paper_latency":
             tag = "_".join(x for x in (tag, "latency") if x)
             name = f"{IMPL_FILE[impl]}__paper"
@@ -186,6 +188,8 @@ class Runner:
             env.update(PINS)
         if impl == "widedeep_rows":
             env["WD_ROW_THREADS"] = "auto"
+        if impl == "widedeep_overlap":
+            env["WD_OVERLAP"] = "1"
         if impl == "widedeep_global":
             env["WD_WIDE_LAYOUT"] = "global"
         cmd = [python, str(script)] + args
@@ -387,6 +391,9 @@ def main(argv=None):
                          "OPENBLAS_L2_SIZE=512); every other run has both unset ('native')")
     ap.add_argument("--row-threads", action="store_true",
                     help="also run widedeep with the step's row threads on (WD_ROW_THREADS=auto)")
+    ap.add_argument("--overlap", action="store_true",
+                    help="also run widedeep with the overlapped step (WD_OVERLAP=1: the sparse "
+                         "half on a helper thread, BLAS at one thread meanwhile)")
     ap.add_argument("--wide-global", action="store_true",
                     help="also run widedeep with one wide field over the whole wide id space "
                          "(WD_WIDE_LAYOUT=global: the peers' single wide table)")
@@ -421,6 +428,8 @@ def main(argv=None):
         impls = impls + ["widedeep_pinned"]
     if a.row_threads:
         impls = impls + ["widedeep_rows"]
+    if a.overlap:
+        impls = impls + ["widedeep_overlap"]
     if a.wide_global:
         impls = impls + ["widedeep_global"]
     if have_shared and not a.no_peers and "torch" in info:

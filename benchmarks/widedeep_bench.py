@@ -13,8 +13,10 @@ or through the peers' runner: ``WD_DRIVER=benchmarks/widedeep_bench.py ../shared
 
 ``WD_OVERLAP=1``: train with the overlapped step (`widedeep.training.overlap`: the wide FTRL
 step and the embedding updates on a helper thread next to the dense backward), from the
-second step on; meant with one BLAS thread (``--threads 1``), the helper taking the second
-core. Compare it with ``--threads 1`` and ``--threads 2`` without it, interleaved.
+second step on. With ``--threads 2`` the helper starts at ``dL/da_0`` and BLAS drops to one
+thread until it is done (the helper takes the other core); with ``--threads 1`` it starts
+at ``dL/df``. Compare with the same ``--threads`` without it, interleaved (or
+``benchmarks/step_modes_ab.py``, one process).
 
 ``WD_ROW_THREADS=k``: the step's elementwise phases split over ``k`` threads between the
 GEMMs (`widedeep.row_threads`; ``step_.threads``), ``auto``: as many as ``n_threads``;

@@ -68,3 +68,27 @@ def test_ids_too_large_for_position_keys_fall_back_to_a_stable_argsort():
     values = np.array([1.0, 2.0, 3.0, 4.0])
     unique_ids, sums = sum_duplicates(ids, values)
     assert unique_ids.tolist() == [5, 2 ** 61] and sums.tolist() == [6.0, 4.0]
+
+
+@pytest.mark.parametrize("disjoint", [True, False])
+def test_the_runs_hint_changes_nothing(disjoint):
+    """Pieces sorted on their own first, then merged: the same grouping and bits, whether
+    the pieces' id ranges are disjoint and in order (fields of their own vocabularies)
+    or overlap (fields sharing one)."""
+    rng = np.random.default_rng(3)
+    n, n_fields, n_ids = 300, 5, 10 ** 6
+    offsets = np.arange(n_fields) * (n_ids // n_fields) if disjoint else np.zeros(n_fields)
+    by_field = (rng.zipf(1.3, (n, n_fields)) % 1000 + offsets).astype(np.int64)
+    values = rng.standard_normal((n * n_fields, 4)).astype(np.float32)
+    plain = sum_duplicates(by_field.reshape(-1), values, n_ids=n_ids)
+    columns = sum_duplicates(by_field.reshape(-1), values, n_ids=n_ids, workspace=Workspace(),
+                             runs=n_fields)
+    field_major = by_field.T.reshape(-1)
+    values_fm = values.reshape(n, n_fields, 4).transpose(1, 0, 2).reshape(-1, 4)
+    pieces = sum_duplicates(field_major, values_fm, n_ids=n_ids,
+                            runs=list(range(0, n * n_fields + 1, n)))
+    expected = sum_duplicates(field_major, values_fm, n_ids=n_ids)
+    for got, want in ((columns, plain), (pieces, expected)):
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(plain[0], np.unique(by_field))

@@ -34,7 +34,7 @@ import threading
 from contextlib import contextmanager
 
 __all__ = ["DEFAULT_N_THREADS", "resolve_n_threads", "limit_blas_threads", "blas_threads",
-           "with_blas_limit", "active_thread_limit"]
+           "with_blas_limit", "active_thread_limit", "blas_pool_size"]
 
 DEFAULT_N_THREADS = 1
 logger = logging.getLogger("widedeep")
@@ -139,6 +139,28 @@ def _pools_have(controller, n):
     """Whether every BLAS pool ``controller`` knows has ``n`` threads now."""
     pools = [lib for lib in controller.lib_controllers if lib.user_api == "blas"]
     return bool(pools) and all(lib.num_threads == n for lib in pools)
+
+
+@contextmanager
+def blas_pool_size(n_threads):
+    """Resize the BLAS pools to ``n_threads`` (>= 1) for the ``with`` block, restored on
+    exit: for one phase of a computation whose caller runs work of its own on another
+    thread next to a product (the overlapped training step gives a core to its helper).
+    Two ctypes calls per pool each way (no threadpoolctl limiter); the pools are
+    process-wide, as for `limit_blas_threads`. Without threadpoolctl nothing changes."""
+    controller = _get_controller()
+    pools = [] if controller is None else [lib for lib in controller.lib_controllers
+                                           if lib.user_api == "blas"]
+    before = [lib.num_threads for lib in pools]
+    for lib, size in zip(pools, before):
+        if size != n_threads:
+            lib.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        for lib, size in zip(pools, before):
+            if size != n_threads:
+                lib.set_num_threads(size)
 
 
 def with_blas_limit(method):

@@ -94,3 +94,35 @@ def test_the_sparse_updates_run_on_the_helper_thread(monkeypatch):
     assert threads["prepare_wide"].startswith("widedeep-sparse")
     assert threads["prepare_embeddings"].startswith("widedeep-sparse")
     assert threads["prepare_dense"] == threading.main_thread().name
+
+
+def test_with_two_blas_threads_the_helper_starts_at_the_input_gradient(monkeypatch):
+    """n_threads=2: the products up to dL/da_0 keep both BLAS threads; from there to the
+    end of the helper's work the pool has one (the helper has the other core), and
+    afterwards two again. The parameters equal the sequential step's."""
+    from widedeep.threads import blas_threads
+    from widedeep.training.step import TrainingStep
+    if not blas_threads():
+        pytest.skip("threadpoolctl cannot see the BLAS pool")
+    seen = {}
+    for name in ("prepare_wide", "prepare_embeddings", "prepare_dense"):
+        original = getattr(TrainingStep, name)
+
+        def spy(self, *args, _original=original, _name=name, **kwargs):
+            seen.setdefault(_name, []).append(set(blas_threads().values()))
+            return _original(self, *args, **kwargs)
+        monkeypatch.setattr(TrainingStep, name, spy)
+    X, y = data()
+    sequential = train(wide_deep(n_threads=2), X, y, overlap=False)
+    seen.clear()
+    overlapped = train(wide_deep(n_threads=2), X, y, overlap=True)
+    # the first step builds the model (sequential, two threads), the others overlap
+    for name in ("prepare_wide", "prepare_embeddings", "prepare_dense"):
+        assert seen[name][0] == {2} and seen[name][1:] == [{1}] * (len(seen[name]) - 1)
+    a, b = sequential.get_state(), overlapped.get_state()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    from widedeep.threads import limit_blas_threads
+    with limit_blas_threads(2):
+        overlapped.partial_fit(take_rows(X, np.arange(64)), y[:64])
+        assert set(blas_threads().values()) == {2}   # restored after the step

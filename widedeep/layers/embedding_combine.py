@@ -293,6 +293,7 @@ class EmbeddingCombineLayer(Layer):
         ``penalty=False`` leaves out the lazy L2 (see `penalty_gradient_of_rows`).
         With a workspace the entries and the summed rows are its buffers."""
         entries = [([], []) for _ in self.groups]
+        runs = None   # the single gather's ids are [n, F]: each field a piece of its own
         if not grad_out.flags.c_contiguous:   # e.g. the embedding columns of dL/da_0
             contiguous = empty(workspace, "embedding/grad_out", grad_out.shape, grad_out.dtype)
             source = grad_out
@@ -309,6 +310,7 @@ class EmbeddingCombineLayer(Layer):
                 grads = grads * coefs[:, :, None]
             entries[0][0].append(rows.reshape(-1))
             entries[0][1].append(grads.reshape(n * n_fields, -1))
+            runs = n_fields
         else:
             start = 0
             for field, layer in self.fields.items():
@@ -327,7 +329,8 @@ class EmbeddingCombineLayer(Layer):
                                           values[0] if len(values) == 1
                                           else np.concatenate(values),
                                           n_ids=group.table.shape[0],
-                                          workspace=workspace, key=f"embedding/block{index}")
+                                          workspace=workspace, key=f"embedding/block{index}",
+                                          runs=runs)
             if self.embedding_l2 and penalty:
                 summed = summed + self.embedding_l2 * group.table[rows]
             out.append(RowSparseGrad(rows, summed))

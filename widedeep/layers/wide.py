@@ -281,6 +281,8 @@ class WideLayer(Layer):
         order, then row order (`sum_duplicates`)."""
         features = cache
         layout = fixed_widths(self, features)
+        # the entries come field after field, each field in its own coordinate range
+        runs = np.cumsum([0] + [features[field].nnz for field in self.field_sizes]).tolist()
         if layout is not None:
             ids, grads = entry_gradients(self, layout, grad_logits, workspace)
         else:
@@ -294,7 +296,7 @@ class WideLayer(Layer):
             ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
             grads = grads[0] if len(grads) == 1 else np.concatenate(grads)
         coords, values = sum_duplicates(ids, grads, n_ids=self.n_coordinates,
-                                        workspace=workspace, key="wide/sum")
+                                        workspace=workspace, key="wide/sum", runs=runs)
         bias = np.asarray(grad_logits.sum(axis=0, dtype=np.float64)).reshape(-1)
         return coords, values, bias
 

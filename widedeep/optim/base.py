@@ -125,14 +125,18 @@ def prepare_in_row_ranges(threads, jobs):
 
 
 def all_finite(values):
-    """True when every entry of ``values`` is finite, without a boolean temporary for
-    float32/float16: their float64 sum cannot overflow (at most 2^30 entries of 3.4e38), and
-    a NaN or inf entry makes it NaN or inf."""
+    """True when every entry of ``values`` is finite, without a boolean temporary: for a
+    float array, its largest and smallest entries (``np.maximum.reduce`` and
+    ``np.minimum.reduce`` propagate NaN, and an infinity is the largest or the smallest
+    entry) are both finite exactly when every entry is; two vectorized passes."""
     values = np.asarray(values)
-    if values.dtype.kind == "f" and values.dtype.itemsize <= 4 and values.size <= 2 ** 30:
-        with np.errstate(invalid="ignore"):   # inf + -inf: NaN, which is the answer
-            return bool(np.isfinite(np.sum(values, dtype=np.float64)))
-    return bool(np.isfinite(values).all())
+    if values.dtype.kind != "f":
+        return bool(np.isfinite(values).all())
+    if values.size == 0:
+        return True
+    with np.errstate(invalid="ignore"):
+        return bool(np.isfinite(np.maximum.reduce(values, axis=None))
+                    and np.isfinite(np.minimum.reduce(values, axis=None)))
 
 
 class Optimizer:

@@ -48,10 +48,11 @@ counter (Adam's step) is not split.
 
 **Overlap** (issue 12, opt-in: ``step.overlap = True``): `train_batch` of a model with
 a deep part runs the sparse updates on a helper thread next to the dense backward
-(`widedeep.training.overlap`): the wide FTRL step as soon as ``dL/df`` is known, the
-embedding rows' gradient sums and AdaGrad step as soon as ``dL/da_0`` is. Same operations
-on the same inputs, written in the same order after the same finiteness check: identical
-parameters. It uses a second core, so pair it with one BLAS thread (``n_threads=None``).
+(`widedeep.training.overlap`): the wide FTRL step and the embedding rows' gradient sums
+and AdaGrad step, from ``dL/df`` (one BLAS thread) or from ``dL/da_0`` on with the BLAS
+pool shrunk to one thread (several). Same operations on the same inputs, written in the
+same order after the same finiteness check: identical parameters (see there for the
+first layer's weight gradient at several BLAS threads).
 
 ``wide_mode="online"`` is the documented exception: the wide part steps example by example
 inside the batch (classic online FTRL, a Python loop over examples), so `train_batch` runs
