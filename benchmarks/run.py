@@ -73,6 +73,12 @@ LABEL = {"torch": "torch per-field", "torch_fused": "torch fused", "tf": "Tensor
          "widedeep_rows": "widedeep, row threads (WD_ROW_THREADS=auto)",
          "widedeep_overlap": "widedeep, overlapped step (WD_OVERLAP=1)",
          "widedeep_global": "widedeep, one wide field (WD_WIDE_LAYOUT=global)"}
+# "<impl>_timeout": the same run with OPENBLAS_THREAD_TIMEOUT (--thread-timeout): OpenBLAS's
+# idle workers sleep after 2^K cycles instead of spinning (yielding) for 2^28
+for _impl in ("widedeep", "widedeep_rows", "widedeep_overlap"):
+    IMPL_FILE[_impl + "_timeout"] = "widedeep"
+    LABEL[_impl + "_timeout"] = LABEL[_impl] + ", OPENBLAS_THREAD_TIMEOUT"
+TIMEOUT_SUFFIX = "_timeout"
 # The OpenBLAS pins some machines set (older OpenBLAS builds need them): "pinned" runs set
 # them, every other run of this script has both removed from its environment ("native").
 PINS = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"}
@@ -171,9 +177,15 @@ class Runner:
             script = HERE / "widedeep_bench.py"
         env = dict(self.env, WD_BENCH_RESULTS=str(results))
         name = f"{IMPL_FILE[impl]}__{config}"
+        timeout = impl.endswith(TIMEOUT_SUFFIX)
+        if timeout:
+            impl = impl[:-len(TIMEOUT_SUFFIX)]
+            env["OPENBLAS_THREAD_TIMEOUT"] = str(self.a.thread_timeout)
         tag = {"widedeep_avx512": "avx512", "widedeep_pinned": "pinned",
                "torch_fused": "fused", "widedeep_rows": "rows",
                "widedeep_overlap": "overlap", "widedeep_global": "global"}.get(impl)
+        if timeout:
+            tag = "_".join(x for x in (tag, f"timeout{self.a.thread_timeout}") if x)
         if config == "paper_latency":
             tag = "_".join(x for x in (tag, "latency") if x)
             name = f"{IMPL_FILE[impl]}__paper"
@@ -394,6 +406,10 @@ def main(argv=None):
     ap.add_argument("--overlap", action="store_true",
                     help="also run widedeep with the overlapped step (WD_OVERLAP=1: the sparse "
                          "half on a helper thread, BLAS at one thread meanwhile)")
+    ap.add_argument("--thread-timeout", type=int, default=None, metavar="K",
+                    help="also run widedeep (and its --row-threads / --overlap runs) with "
+                         "OPENBLAS_THREAD_TIMEOUT=K (4..30: idle OpenBLAS workers sleep after "
+                         "2^K cycles; OpenBLAS's default is 28)")
     ap.add_argument("--wide-global", action="store_true",
                     help="also run widedeep with one wide field over the whole wide id space "
                          "(WD_WIDE_LAYOUT=global: the peers' single wide table)")
@@ -432,6 +448,9 @@ def main(argv=None):
         impls = impls + ["widedeep_overlap"]
     if a.wide_global:
         impls = impls + ["widedeep_global"]
+    if a.thread_timeout is not None:
+        impls = impls + [impl + TIMEOUT_SUFFIX for impl in ("widedeep", "widedeep_rows",
+                                                          "widedeep_overlap") if impl in impls]
     if have_shared and not a.no_peers and "torch" in info:
         impls = ["torch"] + (["torch_fused"] if a.torch_fused else []) + impls
     if have_shared and not a.no_peers and a.tf_python:
