@@ -1,5 +1,4 @@
 """W&D must beat both parts alone on data with memorizable rules and a smooth latent effect."""
-import numpy as np
 
 from widedeep import Adagrad, DeepEstimator, FtrlProximal, WideDeepEstimator, WideEstimator
 

@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 import widedeep.estimators.base as base_module
 from widedeep import WideEstimator

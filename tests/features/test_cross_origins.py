@@ -1,7 +1,6 @@
 """Cross ids read back as token combinations: recorded while fitting, bounded, collisions
 marked, saved with the spec, and used by strongest_rules / explain."""
 import numpy as np
-import pytest
 
 from widedeep.features import (BucketizedColumn, CategoricalColumn, CrossedColumn,
                                FeatureSpec, stable_hash)

@@ -2,7 +2,6 @@
 truncated gzip, absurd libffm field numbers, one very long cell."""
 import gzip
 
-import numpy as np
 import pytest
 
 from widedeep.readers import BadLineError, CsvReader, LibffmReader, LibsvmReader

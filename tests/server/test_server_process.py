@@ -3,7 +3,6 @@ mixes no versions, a broken version is refused while the old one serves, and bad
 (oversized, chunked, malformed) get 4xx without harming the server."""
 import copy
 import json
-import os
 import threading
 import time
 

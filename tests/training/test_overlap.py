@@ -3,7 +3,7 @@ the sequential step: same operations on the same inputs, written in the same ord
 import numpy as np
 import pytest
 
-from widedeep import Adagrad, DeepEstimator, SparseInput, WideDeepEstimator
+from widedeep import DeepEstimator, SparseInput, WideDeepEstimator
 from widedeep.estimators.batching import take_rows
 from widedeep.optim.base import NonFiniteUpdateError
 

@@ -25,7 +25,7 @@ import numpy as np
 from ..input_checks import is_one_hot, validate_fields
 from ..inputs import SparseInput
 from ..losses import BinaryLogistic
-from ..optim.base import PendingUpdate, prepare_in_row_ranges
+from ..optim.base import prepare_in_row_ranges
 from ..segments import sum_duplicates
 from ..storage import in_memory
 from .wide_gather import entry_gradients, fixed_widths, fused_logits, logits_with_query

@@ -31,7 +31,6 @@ import numpy as np
 from ..row_threads import split_rows
 from ..segments import sum_duplicates
 from ..storage import in_memory
-from ..workspace import empty
 
 __all__ = ["Optimizer", "PendingUpdate", "NonFiniteUpdateError", "prepare_in_row_ranges"]
 
