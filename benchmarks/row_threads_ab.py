@@ -51,18 +51,9 @@ def main(argv=None):
     if a.batch:
         hp["batch"] = a.batch
     batch = hp["batch"]
-    ds = common.load(a.config)
-    sample = ds.train.wide[:4096] if isinstance(ds.train.wide, np.ndarray) else ds.train.wide
-    est, wide = wb.build_estimator(ds.schema, hp, 0, sample)
     blas = a.threads if a.blas is None else a.blas
-    est.set_params(n_threads=blas)
-    n_batches = min(ds.train.n // batch, 64)
-    batches = []
-    for k in range(n_batches):
-        b = ds.train.batch(k * batch, (k + 1) * batch)
-        batches.append((wb.batch_features(b, ds.schema, wide), b.label))
-    for k in range(10):
-        est.partial_fit(*batches[k % n_batches])
+    est, batches = wb.model_and_batches(a.config, hp, blas)
+    n_batches = len(batches)
     modes = [1, a.threads]
     times = {m: {"wall": [], "cpu": [], "main": []} for m in modes}
     ratios, k = [], 0

@@ -66,16 +66,7 @@ def concurrent_rounds(servers, spec, model, bodies, payloads, rounds, concurrenc
             result["server_cpu_ms"] = (serve_load._process_cpu(server) - cpu) / len(
                 payloads) * 1e3
             rows[side].append(result)
-    out = {}
-    for side, results in rows.items():
-        seconds = sum(r["requests"] / r["throughput"] for r in results)
-        answered = sum(r["requests"] - r["failed"] for r in results)
-        out[side] = {"throughput": answered / seconds,
-                     "failed": sum(r["failed"] for r in results),
-                     "p50_ms": float(np.median([r["p50_ms"] for r in results])),
-                     "round_throughputs": [round(r["throughput"], 1) for r in results]}
-        if side != "in_process":
-            out[side]["server_cpu_ms"] = float(np.mean([r["server_cpu_ms"] for r in results]))
+    out = serve_load.summarize_rounds(rows)
     for side in sides[1:]:
         out[side]["ratio"] = out[side]["throughput"] / out["in_process"]["throughput"]
     return out

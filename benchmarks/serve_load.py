@@ -384,6 +384,21 @@ def interleaved_concurrent(url, spec, model, bodies, payloads, server, concurren
             rows[side].append(result)
     out = {"concurrency": concurrency, "rounds": rounds, "requests": len(payloads),
            "load_average": os.getloadavg()}
+    out.update(summarize_rounds(rows))
+    for side, results in rows.items():
+        if side != "in_process":
+            out[side]["client_cpu_ms"] = float(np.mean([r["client_cpu_ms"] for r in results]))
+            out[side]["ratio"] = out[side]["throughput"] / out["in_process"]["throughput"]
+            out[side]["round_ratios"] = [
+                r["throughput"] / i["throughput"] for r, i in zip(results, rows["in_process"])]
+    return out
+
+
+def summarize_rounds(rows):
+    """``{side: {throughput, failed, p50_ms, round_throughputs[, server_cpu_ms]}}`` of the
+    per-round results ``rows[side]``: throughput = requests answered over the rounds'
+    summed seconds; server CPU per request averaged over the rounds (server sides)."""
+    out = {}
     for side, results in rows.items():
         seconds = sum(r["requests"] / r["throughput"] for r in results)
         answered = sum(r["requests"] - r["failed"] for r in results)
@@ -393,10 +408,6 @@ def interleaved_concurrent(url, spec, model, bodies, payloads, server, concurren
                      "round_throughputs": [r["throughput"] for r in results]}
         if side != "in_process":
             out[side]["server_cpu_ms"] = float(np.mean([r["server_cpu_ms"] for r in results]))
-            out[side]["client_cpu_ms"] = float(np.mean([r["client_cpu_ms"] for r in results]))
-            out[side]["ratio"] = out[side]["throughput"] / out["in_process"]["throughput"]
-            out[side]["round_ratios"] = [
-                r["throughput"] / i["throughput"] for r, i in zip(results, rows["in_process"])]
     return out
 
 

@@ -63,18 +63,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     hp = common.hparams(a.config)
     batch = hp["batch"]
-    ds = common.load(a.config)
-    sample = ds.train.wide[:4096] if isinstance(ds.train.wide, np.ndarray) else ds.train.wide
-    est, wide = wb.build_estimator(ds.schema, hp, 0, sample)
     blas = int(os.environ["OPENBLAS_NUM_THREADS"])
-    est.set_params(n_threads=blas)
-    n_batches = min(ds.train.n // batch, 64)
-    batches = []
-    for k in range(n_batches):
-        b = ds.train.batch(k * batch, (k + 1) * batch)
-        batches.append((wb.batch_features(b, ds.schema, wide), b.label))
-    for k in range(10):
-        est.partial_fit(*batches[k % n_batches])
+    est, batches = wb.model_and_batches(a.config, hp, blas)
+    n_batches = len(batches)
 
     def run(mode, x, y):
         est.step_.overlap = mode == "overlap"

@@ -266,6 +266,25 @@ def build_estimator(schema, hp, seed=0, sample_wide=None, wide_layout=None):
     return est, wide
 
 
+def model_and_batches(config, hp, n_threads, max_batches=64, warmup_steps=10):
+    """The benchmark's estimator for ``config`` (``n_threads`` BLAS threads), trained for
+    ``warmup_steps`` steps, and up to ``max_batches`` prepared training batches of
+    ``hp["batch"]`` rows as ``(features, labels)``: the setup of the in-process step A/Bs
+    (`row_threads_ab.py`, `step_modes_ab.py`)."""
+    batch = hp["batch"]
+    ds = common.load(config)
+    sample = ds.train.wide[:4096] if isinstance(ds.train.wide, np.ndarray) else ds.train.wide
+    est, wide = build_estimator(ds.schema, hp, 0, sample)
+    est.set_params(n_threads=n_threads)
+    batches = []
+    for k in range(min(ds.train.n // batch, max_batches)):
+        b = ds.train.batch(k * batch, (k + 1) * batch)
+        batches.append((batch_features(b, ds.schema, wide), b.label))
+    for k in range(warmup_steps):
+        est.partial_fit(*batches[k % len(batches)])
+    return est, batches
+
+
 def batch_features(b, schema, wide):
     """A `common.Batch` as a widedeep feature dict (the timed `prepare`): the single-valued
     fields in one `SparseInput.from_id_columns` call, the bags by `from_csr`, the wide
